@@ -1,0 +1,24 @@
+"""Global CLI settings shared by every command (`ctx.obj`).
+
+Why a plain dataclass: commands read these, tests construct them, and nothing here imports
+anything heavy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Settings:
+    """What the global options said. Later layers read only what they need from it."""
+
+    sim: bool = False
+    sim_dir: Path = field(default_factory=lambda: Path(".pxrun") / "sim")
+    request_log: Path | None = None
+    cluster: str | None = None
+    json: bool = False
+    verbosity: int = 0
+    quiet: bool = False
+    color: bool = True
