@@ -11,8 +11,3 @@ def validate(path: str | None) -> int:
     """Check a spec and report every problem with file:line:col."""
     raise click.UsageError("validate is not available yet")
 
-
-@click.command()
-def schema() -> int:
-    """Print the JSON Schema of the spec language."""
-    raise click.UsageError("schema is not available yet")

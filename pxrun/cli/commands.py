@@ -8,7 +8,7 @@ from __future__ import annotations
 
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "validate": ("pxrun.cli.cmd_spec", "validate", "Check a spec; report every problem at once."),
-    "schema": ("pxrun.cli.cmd_spec", "schema", "Print the JSON Schema of the spec language."),
+    "schema": ("pxrun.cli.cmd_schema", "schema", "Print the JSON Schema of the spec language."),
     "list": ("pxrun.cli.cmd_list", "list_cmd", "List containers on the cluster."),
     "doctor": ("pxrun.cli.cmd_doctor", "doctor", "Check connection, TLS and token rights."),
     "sim": ("pxrun.cli.cmd_sim", "sim", "Run and manage the Proxmox VE simulator."),
