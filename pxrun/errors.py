@@ -9,6 +9,7 @@ helps callers that only know the builtin.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, order=True)
@@ -64,6 +65,117 @@ class SecretsError(PxrunError):
 
 class ConfigError(PxrunError):
     """Connection settings are missing or contradictory (no endpoint, no token, bad profile)."""
+
+    hint = "`pxrun doctor` shows each connection setting and where it came from"
+
+
+class ApiError(PxrunError):
+    """Proxmox answered with an error, or could not be reached. Chosen by `pxrun.connect.errormap`.
+
+    `status` is the HTTP status (0 when no answer arrived), `reason` Proxmox's own text (the
+    HTTP reason phrase: the first line of its message), `errors` the per-parameter map of a
+    400. `transient` says whether repeating the same request may succeed (a lock timeout, a
+    connection reset); only requests that are safe to repeat are ever retried.
+    """
+
+    hint = "see Proxmox's message above"
+
+    def __init__(self, message: str, *, status: int = 0, reason: str = "",
+                 errors: dict[str, str] | None = None, method: str = "", path: str = "",
+                 transient: bool = False, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.reason = reason or message
+        self.errors = dict(errors or {})
+        self.method = method
+        self.path = path
+        self.transient = transient
+
+
+class NotFoundError(ApiError, LookupError):
+    """The container, node, storage or path does not exist (`Configuration file ... does not
+    exist`, `no such ...`)."""
+
+    hint = "check the VMID, node or storage name; `pxrun list` shows what exists"
+
+
+class AlreadyExistsError(ApiError):
+    """A create found its target taken (`CT 100 already exists on node 'pve'`)."""
+
+    hint = "choose another VMID, or import the existing container"
+
+
+class LockedError(ApiError):
+    """The guest or its config file is locked: `CT is locked (backup)`, or a lock wait timed out.
+
+    `lock` names the lock (backup, migrate, create, ...) when Proxmox said which.
+    """
+
+    hint = "wait for the operation holding the lock to finish (or `pct unlock VMID` if none runs)"
+
+    def __init__(self, message: str, *, lock: str = "", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.lock = lock
+
+
+class DigestMismatchError(ApiError):
+    """The config changed since it was read (Proxmox's digest check): someone else wrote it."""
+
+    hint = "the container changed since it was read; run `pxrun plan` again"
+
+
+class ParameterError(ApiError, ValueError):
+    """400 `Parameter verification failed.`; `errors` maps each parameter to Proxmox's complaint."""
+
+    hint = "a value was rejected by Proxmox; see the parameter messages"
+
+
+class PermissionDeniedError(ApiError, PermissionError):
+    """403: the token lacks a privilege, or the option is reserved to root@pam."""
+
+    hint = "grant the API token the privilege named above (`pxrun doctor` lists what it may do)"
+
+
+class AuthenticationError(ApiError, PermissionError):
+    """401: the token id or secret is wrong, or the token expired or was deleted."""
+
+    hint = "check PROXMOX_TOKEN_ID and the token secret (`pxrun doctor` shows where each came from)"
+
+
+class UnreachableError(ApiError, ConnectionError):
+    """No usable answer: connection refused or reset, a timeout, or a node that is offline (595)."""
+
+    hint = "check the endpoint address and that the node is online"
+
+
+class TlsError(ApiError):
+    """The server's certificate could not be verified, or is not the pinned one."""
+
+    hint = ("set ca_file (PROXMOX_CA_FILE) to the cluster's CA, or pin its certificate with "
+            "fingerprint (PROXMOX_FINGERPRINT); `pxrun doctor` shows the server's fingerprint")
+
+
+class TaskFailedError(ApiError):
+    """A Proxmox task (UPID) ended with an error. Carries its exit status and the last log lines."""
+
+    hint = "the task log above says why; fix the cause and run again"
+
+    def __init__(self, message: str, *, upid: str, exitstatus: str,
+                 log_tail: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.upid = upid
+        self.exitstatus = exitstatus
+        self.log_tail = list(log_tail or [])
+
+
+class TaskTimeoutError(ApiError, TimeoutError):
+    """A task did not finish in time. It may still be running on the node."""
+
+    hint = "the task may still be running; see it in the node's task list, or raise the timeout"
+
+    def __init__(self, message: str, *, upid: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.upid = upid
 
 
 class PlanError(PxrunError):

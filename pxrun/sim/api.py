@@ -7,6 +7,10 @@ the simulator's own parameter table (`validate.py`), then calls the handler with
 stay strings, parse them with `propstr`). A handler returns the value of `data`, or a
 `WithTotal` when Proxmox also sends `total`. It raises `ApiError` to answer as Proxmox
 does: the HTTP reason phrase is the first line of the message.
+
+Locking: the server never holds `sim.lock` around a handler; a handler takes `sim.lock` itself
+for as long as it reads or changes the model (and never while sleeping), so injected latency and
+slow clients do not serialise the API.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pxrun.sim.auth import Credentials
     from pxrun.sim.state import Simulator
 
 
@@ -75,6 +80,7 @@ class Request:
     template: str  # the matched route template, e.g. /nodes/{node}/lxc/{vmid}/config
     params: dict[str, Any]
     auth: Auth = field(default_factory=lambda: Auth("root@pam"))
+    credentials: Credentials | None = None  # set by the server; used by the /access endpoints
 
 
 @dataclass(frozen=True)

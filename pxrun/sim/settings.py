@@ -51,6 +51,10 @@ class SimSettings:
     time_scale: float = 1.0  # multiplies every task duration; 0 finishes tasks at once
     faults: Faults = field(default_factory=Faults)
     seed: int | None = None  # makes random faults, MACs and DHCP leases repeatable
+    resources_lag: float = 0.0  # seconds /cluster/resources shows a guest's old power state
+    # Seconds every 401 is held back. Real pveproxy waits ~3 s (brute-force brake); 0 keeps
+    # tests fast, `pxrun sim serve --realistic` style setups may set 3.
+    auth_fail_delay: float = 0.0
 
     def task_duration(self, task_type: str) -> float:
         return self.task_durations.get(task_type, 0.1) * self.time_scale

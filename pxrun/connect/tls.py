@@ -1,0 +1,76 @@
+"""TLS for the API connection: CA files, certificate pinning, and a pool sized for threads.
+
+Proxmox clusters usually run on a self-signed CA (`/etc/pve/pve-root-ca.pem`). Users either
+copy that CA file (`ca_file`, chain and host name verified), or pin the node's certificate by
+its SHA-256 fingerprint, which needs no file and also survives IP-address endpoints that the
+certificate does not name. Pinning is urllib3's `assert_fingerprint`: checked on every new
+connection, before a single byte of the request (and so the token) is sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ssl
+from typing import Any
+
+from requests.adapters import HTTPAdapter
+
+from pxrun.connect.settings import ConnectionSettings, Endpoint, TlsMode
+
+DEFAULT_POOL_SIZE = 16
+
+
+class PooledAdapter(HTTPAdapter):
+    """Keep-alive connections for up to `pool_size` concurrent requests, optionally pinned.
+
+    requests' default keeps 10 connections per host and throws away the rest after use, so
+    16 parallel observers would reconnect (a TLS handshake each) all the time. Retries are
+    ours (`retry.py`), not urllib3's: urllib3 would also repeat requests that are unsafe to
+    repeat.
+    """
+
+    def __init__(self, *, pool_size: int = DEFAULT_POOL_SIZE,
+                 fingerprint: str | None = None) -> None:
+        self._fingerprint = fingerprint.replace(":", "").lower() if fingerprint else None
+        super().__init__(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False,
+                         **pool_kwargs: Any) -> None:
+        if self._fingerprint:
+            pool_kwargs["assert_fingerprint"] = self._fingerprint
+        super().init_poolmanager(connections, maxsize, block=block, **pool_kwargs)
+
+
+def requests_verify(settings: ConnectionSettings) -> bool | str:
+    """The `verify=` value for requests. Pinning checks the fingerprint instead of a chain
+    (self-signed certificates have none we could verify), unless a CA file is given too."""
+    mode = settings.tls_mode
+    if mode is TlsMode.PINNED:
+        return str(settings.ca_file) if settings.ca_file and settings.verify else False
+    if mode is TlsMode.CA_FILE:
+        return str(settings.ca_file)
+    return mode is TlsMode.SYSTEM
+
+
+def describe_tls(settings: ConnectionSettings) -> str:
+    """One line saying how the server is authenticated, for doctor and -v output."""
+    mode = settings.tls_mode
+    if mode is TlsMode.PINNED:
+        extra = f" and verified against {settings.ca_file}" if requests_verify(settings) else ""
+        return f"certificate pinned to SHA-256 {settings.fingerprint}{extra}"
+    if mode is TlsMode.CA_FILE:
+        return f"verified against CA file {settings.ca_file}"
+    if mode is TlsMode.SYSTEM:
+        return "verified against the system's trusted CAs"
+    return "NOT VERIFIED: TLS verification is off"
+
+
+def server_fingerprint(endpoint: Endpoint, *, timeout: float = 5.0) -> str:
+    """The SHA-256 fingerprint of the certificate the server presents, unverified.
+
+    For `pxrun doctor` to show what a user could pin after checking it on the node
+    (`pvenode cert info`). Never used to decide trust by itself.
+    """
+    pem = ssl.get_server_certificate((endpoint.host, endpoint.port), timeout=timeout)
+    digest = hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest().upper()
+    return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))

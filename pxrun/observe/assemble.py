@@ -1,0 +1,151 @@
+"""Raw API answers -> the observe model. Pure: the fetcher hands in what it got.
+
+Split from the fetcher as pyinfra splits facts: a fetch (thin, concurrent, in `fetch.py`)
+and a parse tested with recorded responses (`tests/observe/fixtures/cluster/`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from pxrun.observe.marker import split_description, stack_of_tag
+from pxrun.observe.model import (
+    BridgeInfo,
+    GuestRef,
+    NodeInfo,
+    ObservedContainer,
+    PowerState,
+    Problem,
+    StorageInfo,
+    TemplateInfo,
+)
+from pxrun.observe.parse import merge_pending, parse_config
+from pxrun.observe.propstr import PropertyStringError
+from pxrun.observe.values import parse_bool, parse_tags, split_list
+
+_NODE_STATUS = {"online", "offline", "unknown"}
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _tags(text: Any) -> tuple[str, ...]:
+    try:
+        return parse_tags(str(text)) if text else ()
+    except ValueError:
+        return tuple(sorted({t.lower() for t in split_list(str(text))}))
+
+
+def parse_resources(
+    items: Iterable[Mapping[str, Any]],
+) -> tuple[dict[str, NodeInfo], tuple[StorageInfo, ...], dict[int, GuestRef]]:
+    """`GET /cluster/resources` (no type filter) -> nodes, storages and every guest."""
+    nodes: dict[str, dict[str, Any]] = {}
+    storages: list[StorageInfo] = []
+    guests: dict[int, GuestRef] = {}
+    for item in items:
+        kind = item.get("type")
+        if kind == "node":
+            status = str(item.get("status", "unknown"))
+            nodes[str(item["node"])] = {
+                "name": str(item["node"]),
+                "status": status if status in _NODE_STATUS else "unknown",
+                "cpu": float(item.get("cpu") or 0.0), "maxcpu": _int(item.get("maxcpu")),
+                "mem_total": _int(item.get("maxmem")), "mem_used": _int(item.get("mem")),
+            }
+        elif kind == "storage":
+            total, used = _int(item.get("maxdisk")), _int(item.get("disk"))
+            storages.append(StorageInfo(
+                node=str(item.get("node", "")), storage=str(item.get("storage", "")),
+                type=str(item.get("plugintype", "")),
+                content=frozenset(split_list(str(item.get("content", "")))),
+                shared=parse_bool(item.get("shared") or 0),
+                active=item.get("status", "available") == "available",
+                total=total, used=used, avail=max(total - used, 0)))
+        elif kind in ("lxc", "qemu") and item.get("vmid") is not None:
+            tags = _tags(item.get("tags"))
+            stacks = [s for s in map(stack_of_tag, tags) if s]
+            guest = GuestRef(
+                vmid=int(item["vmid"]), node=str(item.get("node", "")), type=kind,
+                name=str(item.get("name") or ""), status=str(item.get("status") or "unknown"),
+                tags=tags, template=bool(_int(item.get("template"))),
+                lock=item.get("lock") or None, pool=item.get("pool") or None,
+                maxcpu=float(item.get("maxcpu") or 0), maxmem=_int(item.get("maxmem")),
+                maxdisk=_int(item.get("maxdisk")), stack=stacks[0] if len(stacks) == 1 else None)
+            guests[guest.vmid] = guest
+    for guest in guests.values():
+        if guest.node in nodes:
+            nodes[guest.node]["guests"] = nodes[guest.node].get("guests", 0) + 1
+            if guest.type == "lxc":
+                nodes[guest.node]["containers"] = nodes[guest.node].get("containers", 0) + 1
+    node_infos = {name: NodeInfo(**data) for name, data in sorted(nodes.items())}
+    return node_infos, tuple(storages), dict(sorted(guests.items()))
+
+
+def parse_bridges(node: str, items: Iterable[Mapping[str, Any]]) -> tuple[BridgeInfo, ...]:
+    """`GET /nodes/{node}/network?type=any_bridge` -> bridges."""
+    return tuple(
+        BridgeInfo(node=node, iface=str(item["iface"]),
+                   vlan_aware=bool(_int(item.get("bridge_vlan_aware"))),
+                   active=bool(_int(item.get("active", 1))))
+        for item in items if "bridge" in str(item.get("type", "")).lower())
+
+
+def parse_templates(nodes: Iterable[str], storage: str,
+                    items: Iterable[Mapping[str, Any]]) -> tuple[TemplateInfo, ...]:
+    """`GET .../storage/{storage}/content?content=vztmpl` -> templates, on every node given
+    (a shared storage is listed once and holds the same files for every node)."""
+    volids = [(str(i["volid"]), _int(i.get("size"))) for i in items
+              if i.get("content", "vztmpl") == "vztmpl" and "volid" in i]
+    return tuple(TemplateInfo(node=node, storage=storage, volid=volid, size=size)
+                 for node in nodes for volid, size in volids)
+
+
+def live_status(items: Iterable[Mapping[str, Any]]) -> dict[int, PowerState]:
+    """`GET /nodes/{node}/lxc` -> vmid -> running/stopped (authoritative; resources lag)."""
+    out: dict[int, PowerState] = {}
+    for item in items:
+        status = item.get("status")
+        out[int(item["vmid"])] = status if status in ("running", "stopped") else "unknown"
+    return out
+
+
+def build_container(stack: str, guest: GuestRef, pending: Iterable[Mapping[str, Any]],
+                    status: PowerState, *, cpus: int | None = None,
+                    ) -> ObservedContainer | Problem:
+    """One `/pending` answer -> ObservedContainer if this stack's marker claims it, else a
+    Problem saying why it is not ours after all (it carries our tag)."""
+    view = merge_pending(pending)
+    notes_marker = split_description(view.current.get("description"))[1]
+    where = {"vmid": guest.vmid, "node": guest.node}
+    if notes_marker is None:
+        return Problem(**where, message=f"tagged pxrun-{stack} but its description has no "
+                                        "pxrun marker; pxrun leaves it alone")
+    if notes_marker.stack != stack:
+        return Problem(**where, message=f"tagged pxrun-{stack} but its marker names stack "
+                                        f"{notes_marker.stack!r}; pxrun leaves it alone")
+    template = notes_marker.extra.get("template")
+    kwargs: dict[str, Any] = {
+        "vmid": guest.vmid, "name": notes_marker.name, "node": guest.node, "stack": stack,
+        "running": status == "running", "pool": guest.pool, "cpus": cpus,
+        "template": template if isinstance(template, str) else None,
+    }
+    try:
+        current = parse_config(view.current, **kwargs)
+        future = parse_config(view.future, **kwargs) if view.pending else current
+    except (ValidationError, PropertyStringError, ValueError) as exc:
+        first = str(exc).splitlines()[0]
+        return Problem(**where, message=f"its config cannot be read as a spec: {first}")
+    return ObservedContainer(
+        name=notes_marker.name, vmid=guest.vmid, node=guest.node, status=status,
+        digest=view.digest, current=current.container, future=future.container,
+        pending=view.pending, volids=dict(current.volids), unused=current.unused,
+        lock=current.lock, fingerprint=notes_marker.fingerprint, tainted=notes_marker.tainted)
+

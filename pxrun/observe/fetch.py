@@ -1,0 +1,154 @@
+"""`observe_cluster`: read the live cluster for one stack at a cost of N + c·k + 1 requests.
+
+- one `GET cluster/resources` (no type filter): nodes with CPU and memory, storages with
+  content and capacity, every guest with node, tags, pool and lock;
+- per online node: `GET nodes/{n}/lxc` (the live power state; resources lag ~10 s) and,
+  for cluster facts, `GET nodes/{n}/network?type=any_bridge` plus one template listing per
+  local template storage (shared storages are listed once for all nodes);
+- per container carrying the stack's tag: one `GET nodes/{n}/lxc/{vmid}/pending` (current
+  and pending value of every key, and the digest).
+
+All but the first request go out together over a bounded thread pool, so the wall time is
+about two round trips plus N / workers. A node that does not answer makes its containers
+*unknown*, never absent. Requests are thin; making sense of the answers is `assemble.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from pxrun.connect.client import ProxmoxClient
+from pxrun.errors import NotFoundError, UnreachableError
+from pxrun.observe.assemble import (
+    build_container,
+    live_status,
+    parse_bridges,
+    parse_resources,
+    parse_templates,
+)
+from pxrun.observe.marker import stack_tag
+from pxrun.observe.model import (
+    GuestRef,
+    Observed,
+    ObservedContainer,
+    PowerState,
+    Problem,
+    StorageInfo,
+    TemplateInfo,
+)
+from pxrun.spec.model import Stack
+
+DEFAULT_WORKERS = 16  # matches the client's connection pool
+
+
+def observe_cluster(client: ProxmoxClient, stack: str | Stack, *,
+                    workers: int = DEFAULT_WORKERS, facts: bool = True) -> Observed:
+    """The cluster as the planner needs it for `stack`.
+
+    `facts=False` skips bridges and templates (for drift checks that never create).
+    API errors other than an unreachable node or a vanished container propagate.
+    """
+    name = stack if isinstance(stack, str) else stack.stack
+    before = _request_count(client)
+    nodes, storages, guests = parse_resources(client.get("cluster/resources"))
+    online = [n for n, info in nodes.items() if info.online]
+    tag = stack_tag(name)
+    claimed = [g for g in guests.values() if g.type == "lxc" and tag in g.tags]
+    reachable = [g for g in claimed if g.node in online]
+    unknown = [g for g in claimed if g.node not in online]
+
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="observe") as pool:
+        def submit(path: str, **params: Any) -> Future[Any]:
+            return pool.submit(_get_or_error, client.get, path, params)
+
+        lists = {n: submit(f"nodes/{n}/lxc") for n in online}
+        configs = {g.vmid: submit(f"nodes/{g.node}/lxc/{g.vmid}/pending") for g in reachable}
+        bridges = {n: submit(f"nodes/{n}/network", type="any_bridge") for n in online} \
+            if facts else {}
+        listings = [(owners, st, submit(f"nodes/{owners[0]}/storage/{st}/content",
+                                        content="vztmpl"))
+                    for owners, st in _template_sources(storages, online)] if facts else []
+
+        live: dict[int, PowerState] = {}
+        for future in lists.values():
+            answer = _result(future)
+            if isinstance(answer, list):
+                live.update(live_status(answer))
+        problems: list[Problem] = []
+        found: dict[str, ObservedContainer] = {}
+        for guest in reachable:
+            answer = _result(configs[guest.vmid])
+            if isinstance(answer, Exception):
+                unknown.append(guest)
+                problems.append(Problem(vmid=guest.vmid, node=guest.node,
+                                        message=f"its config could not be read: {answer}"))
+                continue
+            status = live.get(guest.vmid) or _lagging_status(guest)
+            item = build_container(name, guest, answer, status, cpus=nodes[guest.node].maxcpu)
+            if isinstance(item, Problem):
+                problems.append(item)
+            elif item.name in found:
+                problems.append(Problem(vmid=item.vmid, node=item.node,
+                                        message=f"a second container claims the name "
+                                                f"{item.name!r} (also vmid "
+                                                f"{found[item.name].vmid}); pxrun leaves it alone"))
+            else:
+                found[item.name] = item
+        bridge_infos = tuple(b for n, f in bridges.items()
+                             if not isinstance(r := _result(f), Exception)
+                             for b in parse_bridges(n, r))
+        templates: list[TemplateInfo] = []
+        for owners, st, future in listings:
+            answer = _result(future)
+            if not isinstance(answer, Exception):
+                templates.extend(parse_templates(owners, st, answer))
+
+    after = _request_count(client)
+    return Observed(
+        stack=name, nodes=nodes, storages=storages,
+        templates=tuple(templates), bridges=bridge_infos, guests=guests,
+        containers=dict(sorted(found.items())),
+        unknown=tuple(sorted(unknown, key=lambda g: g.vmid)), problems=tuple(problems),
+        requests=(after - before) if before is not None and after is not None else 0)
+
+
+def _template_sources(storages: tuple[StorageInfo, ...],
+                      online: list[str]) -> list[tuple[list[str], str]]:
+    """(nodes, storage) pairs to list templates from: a shared storage once for all nodes."""
+    shared: dict[str, list[str]] = {}
+    out: list[tuple[list[str], str]] = []
+    for st in storages:
+        if "vztmpl" not in st.content or not st.active or st.node not in online:
+            continue
+        if st.shared:
+            shared.setdefault(st.storage, []).append(st.node)
+        else:
+            out.append(([st.node], st.storage))
+    out.extend((sorted(nodes), st) for st, nodes in sorted(shared.items()))
+    return out
+
+
+def _get_or_error(get: Callable[..., Any], path: str, params: dict[str, Any]) -> Any:
+    """The answer, or the error when it only means "cannot see this now" (node down, gone)."""
+    try:
+        return get(path, **params)
+    except (UnreachableError, NotFoundError) as exc:
+        return exc
+
+
+def _result(future: Future[Any]) -> Any:
+    return future.result()  # re-raises anything `_get_or_error` did not catch
+
+
+def _lagging_status(guest: GuestRef) -> PowerState:
+    """When the node's list failed or does not show the guest yet: what resources said."""
+    if guest.status == "running":
+        return "running"
+    return "stopped" if guest.status == "stopped" else "unknown"
+
+
+def _request_count(client: ProxmoxClient) -> int | None:
+    count = getattr(client, "request_count", None)
+    return count if isinstance(count, int) else None

@@ -1,0 +1,138 @@
+"""The ownership marker: which stack owns a container and its name in the spec (DESIGN §4).
+
+pxrun keeps no state file, so what it must remember lives on the container itself:
+- a tag `pxrun-<stack>`, cheap to see for every guest in one `/cluster/resources` call;
+- a marker line at the end of the description, an HTML comment that the GUI's Markdown
+  rendering of the notes does not show:
+
+      <!-- pxrun:{"name":"web-1","stack":"homelab","v":1} -->
+
+The marker is authoritative (the tag is the index used to find candidates). It has room for
+the provisioning fingerprint and a `tainted` flag, and keeps keys it does not know so an
+older pxrun never erases what a newer one wrote. See specs/0031.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+MARKER_VERSION = 1
+TAG_PREFIX = "pxrun-"
+_LINE_RE = re.compile(r"^<!-- pxrun:(\{.*\}) -->[ \t]*$")
+_KNOWN = frozenset({"v", "stack", "name", "fingerprint", "tainted"})
+
+
+def stack_tag(stack: str) -> str:
+    """The tag that marks a container as (a candidate) member of `stack`."""
+    return f"{TAG_PREFIX}{stack.lower()}"
+
+
+def stack_of_tag(tag: str) -> str | None:
+    """`pxrun-homelab` -> `homelab`; any other tag -> None."""
+    if tag.startswith(TAG_PREFIX) and len(tag) > len(TAG_PREFIX):
+        return tag[len(TAG_PREFIX):]
+    return None
+
+
+@dataclass(frozen=True)
+class Marker:
+    """What pxrun records on a container it manages."""
+
+    stack: str
+    name: str
+    fingerprint: str | None = None  # provisioning fingerprint (hash of the rendered steps)
+    tainted: bool = False  # created, but a later step failed: the next plan replaces it
+    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = dict(self.extra)
+        data.update(v=MARKER_VERSION, stack=self.stack, name=self.name)
+        if self.fingerprint is not None:
+            data["fingerprint"] = self.fingerprint
+        if self.tainted:
+            data["tainted"] = True
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Marker:
+        stack, name = data.get("stack"), data.get("name")
+        fingerprint = data.get("fingerprint")
+        if not isinstance(stack, str) or not isinstance(name, str) or not stack or not name:
+            raise ValueError("marker needs string 'stack' and 'name'")
+        if fingerprint is not None and not isinstance(fingerprint, str):
+            raise ValueError("marker 'fingerprint' must be a string")
+        extra = {k: v for k, v in data.items() if k not in _KNOWN}
+        return cls(stack=stack, name=name, fingerprint=fingerprint,
+                   tainted=data.get("tainted") is True, extra=MappingProxyType(extra))
+
+    def line(self) -> str:
+        """The one-line HTML comment written into the description."""
+        text = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        # An HTML comment must not contain `--` or `>`; escaping inside JSON strings is free
+        # (json.loads undoes it) and our JSON has no negative numbers where `-` is syntax.
+        text = text.replace(">", "\\u003e").replace("<", "\\u003c").replace("--", "-\\u002d")
+        return f"<!-- pxrun:{text} -->"
+
+
+def parse_marker_line(line: str) -> Marker | None:
+    """One description line -> its Marker, or None when it is not a (valid) marker."""
+    match = _LINE_RE.match(line.strip("\r"))
+    if match is None:
+        return None
+    try:
+        data = json.loads(match.group(1))
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    try:
+        return Marker.from_json(data)
+    except ValueError:
+        return None
+
+
+def split_description(text: str | None) -> tuple[str, Marker | None]:
+    """A description -> (the user's notes, the marker or None).
+
+    The notes are normalised as Proxmox itself would round-trip them: trailing newlines and
+    trailing blank lines dropped (Proxmox stores the description as comment lines and adds a
+    newline when reading it back). Every marker-looking line is removed from the notes; the
+    last valid one wins.
+    """
+    if not text:
+        return "", None
+    marker: Marker | None = None
+    kept: list[str] = []
+    for line in text.split("\n"):
+        found = parse_marker_line(line)
+        if found is not None:
+            marker = found
+        elif not _LINE_RE.match(line.strip("\r")):
+            kept.append(line)
+    return normalize_notes("\n".join(kept)), marker
+
+
+def normalize_notes(notes: str | None) -> str:
+    """User notes as compared: trailing whitespace-only lines and newlines removed."""
+    if not notes:
+        return ""
+    return notes.replace("\r\n", "\n").rstrip()
+
+
+def join_description(notes: str | None, marker: Marker | None) -> str:
+    """(notes, marker) -> the description to write: notes, a blank line, the marker line.
+
+    The blank line keeps Markdown from gluing the comment to the last paragraph.
+    `split_description(join_description(n, m)) == (normalize_notes(n), m)`.
+    """
+    body = normalize_notes(notes)
+    if marker is None:
+        return body
+    if not body:
+        return marker.line()
+    return f"{body}\n\n{marker.line()}"

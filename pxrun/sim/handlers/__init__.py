@@ -1,0 +1,20 @@
+"""The API's endpoint handlers; importing this package registers every route.
+
+One module per area of the Proxmox API tree, so each stays small and its routes are easy
+to find: version, cluster, nodes, storage, lxc (list/create/destroy), config, power,
+disks (resize/move/migrate), tasks, pools, and access (tickets, owned by the server side).
+"""
+
+from pxrun.sim.handlers import (  # noqa: F401
+    access,
+    cluster,
+    config,
+    disks,
+    lxc,
+    nodes,
+    pools,
+    power,
+    storage,
+    tasks,
+    version,
+)

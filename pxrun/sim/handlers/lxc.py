@@ -1,0 +1,266 @@
+"""Container list, create (`vzcreate`), directory index and destroy (`vzdestroy`).
+
+Create reserves the vmid at once with a config holding only `lock: create`, exactly as
+`create_and_lock_config` does, so a concurrent create or `nextid` sees it taken; the worker
+then allocates volumes, fills the config and, on failure, removes everything again.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pxrun.sim.api import Request, fail, param_error, permission_denied, route
+from pxrun.sim.cluster import ostype_of
+from pxrun.sim.containers import Container, canonical_value, fill_net, is_option, volume_of
+from pxrun.sim.handlers.config import MOUNT_RE, Change, check_features, value_text
+from pxrun.sim.handlers.power import do_start, do_stop
+from pxrun.sim.tasks import TaskContext, TaskError
+
+if TYPE_CHECKING:
+    from pxrun.sim.state import Simulator
+
+NOT_CONFIG = {"node", "vmid", "ostemplate", "storage", "start", "pool", "password",
+              "ssh-public-keys", "force", "restore", "unique", "ignore-unpack-errors",
+              "bwlimit", "ha-managed"}
+
+
+@route("GET", "/nodes/{node}/lxc")
+def list_lxc(sim: Simulator, req: Request) -> Any:
+    node = req.params["node"]
+    with sim.lock:
+        cpus = sim.nodes[node].cpus
+        return [ct.vmstatus(cpus, sim.pve9) for ct in sorted(sim.containers.values(),
+                                                             key=lambda c: c.vmid)
+                if ct.node == node]
+
+
+@route("GET", "/nodes/{node}/lxc/{vmid}")
+def ct_index(sim: Simulator, req: Request) -> Any:
+    with sim.lock:
+        sim.ct_on(req.params["node"], req.params["vmid"])
+    names = ["config", "status", "vncproxy", "termproxy", "vncwebsocket", "spiceproxy",
+             "remote_migrate", "migrate", "clone", "rrd", "rrddata", "firewall", "snapshot",
+             "resize", "interfaces", "pending", "feature", "template", "move_volume", "mtunnel"]
+    return [{"subdir": name} for name in names]
+
+
+def _template(sim: Simulator, node: str, ostemplate: str) -> None:
+    sid = ostemplate.split(":", 1)[0] if ":" in ostemplate else ""
+    if sid and sid not in sim.storages.defs:
+        raise fail(f"storage '{sid}' does not exist")
+    if not sid or sim.storages.find(ostemplate, node) is None:
+        raise fail(f"volume '{ostemplate}' does not exist")
+
+
+@route("POST", "/nodes/{node}/lxc")
+def create(sim: Simulator, req: Request) -> Any:
+    p = dict(req.params)
+    node, vmid = p["node"], int(p["vmid"])
+    if p.get("restore"):
+        raise fail("restore is not supported by the simulator")
+    storage = str(p.get("storage") or "local")
+    with sim.lock:
+        existing = sim.containers.get(vmid)
+        if existing is not None:
+            raise fail(f"CT {vmid} already exists on node '{existing.node}'")
+        sdef = sim.storages.available(storage, node)
+        if sdef is None:
+            raise fail(f"storage '{storage}' does not exist")
+        if "rootdir" not in sdef.content:
+            raise param_error({"storage": f"storage '{storage}' does not support container "
+                                          "directories"})
+        if p.get("pool") and p["pool"] not in sim.pools:
+            raise fail(f"pool '{p['pool']}' does not exist")
+        _template(sim, node, str(p["ostemplate"]))
+        unprivileged = int(p.get("unprivileged", 1 if sim.pve9 else 0))
+        conf = _initial_conf(sim, p, storage, unprivileged)
+        if not req.auth.is_root:
+            _check_create_perms(conf, unprivileged)
+        ct = Container(vmid=vmid, node=node, conf={"lock": "create"},
+                       ostemplate=str(p["ostemplate"]),
+                       ssh_public_keys=p.get("ssh-public-keys"))
+        sim.containers[vmid] = ct
+        sim.commit()
+        work = _create_worker(sim, ct, conf, p)
+        return sim.tasks.start(node, "vzcreate", str(vmid), req.auth.authid, work)
+
+
+def _initial_conf(sim: Simulator, p: dict[str, Any], storage: str,
+                  unprivileged: int) -> dict[str, str]:
+    conf: dict[str, str] = {}
+    for key, value in p.items():
+        if key in NOT_CONFIG or not is_option(key):
+            continue
+        text = value_text(value)
+        if key.startswith("net"):
+            conf[key] = fill_net(text, sim.rng)
+        elif key == "rootfs" and text.replace(".", "", 1).isdigit():
+            conf[key] = f"{storage}:{text}"
+        elif key == "description":
+            conf[key] = text
+        else:
+            conf[key] = canonical_value(key, text)
+    conf.setdefault("rootfs", f"{storage}:4")
+    conf["unprivileged"] = str(unprivileged)
+    conf.setdefault("arch", "amd64")
+    conf.setdefault("ostype", ostype_of(str(p["ostemplate"])))
+    conf.setdefault("hostname", f"CT{p['vmid']}")
+    conf.setdefault("memory", "512")
+    conf.setdefault("swap", "512")
+    return conf
+
+
+def _check_create_perms(conf: dict[str, str], unprivileged: int) -> None:
+    for key, value in conf.items():
+        if key.startswith("dev"):
+            raise permission_denied("configuring device passthrough is only allowed for root@pam")
+        if key == "hookscript":
+            raise permission_denied("changing the hookscript is only allowed for root@pam")
+        if MOUNT_RE.match(key) and volume_of(value).startswith("/"):
+            kind = "device" if volume_of(value).startswith("/dev/") else "bind"
+            raise permission_denied(f"mount point type {kind} is only allowed for root@pam")
+        if key == "features":
+            check_features(None, value, unprivileged=bool(unprivileged))
+
+
+def _create_worker(sim: Simulator, ct: Container, conf: dict[str, str],
+                   p: dict[str, Any]) -> Any:
+    vmid = ct.vmid
+
+    def work(ctx: TaskContext) -> None:
+        change: Change | None = None
+        try:
+            ctx.phase(0.3)
+            with sim.lock:
+                change = Change(sim, ct)
+                for key in sorted((k for k in conf if MOUNT_RE.match(k)), key=_mount_order):
+                    change.mount(key, conf[key])
+                    volid = volume_of(change.ct.conf[key])
+                    if volid.split(":", 1)[0] in sim.storages.defs and \
+                            sim.storages.defs[volid.split(":", 1)[0]].type == "lvmthin":
+                        ctx.log(f'  Logical volume "{volid.split(":", 1)[1]}" created.')
+                size = change.ct.disk_size("rootfs")
+                ctx.log(f"Creating filesystem with {size // 4096} 4k blocks and "
+                        f"{size // 16384} inodes")
+                ctx.log(f"extracting archive '/var/lib/vz/template/cache/"
+                        f"{str(p['ostemplate']).rsplit('/', 1)[-1]}'")
+            ctx.phase(0.5)
+            if ctx.fault():
+                raise TaskError("command 'lxc-usernsexec -m u:0:100000:65536 -m g:0:100000:65536 "
+                                "-- tar xpf - --zstd --totals --one-file-system -p --sparse "
+                                "--numeric-owner --acls --xattrs -C /var/lib/lxc/"
+                                f"{vmid}/rootfs --skip-old-files --anchored --exclude "
+                                "'./dev/*'' failed: exit code 2")
+            with sim.lock:
+                ctx.log("Total bytes read: 530391040 (506MiB, 145MiB/s)")
+                ctx.log(f"Detected container architecture: {conf['arch']}")
+                ctx.log("Creating SSH host key 'ssh_host_ed25519_key' - this may take some "
+                        "time ...")
+                for key, value in conf.items():
+                    if not MOUNT_RE.match(key):
+                        change.ct.conf[key] = value
+                change.ct.conf.pop("lock", None)
+                change.commit()
+                change = None
+                if p.get("pool") and p["pool"] in sim.pools:
+                    sim.pools[p["pool"]].vms.append(vmid)
+                sim.commit()
+            if p.get("start"):
+                do_start(ctx, ct)
+        except TaskError as exc:
+            _undo(sim, ct, change)
+            raise TaskError(f"unable to create CT {vmid} - {exc}") from exc
+        except Exception as exc:
+            _undo(sim, ct, change)
+            text = getattr(exc, "message", None) or str(exc)
+            raise TaskError(f"unable to create CT {vmid} - {text}") from exc
+
+    return work
+
+
+def _undo(sim: Simulator, ct: Container, change: Change | None) -> None:
+    with sim.lock:
+        if change is not None:
+            change.rollback()
+        if ct.running:
+            ct.set_status("stopped")
+        for volid in ct.volumes():
+            sim.storages.free(volid, ct.node)
+        for pool in sim.pools.values():
+            if ct.vmid in pool.vms:
+                pool.vms.remove(ct.vmid)
+        if sim.containers.get(ct.vmid) is ct:
+            del sim.containers[ct.vmid]
+        sim.commit()
+
+
+@route("DELETE", "/nodes/{node}/lxc/{vmid}")
+def destroy(sim: Simulator, req: Request) -> Any:
+    p = req.params
+    vmid = int(p["vmid"])
+    with sim.lock:
+        ct = sim.ct_on(p["node"], vmid)
+        ct.check_protection(f"can't remove CT {vmid}")
+        ct.check_lock()
+        if ct.running and not p.get("force"):
+            raise fail(f"unable to destroy CT {vmid} - container is running")
+
+        def work(ctx: TaskContext) -> None:
+            if ct.running:
+                do_stop(ctx, ct, log=False)
+            with sim.lock:
+                ct.check_lock()
+                ct.conf["lock"] = "destroyed"
+                sim.commit()
+            ctx.phase()
+            if ctx.fault():
+                with sim.lock:
+                    ct.conf.pop("lock", None)
+                raise TaskError(f"lvremove 'pve/vm-{vmid}-disk-0' error:   Logical volume "
+                                f"pve/vm-{vmid}-disk-0 in use.")
+            with sim.lock:
+                for volid in ct.volumes():
+                    sim.storages.free(volid, ct.node)
+                    if ":" in volid and volid.split(":", 1)[0] in sim.storages.defs and \
+                            sim.storages.defs[volid.split(":", 1)[0]].type == "lvmthin":
+                        ctx.log(f'  Logical volume "{volid.split(":", 1)[1]}" successfully '
+                                "removed.")
+                if p.get("destroy-unreferenced-disks"):
+                    for sdef in sim.storages.on_node(ct.node):
+                        vols = sim.storages.vols(sdef.id, ct.node)
+                        for volid in [v.volid for v in vols.values() if v.vmid == vmid]:
+                            del vols[volid]
+                for pool in sim.pools.values():
+                    if vmid in pool.vms:
+                        pool.vms.remove(vmid)
+                if sim.containers.get(vmid) is ct:
+                    del sim.containers[vmid]
+                sim.commit()
+
+        return sim.tasks.start(p["node"], "vzdestroy", str(vmid), req.auth.authid, work)
+
+
+def _mount_order(key: str) -> int:
+    """foreach_volume order: rootfs first, then mp0, mp1, ... numerically."""
+    return -1 if key == "rootfs" else int(key[2:])
+
+
+@route("GET", "/nodes/{node}/lxc/{vmid}/snapshot")
+def list_snapshots(sim: Simulator, req: Request) -> Any:
+    """No snapshots are modelled: only the `current` pseudo entry, as on a fresh CT."""
+    with sim.lock:
+        ct = sim.ct_on(req.params["node"], int(req.params["vmid"]))
+        return [{"name": "current", "description": "You are here!",
+                 "running": 1 if ct.running else 0, "digest": ct.digest}]
+
+
+@route("GET", "/nodes/{node}/lxc/{vmid}/feature")
+def has_feature(sim: Simulator, req: Request) -> Any:
+    """snapshot/clone need snapshot-capable storage (lvmthin here); copy always works."""
+    with sim.lock:
+        ct = sim.ct_on(req.params["node"], int(req.params["vmid"]))
+        if req.params["feature"] == "copy":
+            return {"hasFeature": 1}
+        types = {sim.storages.defs[v.split(":", 1)[0]].type for v in ct.volumes(False)
+                 if v.split(":", 1)[0] in sim.storages.defs}
+        return {"hasFeature": 1 if types and types <= {"lvmthin"} else 0}

@@ -1,0 +1,141 @@
+"""Storage endpoints: per-node storage status, content listing, volume info and download-url."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pxrun.sim.api import Request, fail, param_error, route
+from pxrun.sim.cluster import StorageDef, Volume
+from pxrun.sim.handlers.nodes import start_download
+
+if TYPE_CHECKING:
+    from pxrun.sim.state import Simulator
+
+
+def storage_on(sim: Simulator, node: str, sid: str) -> StorageDef:
+    if sid not in sim.storages.defs:
+        raise fail(f"storage '{sid}' does not exist")
+    sdef = sim.storages.available(sid, node)
+    if sdef is None:
+        raise fail(f"storage '{sid}' is not available on node '{node}'")
+    return sdef
+
+
+@route("GET", "/nodes/{node}/storage")
+def list_storage(sim: Simulator, req: Request) -> Any:
+    p = req.params
+    node = p["node"]
+    with sim.lock:
+        out = []
+        for sdef in sim.storages.on_node(node):
+            if p.get("storage") and sdef.id != p["storage"]:
+                continue
+            if p.get("content"):
+                wanted = set(str(p["content"]).replace(";", ",").split(","))
+                if not wanted <= set(sdef.content):
+                    continue
+            target = p.get("target")
+            if target and target != node and not (
+                    sdef.shared and sim.storages.available(sdef.id, target)):
+                continue
+            item = sim.storages.status_json(sdef, node)
+            if p.get("format"):
+                item["format"] = {"raw": 1, "subvol": 1} if sdef.type != "lvmthin" \
+                    else {"raw": 1}
+                item["formats"] = {"default": "raw", "supported": ["raw", "subvol"]
+                                   if sdef.type != "lvmthin" else ["raw"]}
+                item["select_existing"] = 0
+            out.append(item)
+        return out
+
+
+@route("GET", "/nodes/{node}/storage/{storage}")
+def storage_index(sim: Simulator, req: Request) -> Any:
+    return [{"subdir": s} for s in ("content", "download-url", "file-restore", "import-metadata",
+                                    "prunebackups", "rrd", "rrddata", "status", "upload")]
+
+
+@route("GET", "/nodes/{node}/storage/{storage}/status")
+def storage_status(sim: Simulator, req: Request) -> Any:
+    with sim.lock:
+        sdef = storage_on(sim, req.params["node"], req.params["storage"])
+        item = sim.storages.status_json(sdef, req.params["node"])
+        item.pop("used_fraction", None)
+        return item
+
+
+def volume_json(vol: Volume) -> dict[str, Any]:
+    item: dict[str, Any] = {"volid": vol.volid, "content": vol.content, "format": vol.fmt,
+                            "size": vol.size, "ctime": vol.ctime}
+    if vol.vmid is not None:
+        item["vmid"] = vol.vmid
+        item["used"] = vol.size // 5
+    return item
+
+
+@route("GET", "/nodes/{node}/storage/{storage}/content")
+def list_content(sim: Simulator, req: Request) -> Any:
+    p = req.params
+    with sim.lock:
+        storage_on(sim, p["node"], p["storage"])
+        vols = sorted(sim.storages.vols(p["storage"], p["node"]).values(), key=lambda v: v.volid)
+        out = []
+        for vol in vols:
+            if p.get("content") and vol.content != p["content"]:
+                continue
+            if p.get("vmid") is not None and vol.vmid != int(p["vmid"]):
+                continue
+            out.append(volume_json(vol))
+        return out
+
+
+def _find(sim: Simulator, req: Request) -> Volume:
+    node, volume = req.params["node"], str(req.params["volume"])
+    sid = req.params.get("storage")
+    if sid and ":" not in volume:
+        volume = f"{sid}:{volume}"
+    if ":" not in volume:
+        raise param_error({"volume": f"unable to parse volume ID '{volume}'"})
+    storage_on(sim, node, volume.split(":", 1)[0])
+    vol = sim.storages.find(volume, node)
+    if vol is None:
+        raise fail(f"volume '{volume}' does not exist")
+    return vol
+
+
+@route("GET", "/nodes/{node}/storage/{storage}/content/{volume}")
+def volume_info(sim: Simulator, req: Request) -> Any:
+    with sim.lock:
+        vol = _find(sim, req)
+        sid, name = vol.volid.split(":", 1)
+        base = "/dev/pve" if sim.storages.defs[sid].type == "lvmthin" else "/var/lib/vz/images"
+        if vol.content == "vztmpl":
+            base = "/var/lib/vz/template/cache"
+            name = name.split("/", 1)[1]
+        return {"path": f"{base}/{name}", "size": vol.size, "used": vol.size // 5,
+                "format": vol.fmt}
+
+
+@route("DELETE", "/nodes/{node}/storage/{storage}/content/{volume}")
+def delete_volume(sim: Simulator, req: Request) -> Any:
+    with sim.lock:
+        vol = _find(sim, req)
+        if vol.vmid is not None and vol.vmid in sim.containers:
+            ct = sim.containers[vol.vmid]
+            if vol.volid in ct.volumes():
+                raise fail(f"volume '{vol.volid}' is still in use by CT {vol.vmid}")
+        sim.storages.free(vol.volid, req.params["node"])
+        sim.commit()
+    return None
+
+
+@route("POST", "/nodes/{node}/storage/{storage}/download-url")
+def download_url(sim: Simulator, req: Request) -> Any:
+    p = req.params
+    with sim.lock:
+        sdef = storage_on(sim, p["node"], p["storage"])
+        if p["content"] not in sdef.content:
+            raise fail(f"storage '{sdef.id}' does not support '{p['content']}' content")
+        if p["content"] != "vztmpl":
+            raise fail("only container templates can be downloaded in the simulator")
+        return start_download(sim, req, p["node"], sdef.id, str(p["filename"]))

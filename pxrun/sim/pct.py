@@ -1,0 +1,286 @@
+"""The `pct` command language a node's SSH endpoint understands, with pct's own messages.
+
+Why a parser of our own instead of a `pct` program on the node: the command needs the live
+cluster model (is CT 101 on this node, is it running), which lives in the simulator process.
+So an exec request whose command line *is* a pct invocation (optionally behind Fabric's
+`export VAR=value &&` prefix) is answered here; anything else is a plain shell command on the
+node. Messages and exit codes follow PVE::CLI::pct: `die` exits 255.
+
+Understood: `pct exec <vmid> [--keep-env 0|1] -- <cmd...>`, `pct push <vmid> <file> <dest>
+[--perms M] [--user U] [--group G]`, `pct pull <vmid> <path> <dest> [same options]`,
+`pct status <vmid> [--verbose]`.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DIE = 255  # Perl's exit status for `die`, which is how pct reports every failure
+_OPERATORS = frozenset({";", "&&", "||", "|", "&", "<", ">", ">>", "(", ")", "<<", ">&", "<&"})
+_SUBCOMMANDS = ("exec", "push", "pull", "status")
+
+
+class PctError(Exception):
+    """pct died with `message` (printed on stderr) and exit status `status`."""
+
+    def __init__(self, message: str, status: int = DIE) -> None:
+        super().__init__(message)
+        self.message = message if message.endswith("\n") else message + "\n"
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Exec:
+    vmid: int
+    argv: tuple[str, ...]
+    keep_env: bool = True
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """`pct push` (into the CT) or `pct pull` (out of it): source, destination, ownership."""
+
+    kind: str  # push | pull
+    vmid: int
+    source: str
+    destination: str
+    perms: str | None = None
+    user: str | None = None
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class Status:
+    vmid: int
+    verbose: bool = False
+
+
+@dataclass(frozen=True)
+class Shell:
+    """Not a pct command: run it with /bin/sh on the node."""
+
+    command: str
+    env: dict[str, str] = field(default_factory=dict)
+
+
+Command = Exec | Transfer | Status | Shell
+
+
+def parse(command: str) -> Command:
+    """Classify an SSH exec request. Raises PctError for a malformed pct invocation."""
+    try:
+        lexer = shlex.shlex(command, posix=True, punctuation_chars=";&|<>()")
+        lexer.whitespace_split = True
+        tokens = list(lexer)
+    except ValueError:
+        return Shell(command)
+    env, tokens = _strip_exports(tokens)
+    if not tokens or os.path.basename(tokens[0]) != "pct":
+        return Shell(command)
+    if any(t in _OPERATORS for t in tokens):
+        if env or "pct" in command.split(None, 1)[0]:
+            raise PctError("pxrun simulator: 'pct' is understood as a whole command only, "
+                           "not inside a shell list or pipeline; send it on its own")
+        return Shell(command)
+    return _parse_pct(tokens[1:], env)
+
+
+def _strip_exports(tokens: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Fabric's `inline_ssh_env` form: `export A=1 B=2 && <command>`."""
+    if len(tokens) < 3 or tokens[0] != "export" or "&&" not in tokens:
+        return {}, tokens
+    cut = tokens.index("&&")
+    env = {}
+    for item in tokens[1:cut]:
+        name, sep, value = item.partition("=")
+        if not sep or not name.isidentifier():
+            return {}, tokens
+        env[name] = value
+    return env, tokens[cut + 1:]
+
+
+def _parse_pct(args: list[str], env: dict[str, str]) -> Command:
+    if not args:
+        raise PctError("ERROR: no command specified\nUSAGE: pct <COMMAND> [ARGS] [OPTIONS]")
+    sub, rest = args[0], args[1:]
+    if sub not in _SUBCOMMANDS:
+        raise PctError(f"ERROR: unknown command 'pct {sub}'\n"
+                       "(the pxrun simulator answers pct exec, push, pull and status; "
+                       "use the API for everything else)")
+    extra: list[str] = []
+    if sub == "exec" and "--" in rest:
+        cut = rest.index("--")
+        rest, extra = rest[:cut], rest[cut + 1:]
+    options, positional = _options(rest, sub)
+    if sub == "exec":
+        if not positional:
+            raise _usage(sub, "not enough arguments")
+        extra = positional[1:] + extra
+        if not extra:
+            raise PctError("missing command")
+        keep = options.get("keep-env", "1")
+        return Exec(_vmid(positional[0]), tuple(extra), keep not in ("0", "false", "no"), env)
+    if sub == "status":
+        if len(positional) != 1:
+            raise _usage(sub, "not enough arguments" if not positional else "too many arguments")
+        return Status(_vmid(positional[0]), options.get("verbose", "0") not in ("0", "false"))
+    if len(positional) < 3:
+        raise _usage(sub, "not enough arguments")
+    if len(positional) > 3:
+        raise _usage(sub, "too many arguments")
+    return Transfer(sub, _vmid(positional[0]), positional[1], positional[2],
+                    options.get("perms"), options.get("user"), options.get("group"))
+
+
+_ALLOWED = {"exec": {"keep-env"}, "status": {"verbose"},
+            "push": {"perms", "user", "group"}, "pull": {"perms", "user", "group"}}
+_FLAGS = {"verbose", "keep-env"}
+
+
+def _options(args: list[str], sub: str) -> tuple[dict[str, str], list[str]]:
+    options: dict[str, str] = {}
+    positional: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        # exec's own options come before the command; everything after it is the command's
+        if arg.startswith("-") and len(arg) > 1 and (sub != "exec" or len(positional) <= 1):
+            name, sep, value = arg.lstrip("-").partition("=")
+            if name not in _ALLOWED[sub]:
+                raise PctError(f"400 Parameter verification failed.\n{name}: property is not "
+                               f"defined in schema and the schema does not allow additional "
+                               f"properties\n{_USAGE[sub]}")
+            if not sep:
+                nxt = args[i + 1] if i + 1 < len(args) else None
+                if name in _FLAGS and (nxt is None or nxt not in ("0", "1")):
+                    value = "1"
+                elif nxt is None:
+                    raise _usage(sub, f"missing value for option '{name}'")
+                else:
+                    value, i = nxt, i + 1
+            options[name] = value
+        else:
+            positional.append(arg)
+        i += 1
+    return options, positional
+
+
+_USAGE = {
+    "exec": "pct exec <vmid> [<extra-args>] [OPTIONS]",
+    "status": "pct status <vmid> [OPTIONS]",
+    "push": "pct push <vmid> <file> <destination> [OPTIONS]",
+    "pull": "pct pull <vmid> <path> <destination> [OPTIONS]",
+}
+
+
+def _usage(sub: str, problem: str) -> PctError:
+    return PctError(f"400 {problem}\n{_USAGE[sub]}")
+
+
+def _vmid(text: str) -> int:
+    if not text.isdigit() or not 100 <= int(text) <= 999_999_999:
+        raise PctError("400 Parameter verification failed.\nvmid: invalid format - value does "
+                       "not look like a valid VM ID")
+    return int(text)
+
+
+# -- file transfers ------------------------------------------------------------------------
+
+
+def resolve_inside(root: Path, path: str) -> Path:
+    """`path` as seen from inside `root` (a chroot), following symlinks without escaping it."""
+    pending = [p for p in reversed(path.split("/")) if p not in ("", ".")]
+    parts: list[str] = []
+    hops = 0
+    while pending:
+        part = pending.pop()
+        if part == "..":
+            if parts:
+                parts.pop()
+            continue
+        candidate = root.joinpath(*parts, part)
+        if candidate.is_symlink():
+            hops += 1
+            if hops > 40:
+                raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), path)
+            target = os.readlink(candidate)
+            if target.startswith("/"):
+                parts = []
+            pending.extend(p for p in reversed(target.split("/")) if p not in ("", "."))
+            continue
+        parts.append(part)
+    return root.joinpath(*parts)
+
+
+def _lookup_id(root: Path, table: str, name: str, what: str) -> int:
+    if name.isdigit():
+        return int(name)
+    try:
+        lines = (root / "etc" / table).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        fields = line.split(":")
+        if len(fields) > 2 and fields[0] == name and fields[2].isdigit():
+            return int(fields[2])
+    raise PctError(f"failed to get {what} for: {name}")
+
+
+def _mode(perms: str) -> int:
+    text = perms if perms.startswith("0") else "0" + perms  # pct: octal unless 0x
+    try:
+        return int(text, 16) if text.lower().startswith("0x") else int(text, 8)
+    except ValueError:
+        raise PctError(f"invalid mode: '{perms}'") from None
+
+
+def transfer(request: Transfer, ct_root: Path, node_root: Path) -> None:
+    """Copy a file between the node's and the container's views, as pct's create_file does.
+
+    The owner (names looked up in the container's /etc/passwd and /etc/group) applies to the
+    created file on both sides, like pct. Permissions are exact (not masked); a new file
+    without `--perms` gets 0644.
+    """
+    if request.kind == "push":
+        src_root, dst_root, owner_root = node_root, ct_root, ct_root
+    else:
+        src_root, dst_root, owner_root = ct_root, node_root, ct_root
+    uid = _lookup_id(owner_root, "passwd", request.user, "uid") if request.user else None
+    gid = _lookup_id(owner_root, "group", request.group, "gid") if request.group else None
+    mode = _mode(request.perms) if request.perms is not None else None
+    src = resolve_inside(src_root, request.source)
+    try:
+        src_fd = os.open(src, os.O_RDONLY)
+    except OSError as exc:
+        if request.kind == "push":
+            raise PctError(f"failed to open {request.source} for reading") from exc
+        raise PctError(f"failed to open {request.source}: {exc.strerror}") from exc
+    try:
+        dst = resolve_inside(dst_root, request.destination)
+        try:
+            dst_fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0)
+            if mode is None:
+                mode = 0o644
+        except FileExistsError:
+            dst_fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        except OSError as exc:
+            raise PctError(f"failed to create file: {request.destination}: "
+                           f"{exc.strerror}") from exc
+        try:
+            if mode is not None:
+                os.fchmod(dst_fd, mode)
+            if uid is not None or gid is not None:
+                stat = os.fstat(dst_fd)
+                os.fchown(dst_fd, stat.st_uid if uid is None else uid,
+                          stat.st_gid if gid is None else gid)
+            while chunk := os.read(src_fd, 1 << 20):
+                os.write(dst_fd, chunk)
+        finally:
+            os.close(dst_fd)
+    finally:
+        os.close(src_fd)

@@ -1,0 +1,15 @@
+"""The simulator's parameter table: every endpoint it implements, keyed by (method, template).
+
+Assembled from the per-area modules. Templates are relative to /api2/json and use the same
+`{name}` placeholders as `api.route`. tests/sim/test_conformance_params.py checks every entry
+against the official schema.
+"""
+
+from __future__ import annotations
+
+from pxrun.sim import table_cluster, table_lxc
+from pxrun.sim.table_param import Endpoint
+
+TABLE: dict[tuple[str, str], Endpoint] = {
+    (ep.method, ep.template): ep for ep in (*table_cluster.ENDPOINTS, *table_lxc.ENDPOINTS)
+}

@@ -1,0 +1,154 @@
+"""Turning validation failures into `Diagnostic`s at the line the user wrote.
+
+pydantic reports a failure at a location tuple in the *resolved* stack
+(`containers.web-2.resources.cores`); the user wrote that value somewhere else: in the
+`web:` entry before count expanded it, or in `defaults:`, perhaps in another file of the
+folder. The loader knows those origins (`Locate`); this module reads the error locations,
+drops the union-member tags pydantic inserts (`bool`, `function-after[...]`), writes one
+plain-English line per problem, and folds the copies a problem in `defaults:` or in a counted
+entry makes for every container into one diagnostic that names them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from pxrun.errors import Diagnostic
+from pxrun.spec.yamlsrc import Mark, Path
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a path of the resolved stack was written, and how to name it in a message."""
+
+    mark: Mark
+    key_mark: Mark
+    subject: str
+    """The container name ('' for stack-level values)."""
+    rel: Path
+    """The path inside the subject (inside the container, or from the stack root)."""
+    note: str = ""
+    """Why the location is not the container's own entry, e.g. 'from defaults'."""
+
+
+Locate = Callable[[Path], Where]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem before folding: where, about what, and what is wrong."""
+
+    mark: Mark
+    subject: str
+    rel: Path
+    message: str
+    note: str = ""
+
+
+def dotted(path: Path) -> str:
+    """resources.cores, provision.run[0].script"""
+    out = ""
+    for key in path:
+        out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
+    return out
+
+
+def data_path(data: Any, loc: tuple[str | int, ...]) -> tuple[Path, str | int | None]:
+    """The part of a pydantic `loc` that exists in `data`, and the first key that does not.
+
+    Union members and validator tags in `loc` are not keys of the data and are skipped.
+    """
+    path: Path = ()
+    current = data
+    missing: str | int | None = None
+    for key in loc:
+        in_map = isinstance(current, Mapping) and key in current
+        if in_map or (isinstance(current, list) and isinstance(key, int)
+                      and 0 <= key < len(current)):
+            path = (*path, key)
+            current = current[key]
+        elif isinstance(current, Mapping) and isinstance(key, str) and missing is None:
+            missing = key  # kept for "missing key" messages; may also be a union tag
+    return path, missing
+
+
+def _message(err: Mapping[str, Any], missing: str | int | None) -> str:
+    msg = str(err.get("msg", "invalid value"))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(prefix):
+            msg = msg[len(prefix):]
+    if err.get("type") == "missing" and missing is not None:
+        return f"missing required key {missing!r}"
+    if err.get("type") == "literal_error" and isinstance(err.get("input"), str):
+        # the input is only compared, never shown: it may be a rendered secret
+        options = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
+        close = difflib.get_close_matches(err["input"], options, n=1, cutoff=0.6)
+        if close:
+            msg += f" (did you mean {close[0]!r}?)"
+    return msg
+
+
+def validation_problems(error: ValidationError, data: Any, locate: Locate,
+                        model: type[BaseModel]) -> list[Problem]:
+    """One Problem per place in a pydantic ValidationError.
+
+    A value that fails every member of a union yields one error per member; they share a
+    place and become one problem whose message lists the alternatives.
+    """
+    from pxrun.spec.introspect import suggest, valid_keys
+
+    grouped: dict[tuple[Path, Path], tuple[Where, list[str]]] = {}
+    for err in error.errors(include_url=False):
+        loc = tuple(err.get("loc", ()))
+        path, missing = data_path(data, loc)
+        where = locate(path)
+        if err.get("type") == "extra_forbidden" and path and loc and path[-1] == loc[-1]:
+            hint = suggest(str(path[-1]), valid_keys(model, loc[:-1]))
+            text = f"unknown key {path[-1]!r}" + (f" (did you mean {hint!r}?)" if hint else "")
+            where = replace(where, mark=where.key_mark)
+        else:
+            text = _message(err, missing)
+            if err.get("type") == "missing" and missing is not None:
+                where = replace(where, rel=(*where.rel, missing))
+        _, texts = grouped.setdefault((path, where.rel), (where, []))
+        if text not in texts:
+            texts.append(text)
+    return [Problem(where.mark, where.subject, where.rel, "; or ".join(texts), where.note)
+            for where, texts in grouped.values()]
+
+
+def _natural(name: str) -> list[Any]:
+    """web-2 before web-10."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def fold(problems: list[Problem]) -> list[Diagnostic]:
+    """One diagnostic per (place, path, message), naming every container it concerns."""
+    groups: dict[tuple[Mark, Path, str, str], list[str]] = {}
+    for p in problems:
+        names = groups.setdefault((p.mark, p.rel, p.message, p.note), [])
+        if p.subject and p.subject not in names:
+            names.append(p.subject)
+    out = []
+    for (mark, rel, message, note), names in groups.items():
+        parts = []
+        if names:
+            names.sort(key=_natural)
+            shown = ", ".join(names[:3])
+            if len(names) > 3:
+                shown += f" and {len(names) - 3} more"
+            parts.append(shown)
+        if rel:
+            parts.append(dotted(rel) + (f" ({note})" if note else ""))
+        elif note:
+            parts.append(f"({note})")
+        out.append(mark.diagnostic(": ".join([*parts, message])))
+    return out
+

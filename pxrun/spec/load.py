@@ -1,0 +1,383 @@
+"""Loading a stack: files -> merged, expanded, rendered data -> one validated `Stack`.
+
+The pipeline (decisions in specs/0011-spec-loading.md):
+
+1. read one file, or every `*.yaml` of a folder (sops-encrypted ones decrypted, pxrun 0.1
+   files converted), keeping the source mark of every value (`yamlsrc`);
+2. merge the stack keys of all files; `vars` and `defaults` must agree where they overlap;
+3. decrypt `secrets:` with sops; render `vars`;
+4. per container: expand `count`, merge `defaults` underneath, render `{{ }}`;
+5. resolve `depends_on` (`graph`), then validate everything with one pydantic call and map
+   each error back to the line it came from (`diagnose`).
+
+Every problem of every stage is collected; the load fails once, with all of them, as a
+SpecError. Secret values are redacted from every message before it leaves this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pxrun.errors import Diagnostic, SecretsError, SpecError, UsageError
+from pxrun.spec import secrets as sops
+from pxrun.spec.diagnose import Problem, Where, fold, validation_problems
+from pxrun.spec.graph import did_you_mean, resolve_dependencies
+from pxrun.spec.legacy import convert, is_legacy
+from pxrun.spec.merge import Layer, Provenance, StrictUnion, deep_merge
+from pxrun.spec.template import Renderer, Scope, Unavailable
+from pxrun.spec.yamlsrc import Mark, SourceDoc, parse_yaml, read_yaml
+from pxrun.spec.yamlsrc import Path as DataPath
+
+if TYPE_CHECKING:
+    from pxrun.spec.model import Stack
+
+STACK_KEYS = ("version", "stack", "cluster", "vars", "secrets", "defaults", "containers")
+SINGLE_KEYS = ("version", "stack", "cluster", "secrets")
+MAX_COUNT = 1000
+DEFAULT_FILE = "pxrun.yaml"
+DEFAULT_FOLDER = "pxrun"
+
+
+@dataclass(frozen=True)
+class LoadedStack:
+    """A validated stack and what it was read from."""
+
+    stack: Stack
+    files: tuple[Path, ...]
+    """The spec files that make up the stack, in merge order."""
+    secrets_file: Path | None = None
+    locations: Mapping[str, str] = field(default_factory=dict)
+    """Container name -> 'file:line:col' of its entry, for later (plan-time) messages."""
+    secret_strings: frozenset[str] = field(default=frozenset(), repr=False)
+
+    def redact(self, text: str) -> str:
+        """`text` with every decrypted secret value replaced by '***'."""
+        return sops.redact(text, self.secret_strings)
+
+
+def default_spec_path(cwd: Path) -> Path:
+    """`pxrun.yaml` in `cwd`, else the `pxrun/` folder; a usage error when neither exists."""
+    for candidate in (cwd / DEFAULT_FILE, cwd / DEFAULT_FOLDER):
+        if candidate.exists():
+            return candidate
+    raise UsageError(f"no {DEFAULT_FILE} or {DEFAULT_FOLDER}/ folder here",
+                     hint="pass the spec with -f FILE_OR_FOLDER")
+
+
+def _spec_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.iterdir()
+                      if p.suffix in (".yaml", ".yml") and not p.name.startswith(".")
+                      and p.is_file())
+    return [path]
+
+
+@dataclass
+class _Entry:
+    """A container as written: its file, name and (for count) replica number."""
+
+    doc: SourceDoc
+    name: str
+    index: int | None
+
+
+class _Loader:
+    def __init__(self, path: Path, environ: Mapping[str, str]) -> None:
+        self.root = path
+        self.environ = dict(environ)
+        self.problems: list[Problem] = []
+        self.diags: list[Diagnostic] = []
+        self.secret_strings: set[str] = set()
+        self.groups: dict[str, list[str]] = {}
+        """Counted container -> its replicas (none for count: 0), for depends_on."""
+
+    # -- stage 1: files ------------------------------------------------------------------
+
+    def read_files(self) -> list[tuple[Path, SourceDoc]]:
+        if not self.root.exists():
+            self.diags.append(Diagnostic(str(self.root), 0, 0, "no such file or folder"))
+            return []
+        files = _spec_files(self.root)
+        if not files:
+            self.diags.append(Diagnostic(str(self.root), 0, 0, "no *.yaml files in this folder"))
+        docs: list[tuple[Path, SourceDoc]] = []
+        for file in files:
+            doc, problems = read_yaml(str(file), str(file))
+            self.diags.extend(problems)
+            docs.append((file, doc))
+        referenced = {(f.parent / d.data["secrets"]).resolve() for f, d in docs
+                      if isinstance(d.data, Mapping) and isinstance(d.data.get("secrets"), str)}
+        kept = []
+        for file, doc in docs:
+            if file.resolve() in referenced and len(files) > 1:
+                continue  # a folder's secrets file is not a part of the spec
+            prepared = self._prepare(file, doc, single=len(files) == 1)
+            if prepared is not None:
+                kept.append((file, prepared))
+        return kept
+
+    def _prepare(self, file: Path, doc: SourceDoc, *, single: bool) -> SourceDoc | None:
+        """The document in stack form (decrypted, converted), or None to skip it."""
+        if sops.is_encrypted(doc.data):
+            doc, problems = parse_yaml(sops.decrypt(file, str(file), self.environ), str(file))
+            self.diags.extend(problems)
+        if doc.data is None:
+            if single and not any(d.file == str(file) for d in self.diags):
+                self.diags.append(Diagnostic(str(file), 0, 0, "the spec is empty"))
+            return None
+        if not isinstance(doc.data, Mapping):
+            self.diags.append(doc.mark(()).diagnostic("a spec file must be a mapping of keys"))
+            return None
+        if is_legacy(doc.data):
+            doc, problems = convert(doc)
+            self.diags.extend(problems)
+        return doc
+
+    # -- stage 2: stack keys ---------------------------------------------------------------
+
+    def stack_keys(self, docs: list[tuple[Path, SourceDoc]]) -> dict[str, tuple[Any, SourceDoc]]:
+        """The single-valued stack keys, each with the document that set it."""
+        found: dict[str, tuple[Any, SourceDoc]] = {}
+        for file, doc in docs:
+            for key in doc.data:
+                if key not in STACK_KEYS:
+                    self.diags.append(doc.key_mark((key,)).diagnostic(
+                        f"unknown key {key!r}{did_you_mean(str(key), set(STACK_KEYS))}"))
+            for key in SINGLE_KEYS:
+                if key not in doc.data:
+                    continue
+                value = doc.data[key]
+                if key == "secrets" and isinstance(value, str):
+                    value = (file.parent / value).resolve()
+                if key in found and found[key][0] != value:
+                    there = found[key][1].mark((key,))
+                    self.diags.append(doc.mark((key,)).diagnostic(
+                        f"{key} differs from {there.file}:{there.line}:{there.col}; "
+                        "files of one stack must agree"))
+                found.setdefault(key, (value, doc))
+        return found
+
+    def union(self, name: str, docs: list[tuple[Path, SourceDoc]]) -> StrictUnion:
+        layers = []
+        for _, doc in docs:
+            value = doc.data.get(name)
+            if value is None:
+                continue
+            if not isinstance(value, Mapping):
+                self.diags.append(doc.mark((name,)).diagnostic(f"{name} must be a mapping"))
+                continue
+            layers.append(Layer(doc, (name,), name))
+        merged, problems = StrictUnion.of(name, layers)
+        self.diags.extend(problems)
+        return merged
+
+    # -- stage 3: secrets ----------------------------------------------------------------
+
+    def secrets(self, found: dict[str, tuple[Any, SourceDoc]]) -> Any:
+        if "secrets" not in found:
+            return Scope.wrap({}, "secrets")
+        value, doc = found["secrets"]
+        if not isinstance(value, Path):
+            self.diags.append(doc.mark(("secrets",)).diagnostic(
+                "secrets must be the path of a sops-encrypted YAML file"))
+            return Unavailable()
+        display = str(Path(doc.file).parent / doc.data["secrets"])
+        if not value.is_file():
+            self.diags.append(doc.mark(("secrets",)).diagnostic(
+                f"secrets file not found: {display}"))
+            return Unavailable()
+        parsed, problems = parse_yaml(sops.decrypt(value, display, self.environ), display)
+        if problems or not isinstance(parsed.data, Mapping | None):
+            raise SecretsError(f"{display}: the decrypted content is not a YAML mapping")
+        data = parsed.data or {}
+        self.secret_strings = sops.leaf_strings(data)
+        return Scope.wrap(data, "secrets")
+
+    # -- stage 4: containers -------------------------------------------------------------
+
+    def entries(self, docs: list[tuple[Path, SourceDoc]]) -> Iterator[tuple[str, _Entry, Any]]:
+        """(concrete name, entry, raw mapping) for every container, count expanded."""
+        seen: dict[str, Mark] = {}
+        for _, doc in docs:
+            containers = doc.data.get("containers")
+            if containers is None:
+                continue
+            if not isinstance(containers, Mapping):
+                self.diags.append(doc.mark(("containers",)).diagnostic(
+                    "containers must be a mapping of name: settings"))
+                continue
+            for name, raw in containers.items():
+                here = doc.key_mark(("containers", name))
+                body = {} if raw is None else raw
+                if not isinstance(body, Mapping):
+                    self.diags.append(doc.mark(("containers", name)).diagnostic(
+                        f"container {name} must be a mapping of settings"))
+                    continue
+                for concrete, index in self._expand(doc, str(name), body):
+                    if concrete in seen:
+                        first = seen[concrete]
+                        self.diags.append(here.diagnostic(
+                            f"container {concrete} is also defined at "
+                            f"{first.file}:{first.line}:{first.col}"))
+                        continue
+                    seen[concrete] = here
+                    yield concrete, _Entry(doc, str(name), index), body
+
+    def _expand(self, doc: SourceDoc, name: str,
+                body: Mapping[str, Any]) -> list[tuple[str, int | None]]:
+        if "count" not in body:
+            return [(name, None)]
+        count = body["count"]
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_COUNT:
+            self.diags.append(doc.mark(("containers", name, "count")).diagnostic(
+                f"{name}: count must be a whole number from 0 to {MAX_COUNT}"))
+            return []
+        replicas: list[tuple[str, int | None]] = [(f"{name}-{i}", i) for i in range(1, count + 1)]
+        self.groups[name] = [concrete for concrete, _ in replicas]
+        return replicas
+
+
+@dataclass
+class _Resolved:
+    """One concrete container: its data and where each of its values was written."""
+
+    entry: _Entry
+    provenance: Provenance
+    data: dict[str, Any]
+
+
+class _Stack:
+    """Stages 4 and 5: containers resolved, then everything validated in one call."""
+
+    def __init__(self, loader: _Loader, docs: list[tuple[Path, SourceDoc]]) -> None:
+        self.loader = loader
+        self.docs = docs
+        self.first = docs[0][1] if docs else SourceDoc(str(loader.root), None)
+        self.found = loader.stack_keys(docs)
+        self.vars = loader.union("vars", docs)
+        self.defaults = loader.union("defaults", docs)
+        self.containers: dict[str, _Resolved] = {}
+        self.template_paths: set[tuple[str, DataPath]] = set()
+
+    def _reporter(self, subject: str, provenance: Provenance,
+                  shown: DataPath = ()) -> Callable[[DataPath, str], None]:
+        """A template-error callback; `shown` prefixes the path in messages (vars.x)."""
+
+        def report(path: DataPath, message: str) -> None:
+            origin = provenance.origin(path)
+            note = "from defaults" if origin.layer.label == "defaults" else ""
+            rel = (*shown, *path)
+            self.loader.problems.append(Problem(origin.mark, subject, rel, message, note))
+            self.template_paths.add((subject, rel))
+
+        return report
+
+    def resolve(self) -> dict[str, Any]:
+        loader = self.loader
+        secrets = loader.secrets(self.found)
+        env = Scope.wrap(loader.environ, "env")
+        stack_name = self.found.get("stack", (None,))[0]
+        vars_prov = Provenance(self.vars.layers or [Layer(self.first, ("vars",))])
+        vars_data = Renderer({"env": env, "secrets": secrets}).render(
+            self.vars.data, {}, self._reporter("", vars_prov, ("vars",)))
+        renderer = Renderer({"vars": Scope.wrap(vars_data, "vars"), "env": env,
+                             "secrets": secrets, "stack": stack_name})
+        defaults = [Layer(layer.doc, layer.prefix, "defaults") for layer in self.defaults.layers]
+        for name, entry, body in loader.entries(self.docs):
+            own = {k: v for k, v in body.items() if k != "count"}
+            if "name" in own and own["name"] != name:
+                loader.diags.append(entry.doc.key_mark(("containers", entry.name, "name"))
+                                    .diagnostic(f"{name}: name comes from the key; remove it"))
+            merged = deep_merge(self.defaults.data, own)
+            prov = Provenance([Layer(entry.doc, ("containers", entry.name)), *defaults])
+            extra: dict[str, Any] = {"name": name}
+            if entry.index is not None:
+                extra["index"] = entry.index
+            data = renderer.render(merged, extra, self._reporter(name, prov))
+            data = {**data, "name": name}
+            self.containers[name] = _Resolved(entry, prov, data)
+        self._dependencies(loader.groups)
+        result: dict[str, Any] = {k: self.found[k][0] for k in ("version", "stack", "cluster")
+                                  if k in self.found}
+        if self.vars.data:
+            result["vars"] = vars_data
+        result["containers"] = {n: r.data for n, r in self.containers.items()}
+        return result
+
+    def _dependencies(self, groups: dict[str, list[str]]) -> None:
+        def locate(name: str, path: DataPath) -> Mark:
+            return self.containers[name].provenance.origin(path).mark
+
+        raw = {n: r.data.get("depends_on") for n, r in self.containers.items()}
+        resolved, problems = resolve_dependencies(raw, groups, locate)
+        self.loader.problems.extend(problems)
+        for name, targets in resolved.items():
+            items = raw[name]
+            if isinstance(items, list) and all(isinstance(i, str) for i in items):
+                # once a problem is reported, the model must not report it again
+                self.containers[name].data["depends_on"] = [] if problems else targets
+
+    def locate(self, path: DataPath) -> Where:
+        """Where a path of the resolved stack was written (for pydantic errors)."""
+        if len(path) >= 2 and path[0] == "containers" and path[1] in self.containers:
+            resolved = self.containers[str(path[1])]
+            rel = path[2:]
+            if rel in ((), ("name",)):
+                mark = resolved.entry.doc.key_mark(("containers", resolved.entry.name))
+                return Where(mark, mark, str(path[1]), ())
+            origin = resolved.provenance.origin(rel)
+            note = "from defaults" if origin.layer.label == "defaults" else ""
+            return Where(origin.mark, origin.key_mark, str(path[1]), rel, note)
+        if path and path[0] == "vars" and self.vars.layers:
+            origin = Provenance(self.vars.layers).origin(path[1:])
+            return Where(origin.mark, origin.key_mark, "", path)
+        doc = self.first
+        if path and path[0] == "containers":
+            doc = next((d for _, d in self.docs if "containers" in d.data), doc)
+        elif path and path[0] in self.found:
+            doc = self.found[str(path[0])][1]
+        return Where(doc.mark(path), doc.key_mark(path), "", path)
+
+    def validate(self, data: dict[str, Any]) -> Stack | None:
+        from pydantic import ValidationError
+
+        from pxrun.spec.model import Stack
+
+        try:
+            return Stack.model_validate(data)
+        except ValidationError as exc:
+            for problem in validation_problems(exc, data, self.locate, Stack):
+                if (problem.subject, problem.rel) not in self.template_paths:
+                    self.loader.problems.append(problem)
+            return None
+
+
+def load_stack(path: Path, *, environ: Mapping[str, str] | None = None) -> LoadedStack:
+    """Load, merge, render and validate the stack at `path` (a file or a folder).
+
+    `environ` is what `{{ env.X }}` sees (nothing when None: the caller decides whether the
+    process environment is part of the spec's inputs); the sops child process gets the
+    process environment with `environ` on top. Raises SpecError with every problem found,
+    SecretsError when sops cannot decrypt.
+    """
+    loader = _Loader(path, environ or {})
+    docs = loader.read_files()
+    stack = _Stack(loader, docs)
+    data = stack.resolve()
+    model = stack.validate(data) if docs else None
+    diags = loader.diags + fold(loader.problems)
+    if loader.secret_strings:
+        diags = [Diagnostic(d.file, d.line, d.col, sops.redact(d.message, loader.secret_strings))
+                 for d in diags]
+    if diags or model is None:
+        raise SpecError(diags or [Diagnostic(str(path), 0, 0, "the spec is empty")])
+    locations = {}
+    for name, resolved in stack.containers.items():
+        mark = resolved.entry.doc.key_mark(("containers", resolved.entry.name))
+        locations[name] = f"{mark.file}:{mark.line}:{mark.col}"
+    return LoadedStack(model, tuple(file for file, _ in docs),
+                       stack.found["secrets"][0] if "secrets" in stack.found else None,
+                       locations, frozenset(loader.secret_strings))

@@ -1,0 +1,148 @@
+"""The spec language's public models: a resolved `Stack` of `Container`s, and `StackFile`.
+
+`Stack` is what the loader returns and the planner consumes: defaults merged, `count`
+expanded, Jinja rendered, every container complete. `StackFile` is the shape of one raw YAML
+file, used for the JSON Schema and for a first structural check; in it every container field
+is optional because `defaults:` may provide it.
+
+Other layers import from here only; the sub-modules are an implementation detail.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import model_validator
+
+from pxrun.spec.model_base import SpecModel, slot_index
+from pxrun.spec.model_cluster import ClusterBlock, SshSettings
+from pxrun.spec.model_container import (
+    Arch,
+    Container,
+    Features,
+    Lifecycle,
+    OsType,
+    Resources,
+    Startup,
+)
+from pxrun.spec.model_net import Network
+from pxrun.spec.model_partial import TEMPLATED, raw_model
+from pxrun.spec.model_provision import DockerOptions, File, Provision, RunStep, Tailscale, User
+from pxrun.spec.model_storage import Device, Mount, RootFs
+from pxrun.spec.rules import ContainerName, StackName, between, fail, matches
+
+__all__ = [
+    "Arch",
+    "ClusterBlock",
+    "Container",
+    "ContainerDefaults",
+    "ContainerEntry",
+    "Device",
+    "DockerOptions",
+    "Features",
+    "File",
+    "Lifecycle",
+    "Mount",
+    "Network",
+    "OsType",
+    "Provision",
+    "Resources",
+    "RootFs",
+    "RunStep",
+    "SshSettings",
+    "Stack",
+    "StackFile",
+    "Startup",
+    "Tailscale",
+    "User",
+    "slot_index",
+]
+
+ProfileName = Annotated[
+    str, matches("cluster", r"[A-Za-z0-9][A-Za-z0-9_.-]*", "a profile name or an inline block")
+]
+Cluster = ProfileName | ClusterBlock
+
+
+class Stack(SpecModel):
+    """A resolved stack: the desired state of every container it owns."""
+
+    version: Literal[1] = 1
+    """Spec language version."""
+    stack: StackName
+    """Ownership scope: containers carry this stack's tag. Lowercase [a-z0-9_-]."""
+    cluster: Cluster | None = None
+    """A connection profile name, or an inline block."""
+    vars: dict[str, Any] = {}
+    """Variables for {{ vars.x }} expressions."""
+    containers: dict[ContainerName, Container] = {}
+    """Containers by name."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Stack:
+        vmids: dict[int, str] = {}
+        for key, ct in self.containers.items():
+            if ct.name != key:
+                raise fail(f"container {key} carries the name {ct.name!r}")
+            if ct.vmid is not None:
+                if ct.vmid in vmids:
+                    raise fail(f"vmid {ct.vmid} is used by both {vmids[ct.vmid]} and {key}")
+                vmids[ct.vmid] = key
+            for dep in ct.depends_on:
+                if dep not in self.containers:
+                    raise fail(f"container {key} depends on {dep}, which is not in the stack")
+        cycle = _find_cycle({k: c.depends_on for k, c in self.containers.items()})
+        if cycle:
+            raise fail("depends_on has a cycle: " + " -> ".join(cycle))
+        return self
+
+
+def _find_cycle(graph: dict[str, list[str]]) -> list[str]:
+    """One dependency cycle as a path (first name repeated at the end), or []."""
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+
+    def visit(node: str, path: list[str]) -> list[str]:
+        state[node] = 1
+        for dep in graph.get(node, []):
+            if state.get(dep) == 1:
+                return [*path[path.index(dep):], dep] if dep in path else [node, dep]
+            if dep not in state and (found := visit(dep, [*path, dep])):
+                return found
+        state[node] = 2
+        return []
+
+    for start in sorted(graph):
+        if start not in state and (found := visit(start, [start])):
+            return found
+    return []
+
+
+ContainerDefaults = raw_model(Container, frozenset({"name"}))
+"""`defaults:` of a stack file: any container field, deep-merged under every container."""
+
+
+
+class ContainerEntry(ContainerDefaults):  # type: ignore[misc,valid-type]
+    """One container in a stack file; fields left out come from defaults."""
+
+    count: Annotated[int, between("count", 1, 1000), TEMPLATED] | None = None
+    """Number of replicas, named <name>-1 .. <name>-N."""
+
+
+class StackFile(SpecModel):
+    """One pxrun spec file (a folder of them merges into one stack)."""
+
+    version: Literal[1] | None = None
+    """Spec language version: 1."""
+    stack: StackName | None = None
+    """Ownership scope: containers carry this stack's tag. Lowercase [a-z0-9_-]."""
+    cluster: Cluster | None = None
+    """A connection profile name, or an inline block."""
+    vars: dict[str, Any] | None = None
+    """Variables for {{ vars.x }} expressions."""
+    secrets: str | None = None
+    """A sops-encrypted YAML file; its values are {{ secrets.x }}."""
+    defaults: ContainerDefaults | None = None  # type: ignore[valid-type]
+    """Deep-merged under every container."""
+    containers: dict[ContainerName, ContainerEntry] | None = None
+    """Containers by name."""

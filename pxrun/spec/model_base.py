@@ -1,0 +1,60 @@
+"""The base class of every spec model, and the slot-keyed map keys (net0, mp0, dev0).
+
+Why frozen and extra="forbid": desired state is a value that the planner compares, never
+mutates; and an unknown key is almost always a typo, which the loader turns into
+"unknown key 'memroy' (did you mean 'memory'?)". Field docstrings become the JSON Schema's
+descriptions (use_attribute_docstrings), so editors show the same help as this code.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict
+
+from pxrun.spec.rules import Check, fail
+
+
+class SpecModel(BaseModel):
+    """Frozen, closed pydantic model: the base of every part of a spec."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        use_attribute_docstrings=True,
+        populate_by_name=True,
+    )
+
+
+_UP_TO = {
+    31: "([0-9]|[12][0-9]|3[01])",
+    255: "([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])",
+}
+
+
+def _slot(prefix: str, limit: int) -> Check:
+    """A map key `<prefix><n>` with 0 <= n <= limit, e.g. net0..net31."""
+
+    def check(value: str) -> str:
+        digits = value[len(prefix):]
+        if (not value.startswith(prefix) or not digits.isdigit()
+                or (len(digits) > 1 and digits[0] == "0") or int(digits) > limit):
+            raise fail(f"{value!r} is not a valid slot: use {prefix}0 to {prefix}{limit}")
+        return value
+
+    return Check(check, {"pattern": f"^{prefix}{_UP_TO[limit]}$"})
+
+
+NetSlot = Annotated[str, _slot("net", 31)]
+MountSlot = Annotated[str, _slot("mp", 255)]
+DeviceSlot = Annotated[str, _slot("dev", 255)]
+
+
+def slot_index(key: str) -> int:
+    """The number of a slot key: slot_index('net3') == 3."""
+    return int(key.lstrip("abcdefghijklmnopqrstuvwxyz"))
+
+
+def as_list(value: Any) -> Any:
+    """Accept a single string where a list of strings is expected."""
+    return [value] if isinstance(value, str) else value

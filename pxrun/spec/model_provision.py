@@ -1,0 +1,147 @@
+"""The typed `provision:` block: what runs inside a container after it is created.
+
+Only types and validation live here; the provision layer gives them behaviour. Secrets
+(the Tailscale auth key) are SecretStr so neither repr nor model_dump shows them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BeforeValidator, SecretStr, model_validator
+
+from pxrun.spec.model_base import SpecModel, as_list
+from pxrun.spec.rules import (
+    AbsPath,
+    SshPublicKey,
+    between,
+    fail,
+    matches,
+    octal_mode,
+)
+
+UserName = Annotated[
+    str, matches("user name", r"[a-z_][a-z0-9_-]{0,31}", "a Linux user name like deploy")
+]
+GroupName = Annotated[
+    str, matches("group name", r"[a-z_][a-z0-9_-]{0,31}", "a Linux group name like sudo")
+]
+Owner = Annotated[str, matches("owner", r"[a-z_][a-z0-9_-]{0,31}|\d+", "a user name or uid")]
+FileModeLong = Annotated[
+    str, BeforeValidator(octal_mode), matches("mode", r"0?[0-7]{3,4}", "an octal mode like 0644")
+]
+EnvName = Annotated[str, matches("env name", r"[A-Za-z_][A-Za-z0-9_]*", "letters, digits, _")]
+PackageName = Annotated[
+    str, matches("package", r"[A-Za-z0-9][A-Za-z0-9+._:=~<>*-]*", "a package name like nginx")
+]
+SshKeys = Annotated[list[SshPublicKey], BeforeValidator(as_list)]
+TailscaleTag = Annotated[
+    str, matches("tailscale tag", r"tag:[a-z0-9][a-z0-9-]*", "like tag:server", flags=0)
+]
+
+
+class User(SpecModel):
+    """A user account to create or update inside the container."""
+
+    name: UserName
+    """Login name."""
+    groups: list[GroupName] = []
+    """Supplementary groups (created when missing)."""
+    shell: AbsPath | None = None
+    """Login shell, e.g. /bin/bash; the distribution's default when unset."""
+    sudo: bool = False
+    """Allow password-less sudo."""
+    ssh_keys: SshKeys = []
+    """Authorized public keys of this user."""
+
+
+class DockerOptions(SpecModel):
+    """Install Docker Engine (needs features nesting and keyctl on unprivileged containers)."""
+
+    compose: bool = True
+    """Install the compose plugin too."""
+    users: list[UserName] = []
+    """Users added to the docker group."""
+
+
+class Tailscale(SpecModel):
+    """Join the container to a tailnet."""
+
+    auth_key: SecretStr
+    """Auth key, best from secrets: {{ secrets.tailscale_key }}. Never shown."""
+    hostname: str | None = None
+    """Name on the tailnet; the container's hostname when unset."""
+    tags: list[TailscaleTag] = []
+    """ACL tags to advertise, like tag:server."""
+    extra_args: list[str] = []
+    """More arguments for `tailscale up`."""
+
+
+class File(SpecModel):
+    """A file to put into the container: exactly one of src, template or content."""
+
+    dest: AbsPath
+    """Absolute path inside the container."""
+    src: str | None = None
+    """A local file copied as is (relative to the spec file)."""
+    template: str | None = None
+    """A local Jinja2 template rendered with the spec's variables."""
+    content: str | None = None
+    """The file's text, inline."""
+    mode: FileModeLong | None = None
+    """Octal mode like 0644."""
+    owner: Owner | None = None
+    """Owner user name or uid."""
+    group: Owner | None = None
+    """Group name or gid."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> File:
+        given = [k for k in ("src", "template", "content") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise fail(f"file {self.dest} needs exactly one of src, template or content")
+        return self
+
+
+class RunStep(SpecModel):
+    """A command or script run inside the container: exactly one of script or command."""
+
+    name: str | None = None
+    """What the step does, shown in progress output."""
+    script: str | None = None
+    """A script body, run by the interpreter."""
+    command: str | None = None
+    """A single command line."""
+    interpreter: str | None = None
+    """Runs the script, e.g. /bin/bash or python3; /bin/sh when unset."""
+    env: dict[EnvName, str] = {}
+    """Environment variables for the step."""
+    cwd: AbsPath | None = None
+    """Working directory inside the container."""
+    timeout: Annotated[int, between("timeout", 1)] | None = None
+    """Seconds before the step is stopped and fails."""
+
+    @model_validator(mode="after")
+    def _one_body(self) -> RunStep:
+        if (self.script is None) == (self.command is None):
+            raise fail(f"run step {self.name or ''!r} needs exactly one of script or command")
+        return self
+
+
+class Provision(SpecModel):
+    """Steps run inside the container after creation, in this order; re-run when changed."""
+
+    ssh_keys: SshKeys = []
+    """Public keys authorized for root."""
+    users: list[User] = []
+    """User accounts."""
+    packages: list[PackageName] = []
+    """Packages installed with the distribution's package manager."""
+    docker: bool | DockerOptions = False
+    """Install Docker: true, or options."""
+    tailscale: Tailscale | None = None
+    """Join a tailnet."""
+    files: list[File] = []
+    """Files to write."""
+    run: list[RunStep] = []
+    """Commands and scripts, last."""

@@ -1,0 +1,162 @@
+"""Rendering `{{ }}` expressions in spec string values with Jinja2.
+
+Why after YAML parsing, value by value: a template can then never change the structure of
+the document (no YAML injection through a variable), and each failure points at the string
+that holds it. Why sandboxed: specs arrive through pull requests and CI validates them, so a
+template must not reach Python internals. Why StrictUndefined: a typo in a variable name must
+be an error, not an empty hostname.
+
+Jinja is imported, and an expression compiled, only when some string contains `{{`, `{%` or
+`{#`; identical strings (count replicas, defaults) share one compiled template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from pxrun.spec.yamlsrc import Path
+
+if TYPE_CHECKING:
+    from jinja2 import Template
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+Report = Callable[[Path, str], None]
+"""Called with (path of the string, message) for every template that cannot be rendered."""
+
+
+class Scope(dict[str, Any]):
+    """A mapping in the template context that knows its dotted name.
+
+    Why: Jinja's own message for `{{ vars.domian }}` is "'dict object' has no attribute
+    'domian'"; with the name we can say "vars.domian is undefined".
+    """
+
+    label: str = ""
+
+    @classmethod
+    def wrap(cls, value: Any, label: str) -> Any:
+        if isinstance(value, Mapping):
+            scope = cls({str(k): cls.wrap(v, f"{label}.{k}") for k, v in value.items()})
+            scope.label = label
+            return scope
+        if isinstance(value, list):
+            return [cls.wrap(v, f"{label}[{i}]") for i, v in enumerate(value)]
+        return value
+
+
+class Unavailable:
+    """Stands in for `secrets` when the secrets file could not be read.
+
+    That problem is already reported once; every `{{ secrets.x }}` would otherwise add one
+    more diagnostic saying the same thing.
+    """
+
+    def __getattr__(self, name: str) -> Unavailable:
+        return self
+
+    def __getitem__(self, name: object) -> Unavailable:
+        return self
+
+    def __str__(self) -> str:
+        return ""
+
+
+def needs_rendering(text: str) -> bool:
+    return "{" in text and ("{{" in text or "{%" in text or "{#" in text)
+
+
+class Renderer:
+    """Renders every templated string in a value tree against a fixed base context."""
+
+    def __init__(self, base: Mapping[str, Any]) -> None:
+        self.base = dict(base)
+        self._env: ImmutableSandboxedEnvironment | None = None
+        self._cache: dict[str, Template | str] = {}
+
+    def _environment(self) -> ImmutableSandboxedEnvironment:
+        if self._env is None:
+            from jinja2 import StrictUndefined
+            from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+            class NamedUndefined(StrictUndefined):
+                """StrictUndefined that names `vars.x` instead of "'dict object'"."""
+
+                @property
+                def _undefined_message(self) -> str:
+                    owner = self._undefined_obj
+                    if isinstance(owner, Scope) and isinstance(self._undefined_name, str):
+                        return f"{owner.label}.{self._undefined_name} is undefined"
+                    return str(StrictUndefined._undefined_message.fget(self))  # type: ignore[attr-defined]
+
+            self._env = ImmutableSandboxedEnvironment(
+                undefined=NamedUndefined, autoescape=False, keep_trailing_newline=True)
+        return self._env
+
+    def _compiled(self, text: str) -> Template | str:
+        """The compiled template, or the syntax error message (cached either way)."""
+        found = self._cache.get(text)
+        if found is None:
+            from jinja2 import TemplateSyntaxError
+
+            try:
+                found = self._environment().from_string(text)
+            except TemplateSyntaxError as exc:
+                found = f"template syntax error: {exc.message}"
+            self._cache[text] = found
+        return found
+
+    def render_string(self, text: str, context: Mapping[str, Any]) -> str:
+        """Render one string; raises ValueError with a user-facing message on failure."""
+        compiled = self._compiled(text)
+        if isinstance(compiled, str):
+            raise ValueError(compiled)
+        from jinja2 import TemplateError, UndefinedError
+
+        try:
+            return compiled.render(context)
+        except UndefinedError as exc:
+            raise ValueError(self._undefined(str(exc.message), context)) from None
+        except TemplateError as exc:
+            raise ValueError(f"template error: {exc.message}") from None
+        except Exception as exc:  # arithmetic and filter errors inside an expression
+            raise ValueError(f"template error: {type(exc).__name__}: {exc}") from None
+
+    def _undefined(self, message: str, context: Mapping[str, Any]) -> str:
+        known = ", ".join(sorted(context))
+        text = f"undefined in template: {message}"
+        if message.startswith("'index' is undefined"):
+            return f"{text} (index exists only in containers with count)"
+        if message.endswith("is undefined") and message.startswith("'"):
+            return f"{text} (known names: {known})"
+        return text
+
+    def render(self, value: Any, extra: Mapping[str, Any], report: Report,
+               path: Path = ()) -> Any:
+        """`value` with every templated string rendered; unchanged parts are shared, not copied."""
+        context = {**self.base, **extra} if extra else self.base
+        return self._walk(value, context, report, path)
+
+    def _walk(self, value: Any, context: Mapping[str, Any], report: Report, path: Path) -> Any:
+        if isinstance(value, str):
+            if not needs_rendering(value):
+                return value
+            try:
+                return self.render_string(value, context)
+            except ValueError as exc:
+                report(path, str(exc))
+                return value
+        if isinstance(value, dict):
+            changed = False
+            out: dict[Any, Any] = {}
+            for key, item in value.items():
+                new = self._walk(item, context, report, (*path, key))
+                changed = changed or new is not item
+                out[key] = new
+            return out if changed else value
+        if isinstance(value, list):
+            items = [self._walk(item, context, report, (*path, i)) for i, item in enumerate(value)]
+            if any(new is not old for new, old in zip(items, value, strict=True)):
+                return items
+            return value
+        return value
