@@ -37,8 +37,10 @@ def doctor(settings: Settings, path: Path | None, flags: ConnectionFlags) -> int
     from pxrun.connect.doctor import diagnose
 
     stack, spec_dir, note = _load_spec(path)
+    # Human output shows the warnings in the report; JSON output keeps stdout pure JSON, so
+    # the warnings (TLS off above all) also go to stderr.
     with open_client(settings, spec_cluster=getattr(stack, "cluster", None), spec_dir=spec_dir,
-                     flags=flags, warn=False) as (client, info):
+                     flags=flags, warn=settings.json) as (client, info):
         report = diagnose(client, info, stack=stack)
     if note:
         report.warnings.append(note)

@@ -18,20 +18,21 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any, Protocol, runtime_checkable
-
-import requests
-from proxmoxer import ProxmoxAPI, ResourceException
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from pxrun.connect.errormap import classify, from_transport_error
 from pxrun.connect.retry import DEFAULT_RETRY, RetryPolicy, call_with_retry
 from pxrun.connect.settings import ConnectionSettings
 from pxrun.connect.tasks import DEFAULT_POLL, PollPolicy, TaskResult, wait_task
-from pxrun.connect.tls import DEFAULT_POOL_SIZE, PooledAdapter, requests_verify
+from pxrun.connect.tls import requests_verify
 from pxrun.errors import ApiError
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger(__name__)
 DEFAULT_TASK_TIMEOUT = 600.0
+DEFAULT_POOL_SIZE = 16
 Scalar = str | int | float
 
 
@@ -75,7 +76,8 @@ class ProxmoxerClient:
 
     One keep-alive session, pooled for `pool_size` concurrent callers (threads may share the
     client). proxmoxer supplies the token header and URL building; we add the pool, TLS
-    pinning, typed errors, retries and task waiting.
+    pinning, typed errors, retries and task waiting. proxmoxer and requests are imported
+    here, not at module level, so importing the Protocol costs nothing.
     """
 
     def __init__(self, settings: ConnectionSettings, *, pool_size: int = DEFAULT_POOL_SIZE,
@@ -85,6 +87,13 @@ class ProxmoxerClient:
         self._poll = poll
         self._count = 0
         self._count_lock = threading.Lock()
+        from proxmoxer import ProxmoxAPI, ResourceException
+        from requests import RequestException
+
+        from pxrun.connect.pool import PooledAdapter
+
+        self._api_errors: tuple[type[Exception], type[Exception]] = (ResourceException,
+                                                                     RequestException)
         self._api = ProxmoxAPI(settings.endpoint.netloc, user=settings.user,
                                token_name=settings.token_name,
                                token_value=settings.token_secret.reveal(),
@@ -126,16 +135,18 @@ class ProxmoxerClient:
         path = path.strip("/")
         values = encode_params(params)
 
+        resource_error, transport_error = self._api_errors
+
         def once() -> Any:
             with self._count_lock:
                 self._count += 1
             resource = self._api(path) if path else self._api
             try:
                 return getattr(resource, method.lower())(**values)
-            except ResourceException as exc:
-                raise classify(exc.status_code, str(exc.content or ""), _errors_of(exc),
-                               method=method, path=path) from exc
-            except requests.RequestException as exc:
+            except resource_error as exc:
+                raise classify(getattr(exc, "status_code", 0), str(getattr(exc, "content", "")),
+                               _errors_of(exc), method=method, path=path) from exc
+            except transport_error as exc:
                 mapped = from_transport_error(exc, method=method, path=path,
                                               endpoint=self.settings.endpoint.url)
                 if mapped is None:
@@ -153,6 +164,6 @@ class ProxmoxerClient:
             log.debug("%s /%s took %.3f s", method, path, time.monotonic() - started)
 
 
-def _errors_of(exc: ResourceException) -> dict[str, Any] | None:
+def _errors_of(exc: Exception) -> dict[str, Any] | None:
     errors = getattr(exc, "errors", None)
     return errors if isinstance(errors, dict) else None

@@ -49,8 +49,7 @@ class ConnectionInfo:
 def open_connection(settings: ConnectionSettings, *, simulated: bool = False,
                     pool_size: int | None = None) -> tuple[ProxmoxerClient, ConnectionInfo]:
     """A ready client (nothing is sent yet) and its `ConnectionInfo`. Close the client after use."""
-    from pxrun.connect.client import ProxmoxerClient
-    from pxrun.connect.tls import DEFAULT_POOL_SIZE
+    from pxrun.connect.client import DEFAULT_POOL_SIZE, ProxmoxerClient
 
     client = ProxmoxerClient(settings, pool_size=pool_size or DEFAULT_POOL_SIZE)
     return client, ConnectionInfo(settings=settings, simulated=simulated)

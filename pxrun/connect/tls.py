@@ -4,41 +4,16 @@ Proxmox clusters usually run on a self-signed CA (`/etc/pve/pve-root-ca.pem`). U
 copy that CA file (`ca_file`, chain and host name verified), or pin the node's certificate by
 its SHA-256 fingerprint, which needs no file and also survives IP-address endpoints that the
 certificate does not name. Pinning is urllib3's `assert_fingerprint`: checked on every new
-connection, before a single byte of the request (and so the token) is sent.
+connection, before a single byte of the request (and so the token) is sent (the adapter
+that sets it is in `pool.py`, so that this module imports no HTTP library).
 """
 
 from __future__ import annotations
 
 import hashlib
 import ssl
-from typing import Any
-
-from requests.adapters import HTTPAdapter
 
 from pxrun.connect.settings import ConnectionSettings, Endpoint, TlsMode
-
-DEFAULT_POOL_SIZE = 16
-
-
-class PooledAdapter(HTTPAdapter):
-    """Keep-alive connections for up to `pool_size` concurrent requests, optionally pinned.
-
-    requests' default keeps 10 connections per host and throws away the rest after use, so
-    16 parallel observers would reconnect (a TLS handshake each) all the time. Retries are
-    ours (`retry.py`), not urllib3's: urllib3 would also repeat requests that are unsafe to
-    repeat.
-    """
-
-    def __init__(self, *, pool_size: int = DEFAULT_POOL_SIZE,
-                 fingerprint: str | None = None) -> None:
-        self._fingerprint = fingerprint.replace(":", "").lower() if fingerprint else None
-        super().__init__(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
-
-    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False,
-                         **pool_kwargs: Any) -> None:
-        if self._fingerprint:
-            pool_kwargs["assert_fingerprint"] = self._fingerprint
-        super().init_poolmanager(connections, maxsize, block=block, **pool_kwargs)
 
 
 def requests_verify(settings: ConnectionSettings) -> bool | str:

@@ -142,7 +142,8 @@ def build_container(stack: str, guest: GuestRef, pending: Iterable[Mapping[str, 
         future = parse_config(view.future, **kwargs) if view.pending else current
     except (ValidationError, PropertyStringError, ValueError) as exc:
         first = str(exc).splitlines()[0]
-        return Problem(**where, message=f"its config cannot be read as a spec: {first}")
+        return Problem(**where, name=notes_marker.name,
+                       message=f"its config cannot be read as a spec: {first}")
     return ObservedContainer(
         name=notes_marker.name, vmid=guest.vmid, node=guest.node, status=status,
         digest=view.digest, current=current.container, future=future.container,

@@ -90,7 +90,7 @@ def observe_cluster(client: ProxmoxClient, stack: str | Stack, *,
             if isinstance(item, Problem):
                 problems.append(item)
             elif item.name in found:
-                problems.append(Problem(vmid=item.vmid, node=item.node,
+                problems.append(Problem(vmid=item.vmid, node=item.node, name=item.name,
                                         message=f"a second container claims the name "
                                                 f"{item.name!r} (also vmid "
                                                 f"{found[item.name].vmid}); pxrun leaves it alone"))

@@ -89,6 +89,14 @@ class BridgeInfo(_Frozen):
     active: bool = True
 
 
+class CatalogEntry(_Frozen):
+    """A template a node can download (`GET /nodes/{node}/aplinfo`), by file name."""
+
+    node: str
+    template: str  # debian-12-standard_12.7-1_amd64.tar.zst
+    section: str = "system"
+
+
 class GuestRef(_Frozen):
     """Any guest of the cluster (LXC or QEMU, managed or not), from /cluster/resources."""
 
@@ -141,6 +149,7 @@ class Problem(_Frozen):
     vmid: int
     node: str
     message: str
+    name: str | None = None  # the spec name its marker claims, when that much was readable
 
 
 class Observed(_Frozen):
@@ -155,6 +164,7 @@ class Observed(_Frozen):
     containers: dict[str, ObservedContainer] = {}  # managed by this stack, by spec name
     unknown: tuple[GuestRef, ...] = ()  # tagged for this stack, on a node that did not answer
     problems: tuple[Problem, ...] = ()  # tagged but unreadable, unclaimed or duplicated
+    catalog: tuple[CatalogEntry, ...] = ()  # downloadable templates (aplinfo), per node
     requests: int = 0  # API requests the observation cost (when the client counts them)
 
     def storages_on(self, node: str) -> tuple[StorageInfo, ...]:

@@ -60,26 +60,37 @@ def dotted(path: Path) -> str:
     return out
 
 
-def data_path(data: Any, loc: tuple[str | int, ...]) -> tuple[Path, str | int | None]:
-    """The part of a pydantic `loc` that exists in `data`, and the first key that does not.
+_TYPE_TAGS = frozenset({"str", "int", "float", "bool", "list", "dict", "none", "tuple"})
+_SHAPE_ERRORS = frozenset({"string_type", "int_type", "int_parsing", "bool_type",
+                           "bool_parsing", "float_type", "float_parsing", "list_type",
+                           "literal_error", "string_pattern_mismatch", "pxrun_value"})
 
-    Union members and validator tags in `loc` are not keys of the data and are skipped.
+
+def data_path(data: Any, loc: tuple[str | int, ...]) -> tuple[Path, str | None]:
+    """The part of a pydantic `loc` that exists in `data`, and a trailing field that does not.
+
+    Union members and validator tags in `loc` are not keys of the data and are skipped. The
+    trailing field is a key the data left out: a missing one, or one the model filled in
+    (hostname from the name) whose derived value failed.
     """
     path: Path = ()
     current = data
-    missing: str | int | None = None
+    consumed = False
     for key in loc:
         in_map = isinstance(current, Mapping) and key in current
-        if in_map or (isinstance(current, list) and isinstance(key, int)
-                      and 0 <= key < len(current)):
+        consumed = in_map or (isinstance(current, list) and isinstance(key, int)
+                              and 0 <= key < len(current))
+        if consumed:
             path = (*path, key)
             current = current[key]
-        elif isinstance(current, Mapping) and isinstance(key, str) and missing is None:
-            missing = key  # kept for "missing key" messages; may also be a union tag
-    return path, missing
+    last = loc[-1] if loc else None
+    if (not consumed and isinstance(current, Mapping) and isinstance(last, str)
+            and last not in _TYPE_TAGS and re.fullmatch(r"[a-z_][a-z0-9_]*", last)):
+        return path, last
+    return path, None
 
 
-def _message(err: Mapping[str, Any], missing: str | int | None) -> str:
+def _message(err: Mapping[str, Any], missing: str | None) -> str:
     msg = str(err.get("msg", "invalid value"))
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):
@@ -104,20 +115,28 @@ def validation_problems(error: ValidationError, data: Any, locate: Locate,
     """
     from pxrun.spec.introspect import suggest, valid_keys
 
+    errors = error.errors(include_url=False)
+    located = [(err, *data_path(data, tuple(err.get("loc", ())))) for err in errors]
+    # When one member of a union got further (an error inside the mapping), the others'
+    # "should be a valid string" only adds noise.
+    deeper = {p[:i] for _, p, _ in located for i in range(len(p))}
     grouped: dict[tuple[Path, Path], tuple[Where, list[str]]] = {}
-    for err in error.errors(include_url=False):
+    for err, path, field in located:
         loc = tuple(err.get("loc", ()))
-        path, missing = data_path(data, loc)
+        if (field is None and path in deeper and err.get("type") in _SHAPE_ERRORS
+                and loc[-1:] != ("[key]",)):
+            continue
         where = locate(path)
         if err.get("type") == "extra_forbidden" and path and loc and path[-1] == loc[-1]:
             hint = suggest(str(path[-1]), valid_keys(model, loc[:-1]))
             text = f"unknown key {path[-1]!r}" + (f" (did you mean {hint!r}?)" if hint else "")
             where = replace(where, mark=where.key_mark)
         else:
-            text = _message(err, missing)
-            if err.get("type") == "missing" and missing is not None:
-                where = replace(where, rel=(*where.rel, missing))
-        _, texts = grouped.setdefault((path, where.rel), (where, []))
+            text = _message(err, field)
+            if field is not None and err.get("type") != "missing":
+                where = replace(where, rel=(*where.rel, field))
+        _, texts = grouped.setdefault((path, (*where.rel, field or "")),
+                                      (where, []))
         if text not in texts:
             texts.append(text)
     return [Problem(where.mark, where.subject, where.rel, "; or ".join(texts), where.note)

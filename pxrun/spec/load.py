@@ -17,7 +17,7 @@ SpecError. Secret values are redacted from every message before it leaves this m
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -302,6 +302,10 @@ class _Stack:
         self._dependencies(loader.groups)
         result: dict[str, Any] = {k: self.found[k][0] for k in ("version", "stack", "cluster")
                                   if k in self.found}
+        if "cluster" in self.found:  # an inline block may take its token from env or secrets
+            cluster_prov = Provenance([Layer(self.found["cluster"][1], ("cluster",))])
+            result["cluster"] = renderer.render(result["cluster"], {}, self._reporter(
+                "", cluster_prov, ("cluster",)))
         if self.vars.data:
             result["vars"] = vars_data
         result["containers"] = {n: r.data for n, r in self.containers.items()}
@@ -327,7 +331,7 @@ class _Stack:
             rel = path[2:]
             if rel in ((), ("name",)):
                 mark = resolved.entry.doc.key_mark(("containers", resolved.entry.name))
-                return Where(mark, mark, str(path[1]), ())
+                return Where(mark, mark, str(path[1]), rel)
             origin = resolved.provenance.origin(rel)
             note = "from defaults" if origin.layer.label == "defaults" else ""
             return Where(origin.mark, origin.key_mark, str(path[1]), rel, note)
@@ -341,6 +345,14 @@ class _Stack:
             doc = self.found[str(path[0])][1]
         return Where(doc.mark(path), doc.key_mark(path), "", path)
 
+    def _stack_wide(self, problem: Problem) -> Problem:
+        """A stack-wide rule (vmids unique) points at the containers block, not at line 1."""
+        if problem.subject or problem.rel or not self.containers or (
+                problem.message.startswith("missing required key")):
+            return problem
+        doc = next((d for _, d in self.docs if "containers" in d.data), self.first)
+        return replace(problem, mark=doc.key_mark(("containers",)))
+
     def validate(self, data: dict[str, Any]) -> Stack | None:
         from pydantic import ValidationError
 
@@ -350,8 +362,11 @@ class _Stack:
             return Stack.model_validate(data)
         except ValidationError as exc:
             for problem in validation_problems(exc, data, self.locate, Stack):
+                # `name` is the key, whose own error is already reported
+                if problem.subject and problem.rel == ("name",):
+                    continue
                 if (problem.subject, problem.rel) not in self.template_paths:
-                    self.loader.problems.append(problem)
+                    self.loader.problems.append(self._stack_wide(problem))
             return None
 
 

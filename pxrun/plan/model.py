@@ -1,0 +1,309 @@
+"""The Plan: what `plan()` decided, as a frozen, versioned, JSON-able value.
+
+The vocabulary is Terraform's (STYLE.md): an `Action` per container, a `ResourceChange`
+holding before/after views, the field diffs as kopf-style (op, path, old, new) items, and a
+reason that is for humans only. Apply never branches on the reason, nor on the action: it
+executes `ResourceChange.operations` in order, and nothing else. Renderers read this model
+(or its `model_dump(mode="json")`, the public JSON plan format) and own every word shown.
+
+No secret value is ever stored here: secrets appear as the string `SENSITIVE` in
+before/after views and are hashed (slowly, salted) inside fingerprints and the spec hash.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+
+FORMAT_VERSION: Literal[1] = 1
+"""Bumped whenever the JSON plan format changes incompatibly."""
+
+SENSITIVE = "(sensitive)"
+"""What a secret value reads as in before/after views and field diffs."""
+
+Json = Any
+"""A JSON value (None, bool, int, float, str, list, dict): what views and diffs hold."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Action(StrEnum):
+    """What happens to one container. Serialised as Terraform's action lists."""
+
+    NO_OP = "no-op"
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    DELETE_THEN_CREATE = "delete-then-create"
+    CREATE_THEN_DELETE = "create-then-delete"
+    READ = "read"  # refresh-only mode: drift observed, nothing will be done
+
+    def as_list(self) -> list[str]:
+        """["no-op"], ["create"], ["delete","create"], ... as in Terraform's JSON plan."""
+        return self.value.split("-then-") if "-then-" in self.value else [self.value]
+
+    @classmethod
+    def from_list(cls, items: list[str]) -> Action:
+        return cls("-then-".join(items))
+
+    @property
+    def is_replace(self) -> bool:
+        return self in (Action.DELETE_THEN_CREATE, Action.CREATE_THEN_DELETE)
+
+
+RestartPolicy = Literal["auto", "never", "ask"]
+Mode = Literal["normal", "destroy", "refresh-only"]
+
+
+class FieldDiff(_Frozen):
+    """One field-level difference, kopf style: (op, path, old, new).
+
+    `path` is dotted like `lifecycle.ignore_changes` entries (`resources.memory`,
+    `networks.net1`, `mounts.mp0.size`). In `changes`, old is the cluster's value and new the
+    spec's; in refresh-only `drift`, old is the spec's and new the cluster's (what moved).
+    `add`: old is None; `remove`: new is None (a slot that disappears).
+    """
+
+    op: Literal["add", "change", "remove"]
+    path: str
+    old: Json = None
+    new: Json = None
+
+
+# --- operations: the only thing apply executes --------------------------------------------
+
+
+class ConfigUpdate(_Frozen):
+    """One `PUT /nodes/{node}/lxc/{vmid}/config` with the observed digest.
+
+    `set` maps Proxmox config keys to the canonical values to write (what Proxmox itself
+    stores). `description` holds the user's notes only: apply appends the ownership marker.
+    `delete` lists keys to remove. `pending` names the keys of this update that Proxmox will
+    hold pending on a running container (they apply at the next start). Never empty: a
+    change without keys is not planned (peers.md #9, "no options specified").
+    """
+
+    op: Literal["config"] = "config"
+    set: dict[str, str] = {}
+    delete: tuple[str, ...] = ()
+    pending: tuple[str, ...] = ()
+
+
+class AttachMount(_Frozen):
+    """Hot-add a mount point (a new key is applied live): `PUT config mpN=<value>`."""
+
+    op: Literal["attach_mount"] = "attach_mount"
+    slot: str
+    value: str
+    storage: str | None = None  # where a new volume is allocated (for per-storage limits)
+
+
+class DetachMount(_Frozen):
+    """Remove a mount point. Its volume stays as an `unusedN` disk unless `keep_volume` is
+    false. On a running container the removal is pending until the next start."""
+
+    op: Literal["detach_mount"] = "detach_mount"
+    slot: str
+    volid: str | None = None
+    keep_volume: bool = True
+
+
+class ResizeVolume(_Frozen):
+    """Grow a volume online: `PUT resize disk=<disk> size=<size_gib>G` (absolute)."""
+
+    op: Literal["resize"] = "resize"
+    disk: str  # rootfs | mpN
+    size_gib: int
+
+
+class MoveVolume(_Frozen):
+    """Move a volume to another storage (`POST move_volume`); needs a stopped container,
+    so the plan brackets it with power operations when the container runs."""
+
+    op: Literal["move_volume"] = "move_volume"
+    volume: str  # rootfs | mpN
+    storage: str
+
+
+class Migrate(_Frozen):
+    """Move the container to another node (`POST migrate`, restart mode when running)."""
+
+    op: Literal["migrate"] = "migrate"
+    source: str
+    target: str
+    restart: bool
+
+
+class SetPool(_Frozen):
+    """Change resource pool membership (`PUT /pools`); pool is not a config key."""
+
+    op: Literal["pool"] = "pool"
+    before: str | None
+    after: str | None
+
+
+class Power(_Frozen):
+    """A power transition. `policy` says whether apply must do it (`required`: state or a
+    volume move demand it) or decides by the restart policy (`auto` do it, `ask` prompt,
+    `never` leave the pending changes pending)."""
+
+    op: Literal["power"] = "power"
+    action: Literal["start", "stop", "restart"]
+    policy: Literal["required", "auto", "never", "ask"] = "required"
+
+
+class Reprovision(_Frozen):
+    """Run provisioning steps inside the container (needs it running), then record
+    `fingerprint` in its marker. The steps' secret values come from the spec at apply
+    time; the plan holds none."""
+
+    op: Literal["provision"] = "provision"
+    steps: tuple[str, ...]
+    fingerprint: str
+
+
+class TemplateDownload(_Frozen):
+    """Download a catalog template first (`POST /nodes/{node}/aplinfo`)."""
+
+    storage: str
+    template: str  # the catalog file name
+
+
+class CreateContainer(_Frozen):
+    """`POST /nodes/{node}/lxc`. `vmid` None: apply allocates one (safely, one at a time).
+    `params` are the canonical create parameters without secrets and without the
+    description marker (apply adds it, with `marker_template` recorded in it)."""
+
+    op: Literal["create"] = "create"
+    node: str
+    vmid: int | None
+    template: str  # the resolved volid
+    download: TemplateDownload | None = None
+    storage: str
+    params: dict[str, str] = {}
+    marker_template: str  # what the marker records so the next plan can compare it
+
+
+class DeleteContainer(_Frozen):
+    """`DELETE /nodes/{node}/lxc/{vmid}` with purge; a running container is stopped first."""
+
+    op: Literal["delete"] = "delete"
+    node: str
+    vmid: int
+    stop_first: bool
+
+
+Operation = Annotated[
+    ConfigUpdate | AttachMount | DetachMount | ResizeVolume | MoveVolume | Migrate | SetPool
+    | Power | Reprovision | CreateContainer | DeleteContainer,
+    Field(discriminator="op"),
+]
+
+
+# --- the change of one container ----------------------------------------------------------
+
+
+class ResourceChange(_Frozen):
+    """What happens to one container, and why.
+
+    before / after are JSON views of the container's *essence* (the spec's own fields,
+    secrets shown as SENSITIVE, provisioning as per-step fingerprints):
+    - create: before None; after the desired container, node and template resolved.
+    - update / no-op: before what the cluster has, restricted to what the spec manages
+      (fields the spec leaves unset are absent on both sides); after the spec.
+    - delete: before the container as observed; after None.
+    - replace (delete-then-create, create-then-delete): before as observed (restricted),
+      after the new container as create would make it.
+    - read (refresh-only drift): before the spec, after what the cluster shows.
+
+    `operations` is the complete, ordered recipe apply runs; `reason` only explains.
+    `replace_paths` are the fields that forced a replace (empty for a forced `--replace`
+    or a taint). `prune`: a managed container no longer in the spec is being deleted.
+    """
+
+    address: str
+    action: Action
+    node: str | None = None
+    vmid: int | None = None
+    digest: str | None = None  # observed config digest; apply sends it with every write
+    before: dict[str, Json] | None = None
+    after: dict[str, Json] | None = None
+    diffs: tuple[FieldDiff, ...] = ()
+    reason: str = ""
+    replace_paths: tuple[str, ...] = ()
+    restart_required: bool = False
+    restart_policy: RestartPolicy = "auto"
+    operations: tuple[Operation, ...] = ()
+    prune: bool = False
+    depends_on: tuple[str, ...] = ()
+
+    @field_serializer("action")
+    def _action_as_list(self, action: Action) -> list[str]:
+        return action.as_list()
+
+    @field_validator("action", mode="before")
+    @classmethod
+    def _action_from_list(cls, value: Any) -> Any:
+        return Action.from_list(value) if isinstance(value, list) else value
+
+
+class PlanDiagnostic(_Frozen):
+    """A problem found while planning. Any `error` makes the plan unappliable."""
+
+    severity: Literal["error", "warning"]
+    address: str | None = None
+    message: str
+    hint: str = ""
+
+
+class UnknownContainer(_Frozen):
+    """A container tagged for this stack on a node that did not answer: never created or
+    deleted because of it (DESIGN §10), only reported."""
+
+    vmid: int
+    node: str
+    name: str = ""
+
+
+class Summary(_Frozen):
+    """Counts as Terraform prints them; a replace counts once, under `replace`."""
+
+    add: int = 0
+    change: int = 0
+    replace: int = 0
+    destroy: int = 0
+    drifted: int = 0
+
+
+class Plan(_Frozen):
+    """The outcome of `plan()`: one ResourceChange per container in scope, with everything
+    apply and the renderers need. Frozen; `model_dump(mode="json")` is the JSON plan."""
+
+    format_version: Literal[1] = FORMAT_VERSION
+    mode: Mode = "normal"
+    stack: str
+    spec_hash: str  # sha256 of the resolved desired stack, secrets hashed
+    restart_policy: RestartPolicy = "auto"
+    changes: tuple[ResourceChange, ...] = ()
+    drift: tuple[ResourceChange, ...] = ()
+    diagnostics: tuple[PlanDiagnostic, ...] = ()
+    observed_digests: dict[str, str | None] = {}
+    unknown: tuple[UnknownContainer, ...] = ()
+    summary: Summary = Summary()
+
+    @property
+    def errors(self) -> tuple[PlanDiagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity == "error")
+
+    @property
+    def has_changes(self) -> bool:
+        """Whether applying would do anything (the --detailed-exitcode question)."""
+        return any(c.action not in (Action.NO_OP, Action.READ) for c in self.changes) or bool(
+            self.drift)
+
+    def change(self, address: str) -> ResourceChange | None:
+        return next((c for c in self.changes if c.address == address), None)

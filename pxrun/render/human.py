@@ -1,0 +1,196 @@
+"""The human plan: a JSON plan document -> Terraform-like text, plain or with rich markup.
+
+Why from the JSON document and not from the model: the JSON plan is the public format, so
+what a person reads and what a tool reads cannot disagree, and a saved plan renders exactly
+as it did when it was made. Words and symbols come from `wording`; this module only lays
+them out. Colour is the caller's decision: `markup=True` returns rich markup (values
+escaped), `markup=False` plain text for logs, files and golden tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pxrun.render import wording as w
+from pxrun.render.values import Line, leaf_lines
+
+JsonDoc = dict[str, Any]
+
+
+class _Ink:
+    """Applies styles as rich markup, or not at all."""
+
+    def __init__(self, markup: bool) -> None:
+        self.markup = markup
+        if markup:
+            from rich.markup import escape
+
+            self._escape = escape
+
+    def text(self, text: str) -> str:
+        return self._escape(text) if self.markup else text
+
+    def style(self, text: str, style: str) -> str:
+        if not self.markup or not style:
+            return self.text(text)
+        return f"[{style}]{self._escape(text)}[/]"
+
+
+def render_plan(doc: JsonDoc, *, markup: bool = False) -> str:
+    """The whole plan as a person reads it: actions, prunes, drift, unknowns, summary."""
+    ink = _Ink(markup)
+    out: list[str] = []
+    changes = [c for c in doc.get("resource_changes", []) if _key(c) != "no-op"]
+    main = [c for c in changes if not c.get("prune")]
+    prunes = [c for c in changes if c.get("prune")]
+    if main:
+        intro = w.INTRO_DESTROY if doc.get("mode") == "destroy" else w.INTRO
+        out += [ink.text(intro.format(stack=doc.get("stack", ""))), ""]
+        for change in main:
+            out += [*_block(change, ink), ""]
+    if prunes:
+        out += [ink.style(w.PRUNE_HEADING, "bold red"), ""]
+        for change in prunes:
+            out += [*_block(change, ink), ""]
+        out += [ink.style(w.PRUNE_HINT, "red"), ""]
+    drift = doc.get("drift", [])
+    if drift:
+        out += [ink.style(w.DRIFT_HEADING, "bold yellow"), ""]
+        for change in drift:
+            out += [*_block(change, ink, drift=True), ""]
+        out += [ink.text(w.DRIFT_NOTE), ""]
+    unknown = doc.get("unknown", [])
+    if unknown:
+        out += [ink.style(w.UNKNOWN_HEADING, "bold yellow")]
+        out += ["  " + ink.style(w.UNKNOWN_ITEM.format(name=u.get("name") or "?", vmid=u["vmid"],
+                                                        node=u["node"]), "yellow")
+                for u in unknown]
+        out.append("")
+    out.append(render_summary(doc, markup=markup))
+    return "\n".join(out) + "\n"
+
+
+def render_summary(doc: JsonDoc, *, markup: bool = False) -> str:
+    """The last line: what the plan adds, changes, replaces and destroys (or that it is empty)."""
+    ink = _Ink(markup)
+    summary = doc.get("summary", {})
+    if doc.get("errored"):
+        return ink.style(w.ERRORED, "bold red")
+    if doc.get("mode") == "refresh-only":
+        drifted = int(summary.get("drifted", len(doc.get("drift", []))))
+        if not drifted:
+            return ink.style(w.NO_DRIFT, "green")
+        return ink.style(w.DRIFT_SUMMARY.format(drifted=drifted, noun=w.noun(drifted)), "bold")
+    if not doc.get("changes_present"):
+        return ink.style(w.NO_CHANGES, "green")
+    return ink.style(w.SUMMARY.format(**{k: int(summary.get(k, 0)) for k in
+                                         ("add", "change", "replace", "destroy")}), "bold")
+
+
+def render_diagnostics(doc: JsonDoc, *, markup: bool = False) -> list[str]:
+    """Errors and warnings of the plan, one `error: ADDRESS: message` line each (then a hint),
+    for stderr."""
+    ink = _Ink(markup)
+    lines: list[str] = []
+    for diag in doc.get("diagnostics", []):
+        error = diag.get("severity") == "error"
+        prefix = ink.style(w.ERROR_PREFIX if error else w.WARNING_PREFIX,
+                           "bold red" if error else "bold yellow")
+        subject = f"{diag['address']}: " if diag.get("address") else ""
+        lines.append(f"{prefix} {ink.text(subject + str(diag.get('message', '')))}")
+        if diag.get("hint"):
+            lines.append(f"{ink.style(w.HINT_PREFIX, 'dim')} {ink.text(str(diag['hint']))}")
+    return lines
+
+
+def _key(change: JsonDoc) -> str:
+    return "-then-".join(change.get("actions", ["no-op"]))
+
+
+def _block(change: JsonDoc, ink: _Ink, *, drift: bool = False) -> Iterator[str]:
+    """One container: its headline comment, the reason, the symbol line and its fields."""
+    key = "read" if drift else _key(change)
+    address = str(change["address"])
+    style = w.STYLES.get(key, "")
+    yield "  " + ink.style("# " + w.HEADLINES.get(key, "{address}: " + key).format(
+        address=address), "bold")
+    reason = _reason(change, key)
+    if reason:
+        yield "  " + ink.style(f"# (because {reason})", "dim")
+    head = f"{ink.style(w.SYMBOLS.get(key, '?').rjust(3), style)} container " \
+           f"{ink.text(_quote(address) + _where(change))}"
+    lines = list(_field_lines(change, key))
+    if not lines:
+        yield head
+    else:
+        yield head + " {"
+        yield from _aligned(lines, ink, migrate=_migration(change))
+        yield "    }"
+    if key == "update" and change.get("restart_required"):
+        note = w.RESTART_NOTES.get(str(change.get("restart_policy", "auto")), "")
+        if note:
+            yield "    " + ink.style("# " + note.format(address=address), "dim")
+
+
+def _reason(change: JsonDoc, key: str) -> str:
+    if key in ("create", "update", "no-op", "read"):
+        return ""
+    reason = str(change.get("action_reason") or "")
+    return w.REASONS.get(reason, reason)
+
+
+def _where(change: JsonDoc) -> str:
+    vmid, node = change.get("vmid"), change.get("node")
+    if vmid is not None and node:
+        return w.WHERE.format(vmid=vmid, node=node)
+    if vmid is not None:
+        return w.WHERE_VMID.format(vmid=vmid)
+    return w.WHERE_NODE.format(node=node) if node else ""
+
+
+def _field_lines(change: JsonDoc, key: str) -> Iterator[Line]:
+    if key == "create":
+        yield from leaf_lines("add", "", None, change.get("after") or {}, None)
+        return
+    if key == "delete":
+        return
+    for diff in change.get("diffs", []):
+        yield from leaf_lines(str(diff["op"]), str(diff["path"]), diff.get("old"),
+                              diff.get("new"), diff.get("effect"))
+
+
+def _migration(change: JsonDoc) -> tuple[str, str]:
+    for op in change.get("operations", []):
+        if op.get("op") == "migrate":
+            return str(op.get("source", "?")), str(op.get("target", "?"))
+    return "?", "?"
+
+
+def _aligned(lines: list[Line], ink: _Ink, *, migrate: tuple[str, str]) -> Iterator[str]:
+    """Field lines with the `=` signs lined up, as Terraform does."""
+    width = max(len(line.path) for line in lines)
+    for line in lines:
+        symbol = {"add": "+", "remove": "-", "change": "~"}[line.op]
+        colour = {"add": "green", "remove": "red", "change": "yellow"}[line.op]
+        if line.op == "change":
+            value = f"{line.old} {w.ARROW} {line.new}"
+        else:
+            value = line.new if line.op == "add" else line.old
+        text = f"      {ink.style(symbol, colour)} {ink.text(line.path.ljust(width))} = " \
+               f"{ink.text(value)}"
+        note = _note(line.effect, migrate)
+        if note:
+            text += "  " + ink.style(f"# {note}", "bold red" if line.effect == "replace"
+                                     else "dim")
+        yield text
+
+
+def _note(effect: str | None, migrate: tuple[str, str]) -> str:
+    if effect is None or effect == "live":
+        return ""
+    return w.EFFECT_NOTES.get(effect, effect).format(old=migrate[0], new=migrate[1])
+
+
+def _quote(text: str) -> str:
+    return f'"{text}"'

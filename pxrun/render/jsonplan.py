@@ -1,0 +1,158 @@
+"""The JSON plan: `Plan` -> a versioned, public JSON document, and back for saved plans.
+
+Why a separate format and not `Plan.model_dump()`: the JSON plan is read by CI tools,
+reviewers' scripts and `pxrun apply plan.json` of a later pxrun release, so its shape is a
+promise (schemas/plan.schema.json, specs/0041) while the planner's model may be refactored.
+The names follow Terraform's JSON plan where it has one (`resource_changes`, `actions` as a
+list, `action_reason`, `replace_paths`). The human renderer reads this document only, so a
+new output never touches the diff logic.
+
+Each field diff also carries its `effect` (what changing that field costs: live, restart,
+resize, migrate, move_volume, replace, provision, pool), derived here from the change's
+own operations, so readers need not know Proxmox's semantics.
+
+Pure: no I/O. Secret values never reach this module (the planner shows them as
+"(sensitive)"); `plan_from_json` refuses a document of another major version.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Final
+
+from pxrun import __version__
+from pxrun.errors import PlanError
+from pxrun.plan.model import Action, FieldDiff, Plan, ResourceChange
+from pxrun.plan.policy import ChangeKind, policy_for, pve_key_for
+
+FORMAT_VERSION: Final = "1.0"
+"""major.minor: readers accept any minor of their major; additions bump the minor."""
+
+JsonDoc = dict[str, Any]
+
+_MOUNT_SIZE = re.compile(r"^mounts\.mp\d+\.size$")
+_MOUNT_PLACE = re.compile(r"^mounts\.mp\d+\.(?:volume|storage)$")
+_EFFECTS: Final[dict[ChangeKind, str | None]] = {
+    ChangeKind.RESIZE: "resize", ChangeKind.MIGRATE: "migrate",
+    ChangeKind.MOVE_VOLUME: "move_volume", ChangeKind.POOL: "pool",
+    ChangeKind.POWER: "power", ChangeKind.PROVISION: "provision",
+    ChangeKind.REPLACE: "replace", ChangeKind.NOT_COMPARED: None,
+}
+
+
+def plan_to_json(plan: Plan) -> JsonDoc:
+    """The JSON plan of `plan` (see schemas/plan.schema.json)."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "pxrun_version": __version__,
+        "stack": plan.stack,
+        "mode": plan.mode,
+        "spec_hash": plan.spec_hash,
+        "restart_policy": plan.restart_policy,
+        "resource_changes": [_change(c) for c in plan.changes],
+        "drift": [_change(c) for c in plan.drift],
+        "unknown": [u.model_dump(mode="json") for u in plan.unknown],
+        "diagnostics": [d.model_dump(mode="json") for d in plan.diagnostics],
+        "observed_digests": dict(plan.observed_digests),
+        "summary": plan.summary.model_dump(mode="json"),
+        "changes_present": plan.has_changes,
+        "errored": bool(plan.errors),
+    }
+
+
+def dumps(doc: JsonDoc) -> str:
+    """The document as text: stable key order and indentation, so saved plans diff well."""
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def plan_from_json(doc: JsonDoc) -> Plan:
+    """A `Plan` back from its JSON plan (a saved `-o` file). Raises PlanError when the
+    document is of another major format version or does not describe a plan."""
+    version = str(doc.get("format_version", ""))
+    if version.split(".", 1)[0] != FORMAT_VERSION.split(".", 1)[0]:
+        raise PlanError(f"the saved plan has format version {version or 'none'}; this pxrun "
+                        f"reads version {FORMAT_VERSION.split('.', 1)[0]}.x",
+                        hint="run `pxrun plan -o FILE` again with this pxrun")
+    try:
+        return Plan.model_validate({
+            "mode": doc["mode"], "stack": doc["stack"], "spec_hash": doc["spec_hash"],
+            "restart_policy": doc.get("restart_policy", "auto"),
+            "changes": [_change_back(c) for c in doc.get("resource_changes", [])],
+            "drift": [_change_back(c) for c in doc.get("drift", [])],
+            "diagnostics": doc.get("diagnostics", []),
+            "observed_digests": doc.get("observed_digests", {}),
+            "unknown": doc.get("unknown", []),
+            "summary": doc.get("summary", {}),
+        })
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PlanError(f"the saved plan is not a pxrun plan: {_first_line(exc)}",
+                        hint="run `pxrun plan -o FILE` again") from None
+
+
+def _change(change: ResourceChange) -> JsonDoc:
+    return {
+        "address": change.address,
+        "actions": change.action.as_list(),
+        "action_reason": change.reason,
+        "vmid": change.vmid,
+        "node": change.node,
+        "digest": change.digest,
+        "before": change.before,
+        "after": change.after,
+        "diffs": [{**d.model_dump(mode="json"), "effect": diff_effect(d, change)}
+                  for d in change.diffs],
+        "replace_paths": list(change.replace_paths),
+        "restart_required": change.restart_required,
+        "restart_policy": change.restart_policy,
+        "prune": change.prune,
+        "depends_on": list(change.depends_on),
+        "operations": [op.model_dump(mode="json") for op in change.operations],
+    }
+
+
+def _change_back(item: JsonDoc) -> JsonDoc:
+    out = {key: value for key, value in item.items()
+           if key not in ("actions", "action_reason", "diffs")}
+    out["action"] = item["actions"]
+    out["reason"] = item.get("action_reason", "")
+    out["diffs"] = [{k: v for k, v in d.items() if k != "effect"} for d in item.get("diffs", [])]
+    return out
+
+
+def diff_effect(diff: FieldDiff, change: ResourceChange) -> str | None:
+    """What carrying out this field's change costs: the planner's field policy, refined by
+    the change's own operations (a config key Proxmox holds pending means a restart).
+
+    None where a field note would say nothing: create, delete, read, and the fields of a
+    replace that did not force it.
+    """
+    if _covered(diff.path, change.replace_paths):
+        return "replace"
+    if change.action is not Action.UPDATE:
+        return None
+    try:
+        kind = policy_for(diff.path).kind
+    except KeyError:
+        kind = ChangeKind.LIVE
+    ops = {op.op for op in change.operations}
+    if kind is ChangeKind.MOUNT:
+        if _MOUNT_SIZE.match(diff.path) and "resize" in ops:
+            return "resize"
+        if _MOUNT_PLACE.match(diff.path) and "move_volume" in ops:
+            return "move_volume"
+    elif kind in _EFFECTS:
+        return _EFFECTS[kind]
+    pending = {key for op in change.operations if op.op == "config" for key in op.pending}
+    pending |= {op.slot for op in change.operations if op.op == "detach_mount"
+                and change.restart_required}
+    return "restart" if pve_key_for(diff.path) in pending else "live"
+
+
+def _covered(path: str, prefixes: tuple[str, ...]) -> bool:
+    return any(path == p or path.startswith(p + ".") or p.startswith(path + ".")
+               for p in prefixes)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,0 +1,118 @@
+"""Every word and symbol the human plan shows, in one place.
+
+Why one module: the planner decides, the JSON plan records, and only this table says it to
+people (STYLE.md: "all human wording lives in one place"). Changing a phrase, translating
+the output or adding an action touches this file and nothing that computes a plan.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- actions ------------------------------------------------------------------------------
+# Keys are the JSON plan's action lists joined with "-then-" (Terraform's vocabulary).
+
+SYMBOLS: Final[dict[str, str]] = {
+    "create": "+",
+    "update": "~",
+    "delete-then-create": "-/+",
+    "create-then-delete": "+/-",
+    "delete": "-",
+    "read": "<=",
+    "no-op": " ",
+}
+
+STYLES: Final[dict[str, str]] = {
+    "create": "green",
+    "update": "yellow",
+    "delete-then-create": "magenta",
+    "create-then-delete": "magenta",
+    "delete": "red",
+    "read": "cyan",
+    "no-op": "dim",
+}
+
+HEADLINES: Final[dict[str, str]] = {
+    "create": "{address} will be created",
+    "update": "{address} will be updated in place",
+    "delete-then-create": "{address} must be replaced",
+    "create-then-delete": "{address} must be replaced (the new one is created first)",
+    "delete": "{address} will be destroyed",
+    "read": "{address} has changed outside pxrun",
+    "no-op": "{address} is up to date",
+}
+
+# Why an action was chosen, for the planner's reason keywords. A reason that is not a known
+# keyword is the planner's own sentence and is shown as it is.
+REASONS: Final[dict[str, str]] = {
+    "missing": "it is in the spec but not on the cluster",
+    "not_in_spec": "it is no longer in the spec",
+    "prune": "it is no longer in the spec",
+    "destroy_mode": "the plan destroys every container of the stack",
+    "replace_requested": "--replace asked for it",
+    "replace_by_request": "--replace asked for it",
+    "tainted": "it is tainted: an earlier apply failed after creating it",
+    "cannot_update": "a field that cannot change in place changed",
+    "drift": "the cluster differs from the spec",
+}
+
+# --- fields -------------------------------------------------------------------------------
+# What a changed field costs, by the effect the JSON plan gives each diff.
+
+EFFECT_NOTES: Final[dict[str, str]] = {
+    "replace": "forces replacement",
+    "restart": "needs restart",
+    "resize": "resize",
+    "migrate": "migrate {old} → {new}",
+    "move_volume": "move volume",
+    "provision": "re-provision",
+    "pool": "",
+    "power": "",
+}
+
+ARROW: Final = "→"
+SENSITIVE: Final = "(sensitive)"
+KNOWN_AFTER_APPLY: Final = "(known after apply)"
+
+RESTART_NOTES: Final[dict[str, str]] = {
+    "auto": "pxrun restarts {address} to apply the changes marked # needs restart",
+    "never": "changes marked # needs restart stay pending until {address} restarts "
+             "(restart policy: never)",
+    "ask": "apply asks before restarting {address} for the changes marked # needs restart",
+}
+
+# --- sections -----------------------------------------------------------------------------
+
+INTRO: Final = "pxrun will perform the following actions:"
+INTRO_DESTROY: Final = "pxrun will destroy every container of stack {stack}:"
+PRUNE_HEADING: Final = "Containers pxrun manages that are no longer in the spec will be DESTROYED:"
+PRUNE_ITEM: Final = "{address}{where}"
+PRUNE_HINT: Final = ("Keep them with --no-prune, or put them back in the spec. "
+                     "Their data is deleted with them.")
+DRIFT_HEADING: Final = "Changed outside pxrun (the cluster no longer matches the spec):"
+DRIFT_NOTE: Final = ("Plan or apply to bring them back to the spec, or update the spec to "
+                     "accept the changes.")
+UNKNOWN_HEADING: Final = "Unknown: their node did not answer, so nothing is planned for them:"
+UNKNOWN_ITEM: Final = "? {name} (vmid {vmid} on {node})"
+WHERE: Final = " (vmid {vmid} on {node})"
+WHERE_VMID: Final = " (vmid {vmid})"
+WHERE_NODE: Final = " (on {node})"
+
+# --- summary ------------------------------------------------------------------------------
+
+SUMMARY: Final = ("Plan: {add} to add, {change} to change, {replace} to replace, "
+                  "{destroy} to destroy.")
+NO_CHANGES: Final = "No changes. Your containers match the spec."
+NO_DRIFT: Final = "No drift. Your containers match the spec."
+DRIFT_SUMMARY: Final = "Drift: {drifted} {noun} changed outside pxrun."
+ERRORED: Final = "The plan has errors; nothing can be applied until they are fixed."
+SAVED: Final = "Saved the plan to {path}. Apply exactly this plan with: pxrun apply {path}"
+
+ERROR_PREFIX: Final = "error:"
+WARNING_PREFIX: Final = "warning:"
+HINT_PREFIX: Final = "hint:"
+
+
+def noun(count: int, singular: str = "container", plural: str = "containers") -> str:
+    """`singular` or `plural` for `count`."""
+    return singular if count == 1 else plural
