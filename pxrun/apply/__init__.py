@@ -1,4 +1,32 @@
 """ACT: executes a Plan through the API client; never re-plans and never prints.
 
-Progress goes out through a hook interface that the CLI implements.
+Progress goes out through a hook interface that the CLI implements. The public names:
+`apply_plan(client, plan, options=, hook=, stop=) -> ApplySummary`, `ApplyOptions`,
+`Limits`, `Hook`, `StackLock` / `force_unlock`, and `check_fresh` for saved plans.
 """
+
+from pxrun.apply.context import DEFAULT_TIMEOUTS, ApplyOptions
+from pxrun.apply.engine import apply_plan
+from pxrun.apply.hooks import Hook, Provisioner, RootRunner
+from pxrun.apply.limits import Limits
+from pxrun.apply.stacklock import LockHeldError, StackLock, force_unlock
+from pxrun.apply.stale import StalePlanError, check_fresh, stale_reasons
+from pxrun.apply.summary import ApplySummary, ChangeResult
+
+__all__ = [
+    "DEFAULT_TIMEOUTS",
+    "ApplyOptions",
+    "ApplySummary",
+    "ChangeResult",
+    "Hook",
+    "Limits",
+    "LockHeldError",
+    "Provisioner",
+    "RootRunner",
+    "StackLock",
+    "StalePlanError",
+    "apply_plan",
+    "check_fresh",
+    "force_unlock",
+    "stale_reasons",
+]

@@ -10,6 +10,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "validate": ("pxrun.cli.cmd_spec", "validate", "Check a spec; report every problem at once."),
     "schema": ("pxrun.cli.cmd_schema", "schema", "Print the JSON Schema of the spec language."),
     "list": ("pxrun.cli.cmd_list", "list_cmd", "List containers on the cluster."),
+    "plan": ("pxrun.cli.cmd_plan", "plan_cmd", "Show what apply would change, and why."),
     "doctor": ("pxrun.cli.cmd_doctor", "doctor", "Check connection, TLS and token rights."),
     "sim": ("pxrun.cli.cmd_sim", "sim", "Run and manage the Proxmox VE simulator."),
+    "apply": ("pxrun.cli.cmd_apply", "apply_cmd", "Make the cluster match the spec."),
+    "destroy": ("pxrun.cli.cmd_apply", "destroy_cmd", "Delete the stack's containers."),
+    "force-unlock": ("pxrun.cli.cmd_apply", "force_unlock_cmd",
+                     "Release a stack's apply lock left by a crashed run."),
 }

@@ -22,7 +22,7 @@ from pxrun.plan.model import SENSITIVE, FieldDiff, Json
 from pxrun.plan.templates import satisfies
 from pxrun.spec.model import Container
 
-_NOT_SHOWN = frozenset({"name", "lifecycle", "depends_on", "provision", "password", "ssh_keys"})
+_NOT_SHOWN = {"name", "lifecycle", "depends_on", "provision", "password", "ssh_keys"}
 _MISSING = object()
 
 
@@ -40,6 +40,43 @@ def essence_pair(desired: Container, observed: ObservedContainer) -> tuple[Conta
     for path in want.lifecycle.ignore_changes:
         want = set_path(want, path.split("."), get_path(have, path.split(".")))
     return want, have
+
+
+_SPEC_ONLY = frozenset({"name", "password", "ssh_keys", "lifecycle", "depends_on", "provision",
+                        "template", "node"})
+
+
+def matches_quickly(want: Container, observed: ObservedContainer) -> bool:
+    """A cheap, conservative "no change" test for the common converged case.
+
+    True only when `comparable` would find the two equal: every value the spec sets is
+    the very value observed (recursively; unset spec values are skipped). Anything less
+    certain (a value Proxmox leaves absent, a slot added) answers False and the full
+    essence comparison decides. Saves most of a 10,000-container plan's time.
+    """
+    have = observed.future
+    if want.template is not None and have.template is not None and not (
+            want.template == have.template or satisfies(want.template, have.template,
+                                                         want.arch)):
+        return False
+    node = want.node
+    if not (node == "auto" or node == have.node or (isinstance(node, list)
+                                                     and have.node in node)):
+        return False
+    mine, theirs = want.__dict__, have.__dict__
+    return all(_same(value, theirs[key]) for key, value in mine.items()
+               if key not in _SPEC_ONLY)
+
+
+def _same(want: Any, have: Any) -> bool:
+    if want is None or want == have:
+        return True
+    if isinstance(want, BaseModel) and isinstance(have, BaseModel):
+        theirs = have.__dict__
+        return all(_same(v, theirs[k]) for k, v in want.__dict__.items())
+    if isinstance(want, dict) and isinstance(have, dict):
+        return want.keys() == have.keys() and all(_same(v, have[k]) for k, v in want.items())
+    return False
 
 
 def get_path(model: Any, parts: list[str]) -> Any:

@@ -33,54 +33,67 @@ def hash_secret(value: str, salt: str) -> str:
     return digest.hex()
 
 
-def _plain(value: Any, salt: str, cache: dict[str, str]) -> Any:
-    """A model or value as plain JSON data, every SecretStr replaced by its hash."""
-    if isinstance(value, SecretStr):
-        secret = value.get_secret_value()
-        if secret not in cache:
-            cache[secret] = "kdf:" + hash_secret(secret, salt)
-        return cache[secret]
-    if isinstance(value, BaseModel):
-        return {k: _plain(getattr(value, k), salt, cache) for k in type(value).model_fields}
-    if isinstance(value, dict):
-        return {str(k): _plain(v, salt, cache) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v, salt, cache) for v in value]
-    return value
+def _plain(value: SecretStr, salt: str, cache: dict[str, str]) -> str:
+    """A secret as its salted KDF digest (one derivation per distinct value)."""
+    secret = value.get_secret_value()
+    if secret not in cache:
+        cache[secret] = "kdf:" + hash_secret(secret, salt)
+    return cache[secret]
 
 
-def _digest(data: Any) -> str:
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(text.encode()).hexdigest()
+def _json(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
-def _step_data(container: Container, file_digests: dict[str, str]) -> dict[str, Any]:
-    """What each step does, as data; steps with nothing to do are left out."""
+def _dumps(models: Any) -> list[Any]:
+    return [m.model_dump(mode="json") for m in models]
+
+
+def _step_texts(container: Container, salt: str, file_digests: dict[str, str],
+                cache: dict[str, str]) -> dict[str, str]:
+    """What each step does, as canonical JSON text; steps with nothing to do left out.
+    Secrets enter only as their salted KDF digest."""
     prov = container.provision
     keys = [*container.ssh_keys, *(prov.ssh_keys if prov else [])]
-    steps: dict[str, Any] = {}
+    steps: dict[str, str] = {}
     if keys or container.password is not None:
-        steps["root"] = {"ssh_keys": keys, "password": container.password}
+        password = (None if container.password is None else
+                    _plain(container.password, salt, cache))
+        steps["root"] = _json({"ssh_keys": keys, "password": password})
     if prov is None:
         return steps
-    files = [{**f.model_dump(), "digest": file_digests.get(f.src or f.template or "")}
-             for f in prov.files]
-    docker = prov.docker if isinstance(prov.docker, BaseModel) else bool(prov.docker)
-    for name, data in (("users", prov.users), ("packages", prov.packages),
-                       ("docker", docker), ("tailscale", prov.tailscale),
-                       ("files", files), ("run", prov.run)):
-        if data:
-            steps[name] = data
+    if prov.users:
+        steps["users"] = _json(_dumps(prov.users))
+    if prov.packages:
+        steps["packages"] = _json(prov.packages)
+    if prov.docker:
+        steps["docker"] = _json(prov.docker.model_dump(mode="json")
+                                if isinstance(prov.docker, BaseModel) else True)
+    if prov.tailscale is not None:
+        data = prov.tailscale.model_dump(mode="json")
+        data["auth_key"] = _plain(prov.tailscale.auth_key, salt, cache)
+        steps["tailscale"] = _json(data)
+    if prov.files:
+        steps["files"] = _json([{**f.model_dump(mode="json"),
+                                 "digest": file_digests.get(f.src or f.template or "")}
+                                for f in prov.files])
+    if prov.run:
+        steps["run"] = _json(_dumps(prov.run))
     return steps
 
 
 def step_fingerprints(container: Container, stack: str,
-                      file_digests: dict[str, str] | None = None) -> dict[str, str]:
-    """Per provisioning step, a short hash of what it will do (in STEPS order)."""
-    cache: dict[str, str] = {}
-    salt = f"{stack}/{container.name}"
-    data = _step_data(container, file_digests or {})
-    return {name: _digest(_plain(data[name], salt, cache))[:16] for name in STEPS if name in data}
+                      file_digests: dict[str, str] | None = None,
+                      secret_cache: dict[str, str] | None = None) -> dict[str, str]:
+    """Per provisioning step, a short hash of what it will do (in STEPS order).
+
+    The salt is the stack, so one secret shared by many containers (a root password from
+    defaults) costs one derivation per plan when `secret_cache` is shared between calls.
+    """
+    cache = {} if secret_cache is None else secret_cache
+    texts = _step_texts(container, stack, file_digests or {}, cache)
+    return {name: hashlib.sha256(texts[name].encode()).hexdigest()[:16]
+            for name in STEPS if name in texts}
 
 
 def encode_fingerprint(steps: dict[str, str]) -> str:
@@ -135,13 +148,18 @@ def _secrets_of(stack: Stack) -> dict[str, SecretStr]:
     return found
 
 
-def spec_hash(stack: Stack) -> str:
+def spec_hash(stack: Stack, secret_cache: dict[str, str] | None = None) -> str:
     """sha256 of the resolved stack, secrets hashed: a saved plan is stale when it differs.
 
-    Container order does not matter (keys are sorted); only the meaning does.
+    Container order does not matter (they are hashed by sorted name); only the meaning does.
     """
-    cache: dict[str, str] = {}
-    secrets = {path: _plain(value, f"{stack.stack}/spec", cache)
+    cache = {} if secret_cache is None else secret_cache
+    secrets = {path: _plain(value, stack.stack, cache)
                for path, value in _secrets_of(stack).items()}
-    data = {"stack": stack.model_dump(mode="json"), "secrets": secrets}
-    return "sha256:" + _digest(data)
+    digest = hashlib.sha256()
+    digest.update(stack.model_dump_json(exclude={"containers"}).encode())
+    digest.update(_json(secrets).encode())
+    for name in sorted(stack.containers):
+        digest.update(b"\0" + name.encode() + b"\0")
+        digest.update(stack.containers[name].model_dump_json().encode())
+    return "sha256:" + digest.hexdigest()

@@ -82,6 +82,8 @@ class ConfigUpdate(_Frozen):
 
     `set` maps Proxmox config keys to the canonical values to write (what Proxmox itself
     stores). `description` holds the user's notes only: apply appends the ownership marker.
+    A value shown as SENSITIVE holds a secret: apply takes it from the spec (whose hash the
+    plan records) through `pxrun.plan.pvevalues.config_value`.
     `delete` lists keys to remove. `pending` names the keys of this update that Proxmox will
     hold pending on a running container (they apply at the next start). Never empty: a
     change without keys is not planned (peers.md #9, "no options specified").
@@ -213,8 +215,10 @@ class ResourceChange(_Frozen):
     before / after are JSON views of the container's *essence* (the spec's own fields,
     secrets shown as SENSITIVE, provisioning as per-step fingerprints):
     - create: before None; after the desired container, node and template resolved.
-    - update / no-op: before what the cluster has, restricted to what the spec manages
-      (fields the spec leaves unset are absent on both sides); after the spec.
+    - update: before what the cluster has, restricted to what the spec manages (fields
+      the spec leaves unset are null on both sides); after the spec.
+    - no-op: both None (the container matches the spec; a 10,000-container plan stays
+      small and fast).
     - delete: before the container as observed; after None.
     - replace (delete-then-create, create-then-delete): before as observed (restricted),
       after the new container as create would make it.

@@ -81,7 +81,9 @@ def render_summary(doc: JsonDoc, *, markup: bool = False) -> str:
         drifted = int(summary.get("drifted", len(doc.get("drift", []))))
         if not drifted:
             return ink.style(w.NO_DRIFT, "green")
-        return ink.style(w.DRIFT_SUMMARY.format(drifted=drifted, noun=w.noun(drifted)), "bold")
+        text = w.DRIFT_SUMMARY.format(drifted=drifted, noun=w.noun(drifted),
+                                      verb=w.noun(drifted, "differs", "differ"))
+        return ink.style(text, "bold")
     if not doc.get("changes_present"):
         return ink.style(w.NO_CHANGES, "green")
     return ink.style(w.SUMMARY.format(**{k: int(summary.get(k, 0)) for k in
@@ -113,11 +115,11 @@ def _block(change: JsonDoc, ink: _Ink, *, drift: bool = False) -> Iterator[str]:
     key = "read" if drift else _key(change)
     address = str(change["address"])
     style = w.STYLES.get(key, "")
-    yield "  " + ink.style("# " + w.HEADLINES.get(key, "{address}: " + key).format(
-        address=address), "bold")
+    yield "  " + ink.style("# " + w.HEADLINES.get(_headline(change, key), "{address}: " + key)
+                           .format(address=address), "bold")
     reason = _reason(change, key)
     if reason:
-        yield "  " + ink.style(f"# (because {reason})", "dim")
+        yield "  " + ink.style(f"# {reason}", "dim")
     head = f"{ink.style(w.SYMBOLS.get(key, '?').rjust(3), style)} container " \
            f"{ink.text(_quote(address) + _where(change))}"
     lines = list(_field_lines(change, key))
@@ -133,11 +135,24 @@ def _block(change: JsonDoc, ink: _Ink, *, drift: bool = False) -> Iterator[str]:
             yield "    " + ink.style("# " + note.format(address=address), "dim")
 
 
+def _headline(change: JsonDoc, key: str) -> str:
+    """Drift of a whole container reads differently from drift of some fields."""
+    if key == "read" and change.get("after") is None:
+        return "read-missing"
+    if key == "read" and change.get("before") is None:
+        return "read-unexpected"
+    return key
+
+
 def _reason(change: JsonDoc, key: str) -> str:
+    """The reason comment: a known keyword in our words, else the planner's own phrase.
+    Left out where the headline or the fields already say it."""
     if key in ("create", "update", "no-op", "read"):
         return ""
     reason = str(change.get("action_reason") or "")
-    return w.REASONS.get(reason, reason)
+    if reason in w.REASONS:
+        return w.BECAUSE.format(reason=w.REASONS[reason])
+    return w.AS_GIVEN.format(reason=reason) if reason else ""
 
 
 def _where(change: JsonDoc) -> str:
@@ -151,7 +166,10 @@ def _where(change: JsonDoc) -> str:
 
 def _field_lines(change: JsonDoc, key: str) -> Iterator[Line]:
     if key == "create":
-        yield from leaf_lines("add", "", None, change.get("after") or {}, None)
+        after = dict(change.get("after") or {})
+        if after.get("vmid") is None:
+            after["vmid"] = w.KNOWN_AFTER_APPLY
+        yield from leaf_lines("add", "", None, after, None)
         return
     if key == "delete":
         return

@@ -30,8 +30,8 @@ class Line:
 
 def literal(value: Any) -> str:
     """A JSON value as it reads in a plan: strings quoted, secrets as (sensitive)."""
-    if value == w.SENSITIVE:
-        return w.SENSITIVE
+    if value in (w.SENSITIVE, w.KNOWN_AFTER_APPLY):
+        return str(value)
     if isinstance(value, bool) or value is None:
         return json.dumps(value)
     if isinstance(value, float):
@@ -74,7 +74,7 @@ def leaf_lines(op: str, path: str, old: Any, new: Any, effect: str | None) -> It
 def _leaves(op: Op, path: str, value: Any, effect: str | None) -> Iterator[Line]:
     if isinstance(value, dict) and value:
         for key, sub in value.items():
-            if sub is not None:
+            if sub is not None and sub != {}:
                 yield from _leaves(op, _join(path, key), sub, effect)
         return
     text = literal(value)

@@ -39,6 +39,8 @@ HEADLINES: Final[dict[str, str]] = {
     "create-then-delete": "{address} must be replaced (the new one is created first)",
     "delete": "{address} will be destroyed",
     "read": "{address} has changed outside pxrun",
+    "read-missing": "{address} is in the spec but not on the cluster",
+    "read-unexpected": "{address} is managed by this stack but no longer in the spec",
     "no-op": "{address} is up to date",
 }
 
@@ -55,6 +57,9 @@ REASONS: Final[dict[str, str]] = {
     "cannot_update": "a field that cannot change in place changed",
     "drift": "the cluster differs from the spec",
 }
+
+BECAUSE: Final = "(because {reason})"
+AS_GIVEN: Final = "({reason})"
 
 # --- fields -------------------------------------------------------------------------------
 # What a changed field costs, by the effect the JSON plan gives each diff.
@@ -90,8 +95,8 @@ PRUNE_ITEM: Final = "{address}{where}"
 PRUNE_HINT: Final = ("Keep them with --no-prune, or put them back in the spec. "
                      "Their data is deleted with them.")
 DRIFT_HEADING: Final = "Changed outside pxrun (the cluster no longer matches the spec):"
-DRIFT_NOTE: Final = ("Plan or apply to bring them back to the spec, or update the spec to "
-                     "accept the changes.")
+DRIFT_NOTE: Final = ("`pxrun plan` shows what apply would change to bring them back; or "
+                     "change the spec to accept them.")
 UNKNOWN_HEADING: Final = "Unknown: their node did not answer, so nothing is planned for them:"
 UNKNOWN_ITEM: Final = "? {name} (vmid {vmid} on {node})"
 WHERE: Final = " (vmid {vmid} on {node})"
@@ -104,7 +109,7 @@ SUMMARY: Final = ("Plan: {add} to add, {change} to change, {replace} to replace,
                   "{destroy} to destroy.")
 NO_CHANGES: Final = "No changes. Your containers match the spec."
 NO_DRIFT: Final = "No drift. Your containers match the spec."
-DRIFT_SUMMARY: Final = "Drift: {drifted} {noun} changed outside pxrun."
+DRIFT_SUMMARY: Final = "Drift: {drifted} {noun} {verb} from the spec."
 ERRORED: Final = "The plan has errors; nothing can be applied until they are fixed."
 SAVED: Final = "Saved the plan to {path}. Apply exactly this plan with: pxrun apply {path}"
 

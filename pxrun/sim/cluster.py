@@ -251,6 +251,38 @@ class Storages:
             "used_fraction": round(used / sdef.total, 6) if sdef.total else 0,
         }
 
+    def config_json(self, sdef: StorageDef) -> dict[str, Any]:
+        """One section of storage.cfg as `GET /storage[/{storage}]` returns it.
+
+        pve-storage's `api_storage_config`: the section's keys plus `storage`, the file's
+        `digest`, `content` as a comma list, `nodes` as a comma list when restricted, and
+        `shared: 1` for storage types that are always shared (nfs).
+        """
+        item: dict[str, Any] = {"storage": sdef.id, "type": sdef.type,
+                                **_type_keys(sdef), "content": ",".join(sorted(sdef.content))}
+        if sdef.nodes is not None:
+            item["nodes"] = ",".join(sdef.nodes)
+        if sdef.shared:
+            item["shared"] = 1
+        item["digest"] = self.config_digest()
+        return item
+
+    def config_text(self) -> str:
+        """storage.cfg as Proxmox writes it: `type: id` then tab-indented `key value` lines."""
+        sections = []
+        for sdef in self.defs.values():
+            lines = [f"{sdef.type}: {sdef.id}"]
+            keys = {**_type_keys(sdef), "content": ",".join(sorted(sdef.content))}
+            if sdef.nodes is not None:
+                keys["nodes"] = ",".join(sdef.nodes)
+            lines += [f"\t{key} {value}" for key, value in keys.items()]
+            sections.append("\n".join(lines) + "\n")
+        return "\n".join(sections)
+
+    def config_digest(self) -> str:
+        """SHA1 hex of storage.cfg, like every cfs-backed config's `digest`."""
+        return hashlib.sha1(self.config_text().encode()).hexdigest()
+
     def to_json(self) -> dict[str, Any]:
         return {
             "defs": [asdict(d) for d in self.defs.values()],
@@ -267,6 +299,18 @@ class Storages:
         for loc, vols in data.get("volumes", {}).items():
             out.volumes[loc] = {v["volid"]: Volume(**v) for v in vols}
         return out
+
+
+def _type_keys(sdef: StorageDef) -> dict[str, str]:
+    """The type-specific storage.cfg keys of the default PVE installation's storages."""
+    if sdef.type == "dir":
+        return {"path": "/var/lib/vz"}
+    if sdef.type == "lvmthin":
+        return {"thinpool": "data", "vgname": "pve"}
+    if sdef.type == "nfs":  # server: a documentation address (RFC 5737); nothing connects
+        return {"export": f"/export/{sdef.id}", "path": f"/mnt/pve/{sdef.id}",
+                "server": "192.0.2.10"}
+    return {}
 
 
 class Dhcp:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import random
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -32,6 +33,10 @@ if TYPE_CHECKING:
     from pxrun.sim.state import Simulator
 
 API_PREFIX = "/api2/json"
+
+# pve-storage mounts `{storage}/content` with `fragmentDelimiter => ''` because volume IDs
+# contain '/': everything after `content/` is one fragment, the `{volume}` of the call.
+_WHOLE_FRAGMENT = re.compile(r"^(/nodes/[^/]+/storage/[^/]+/content/)(.+)$")
 
 # Calls whose schema says `allowtoken: 0`.
 TOKEN_REFUSED = frozenset({("POST", "/access/ticket")})
@@ -135,6 +140,9 @@ class Dispatcher:
     ) -> Reply:
         # Match before decoding so an encoded `/` (%2F) stays inside its path segment.
         rel = unquote(raw_rel)
+        whole = _WHOLE_FRAGMENT.match(raw_rel)
+        if whole:
+            raw_rel = whole.group(1) + whole.group(2).strip("/").replace("/", "%2F")
         try:
             route, raw_path_params = match(method, raw_rel)
         except ApiError:

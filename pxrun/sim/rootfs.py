@@ -119,7 +119,7 @@ def ensure_rootfs(state_dir: Path, vmid: int, distro: Distro, hostname: str) -> 
     root = rootfs_dir(state_dir, vmid)
     if (root / "etc" / "os-release").is_file():
         return root
-    tmp = root.with_name(f".{vmid}.seeding")
+    tmp = root.with_name(f".{vmid}.seeding.{os.getpid()}")  # two processes may seed at once
     shutil.rmtree(tmp, ignore_errors=True)
     for sub in ("etc/ssh", "etc/skel", "root", "tmp", "var/log/pxrun-sim", "var/lib/pxrun-sim",
                 "var/tmp", "home", "usr/local/bin", "usr/local/sbin", "opt", "run", "srv",
@@ -154,9 +154,12 @@ def ensure_rootfs(state_dir: Path, vmid: int, distro: Distro, hostname: str) -> 
     (tmp / "var/lib/pxrun-sim/packages").write_text(packages, encoding="utf-8")
     (tmp / "var/lib/pxrun-sim/family").write_text(distro.family + "\n", encoding="utf-8")
     root.parent.mkdir(parents=True, exist_ok=True)
-    if root.exists():  # an unfinished earlier seed, or a root someone emptied
-        shutil.rmtree(root)
-    tmp.rename(root)
+    if root.exists() and not (root / "etc" / "os-release").is_file():
+        shutil.rmtree(root, ignore_errors=True)  # a root someone emptied
+    try:
+        tmp.rename(root)
+    except OSError:  # another process finished first: keep its root
+        shutil.rmtree(tmp, ignore_errors=True)
     return root
 
 

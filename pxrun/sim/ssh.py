@@ -115,6 +115,7 @@ class NodeSSHServer:
             sftp_factory=self._sftp,
             allow_scp=True,
             encoding=None,
+            line_editor=False,  # a PTY request must not echo or rewrite a command's bytes
             keepalive_interval=0,
         )
 

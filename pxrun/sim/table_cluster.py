@@ -34,6 +34,10 @@ POOL_UPDATE = {
     "vms": S(format="pve-vmid-list"),
 }
 POOL_TYPES = ("qemu", "lxc", "storage")
+STORAGE_TYPES = (
+    "btrfs", "cephfs", "cifs", "dir", "esxi", "iscsi", "iscsidirect", "lvm", "lvmthin", "nfs",
+    "pbs", "rbd", "zfs", "zfspool",
+)  # fmt: skip
 
 
 def _ep(method: str, template: str, params: dict[str, Param], returns: str = "") -> Endpoint:
@@ -169,6 +173,8 @@ ENDPOINTS: list[Endpoint] = [
         },
         "array",
     ),
+    _ep("GET", "/storage", {"type": S(enum=STORAGE_TYPES)}, "array"),
+    _ep("GET", "/storage/{storage}", {"storage": STORAGE}, "object"),
     _ep(
         "GET",
         "/pools",

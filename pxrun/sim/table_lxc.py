@@ -190,4 +190,15 @@ ENDPOINTS: list[Endpoint] = [
         "string",
     ),
     _ep("GET", f"{BASE}/interfaces", NV, "array"),
+    _ep("GET", f"{BASE}/snapshot", NV, "array"),
+    _ep(
+        "GET",
+        f"{BASE}/feature",
+        {
+            **NV,
+            "feature": S(optional=False, enum=("snapshot", "clone", "copy")),
+            "snapname": S(format="pve-configid", max_length=40),
+        },
+        "object",
+    ),
 ]

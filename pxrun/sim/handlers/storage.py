@@ -1,4 +1,5 @@
-"""Storage endpoints: per-node storage status, content listing, volume info and download-url."""
+"""Storage endpoints: storage.cfg (`/storage`), per-node storage status, content listing,
+volume info and download-url."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pxrun.sim.handlers.nodes import start_download
 
 if TYPE_CHECKING:
     from pxrun.sim.state import Simulator
+    from pxrun.sim.tasks import TaskContext
 
 
 def storage_on(sim: Simulator, node: str, sid: str) -> StorageDef:
@@ -19,6 +21,25 @@ def storage_on(sim: Simulator, node: str, sid: str) -> StorageDef:
     if sdef is None:
         raise fail(f"storage '{sid}' is not available on node '{node}'")
     return sdef
+
+
+@route("GET", "/storage")
+def storage_config_index(sim: Simulator, req: Request) -> Any:
+    """The cluster-wide storage configuration (storage.cfg), optionally of one type."""
+    kind = req.params.get("type")
+    with sim.lock:
+        return [sim.storages.config_json(sdef) for sdef in sim.storages.defs.values()
+                if not kind or sdef.type == kind]
+
+
+@route("GET", "/storage/{storage}")
+def storage_config_read(sim: Simulator, req: Request) -> Any:
+    sid = req.params["storage"]
+    with sim.lock:
+        sdef = sim.storages.defs.get(sid)
+        if sdef is None:
+            raise fail(f"storage '{sid}' does not exist")
+        return sim.storages.config_json(sdef)
 
 
 @route("GET", "/nodes/{node}/storage")
@@ -118,14 +139,41 @@ def volume_info(sim: Simulator, req: Request) -> Any:
 
 @route("DELETE", "/nodes/{node}/storage/{storage}/content/{volume}")
 def delete_volume(sim: Simulator, req: Request) -> Any:
+    """An `imgdel` task (id `[<owner vmid>@]<storage>`), as pve-storage's Content.pm forks.
+
+    With `delay`, wait up to that many seconds: `null` if the task finished in time (its error
+    text as a 500 if it failed), else the UPID.
+    """
+    node = req.params["node"]
     with sim.lock:
         vol = _find(sim, req)
         if vol.vmid is not None and vol.vmid in sim.containers:
             ct = sim.containers[vol.vmid]
             if vol.volid in ct.volumes():
                 raise fail(f"volume '{vol.volid}' is still in use by CT {vol.vmid}")
-        sim.storages.free(vol.volid, req.params["node"])
-        sim.commit()
+        volid, sid = vol.volid, vol.volid.split(":", 1)[0]
+
+        def work(ctx: TaskContext) -> None:
+            ctx.phase()
+            with sim.lock:
+                sim.storages.free(volid, node)
+            ctx.log(f"Removed volume '{volid}'")
+
+        owner = f"{vol.vmid}@" if vol.vmid is not None else ""
+        upid = sim.tasks.start(node, "imgdel", f"{owner}{sid}", req.auth.authid, work)
+        thread = sim.tasks.threads.get(upid)
+    delay = req.params.get("delay")
+    if not delay:
+        return upid
+    if thread is not None:
+        thread.join(float(delay))
+    with sim.lock:
+        task = sim.tasks.tasks.get(upid)
+        status = task.exitstatus if task is not None else "OK"
+    if status is None:
+        return upid
+    if status != "OK" and not status.startswith("WARNINGS"):
+        raise fail(status)
     return None
 
 

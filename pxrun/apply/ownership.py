@@ -1,0 +1,86 @@
+"""Writing ownership onto containers: the stack tag and the marker in the description.
+
+The plan speaks in the user's terms (tags without our stack tag, the description without
+the marker), so every write of `tags` or `description` passes through here and comes out
+with ownership intact; a user deleting all their tags must never un-own a container.
+Root@pam-only options are recognised here too, so they can go through `pct set` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pxrun.observe.marker import Marker, join_description, split_description, stack_tag
+from pxrun.observe.propstr import FEATURES, MP, parse_propstr
+from pxrun.observe.values import parse_tags, print_tags
+
+
+def owned_tags(tags: str | None, stack: str) -> str:
+    """The tags to write: the user's plus our stack tag, as Proxmox stores them."""
+    return print_tags([*parse_tags(tags or ""), stack_tag(stack)])
+
+
+def marker_for(stack: str, name: str, *, template: str | None = None) -> Marker:
+    """A fresh marker for a container this stack creates."""
+    extra = {"template": template} if template else {}
+    return Marker(stack=stack, name=name, extra=extra)
+
+
+def with_marker(notes: str | None, marker: Marker) -> str:
+    return join_description(notes, marker)
+
+
+def existing_marker(config: Mapping[str, Any]) -> Marker | None:
+    return split_description(str(config.get("description") or ""))[1]
+
+
+def own_params(params: Mapping[str, str], delete: tuple[str, ...], *, stack: str,
+               marker: Marker | None) -> tuple[dict[str, str], tuple[str, ...]]:
+    """A config write's (set, delete) with ownership kept: tags always carry the stack tag;
+    a description always ends with the marker (`marker` None: leave description alone)."""
+    out = dict(params)
+    keep = tuple(k for k in delete if k not in ("tags", "description"))
+    if "tags" in out or "tags" in delete:
+        out["tags"] = owned_tags(out.get("tags"), stack)
+    if marker is not None and ("description" in out or "description" in delete):
+        out["description"] = with_marker(out.get("description"), marker)
+    return out, keep
+
+
+def is_root_only(key: str, value: str) -> bool:
+    """Options Proxmox lets only root@pam set — never an API token (reference A6)."""
+    if key.startswith("dev") and key[3:].isdigit():
+        return True
+    if key == "hookscript":
+        return True
+    if key.startswith("mp") and key[2:].isdigit():
+        try:
+            volume = parse_propstr(value, MP).get("volume", "")
+        except ValueError:
+            return False
+        return volume.startswith("/")
+    if key == "features":
+        try:
+            flags = parse_propstr(value, FEATURES)
+        except ValueError:
+            return False
+        return any(k != "nesting" and v not in ("0", "") for k, v in flags.items())
+    return False
+
+
+def split_root_only(params: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(what the API token may send, what needs root through `pct set`)."""
+    api = {k: v for k, v in params.items() if not is_root_only(k, v)}
+    root = {k: v for k, v in params.items() if is_root_only(k, v)}
+    return api, root
+
+
+def pct_set_args(vmid: int, params: Mapping[str, str], delete: tuple[str, ...] = ()) -> list[str]:
+    """`pct set` arguments. Values are canonical property strings: no secrets."""
+    args = ["set", str(vmid)]
+    for key, value in sorted(params.items()):
+        args += [f"--{key}", value]
+    if delete:
+        args += ["--delete", ",".join(delete)]
+    return args

@@ -1,0 +1,90 @@
+"""One change = its plan operations run in order; the outcome becomes a `ChangeResult`.
+
+Apply is driven by the operations alone (STYLE.md): nothing here looks at the action or the
+reason. Between two operations the run checks for Ctrl-C, so a stop never cuts a Proxmox
+task short. A failure after this run created the container marks it tainted (in its
+marker), so the next plan replaces it; nothing is ever deleted that the plan did not say.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from pxrun.apply import steps_create, steps_power, steps_update
+from pxrun.apply.summary import ChangeResult, Outcome
+from pxrun.errors import ApiError, PxrunError, TaskFailedError
+
+if TYPE_CHECKING:
+    from pxrun.apply.context import Run
+
+Step = Callable[["Run", Any], None]
+
+
+def _provision(run: Run, op: Any) -> None:
+    provisioner = run.shared.options.provisioner
+    if provisioner is None:
+        run.warn("provisioning is not available in this pxrun version; its steps were not "
+                 "run (" + ", ".join(op.steps) + ")")
+        return
+    node, vmid = run.where()
+    with run.step("provision", detail=", ".join(op.steps)):
+        provisioner.provision(run.address, node, vmid, op.steps)
+    with run.step("fingerprint", run.node_keys()):
+        steps_update.record_fingerprint(run, op.fingerprint)
+
+
+OPERATIONS: dict[str, Step] = {
+    "create": steps_create.create,
+    "config": steps_update.config_update,
+    "attach_mount": steps_update.attach_mount,
+    "detach_mount": steps_update.detach_mount,
+    "resize": steps_update.resize,
+    "move_volume": steps_update.move_volume,
+    "migrate": steps_update.migrate,
+    "pool": steps_update.set_pool,
+    "power": steps_power.power,
+    "provision": _provision,
+    "delete": steps_power.delete,
+}
+
+
+def run_change(run: Run) -> ChangeResult:
+    """Run every operation of the change; never raises (except for KeyboardInterrupt)."""
+    started = time.monotonic()
+    change = run.change
+    run.node, run.vmid, run.digest = change.node, change.vmid, change.digest
+    outcome: Outcome = "done"
+    error = hint = ""
+    log_tail: tuple[str, ...] = ()
+    tainted = False
+    try:
+        for op in change.operations:
+            if run.shared.stop.is_set():
+                outcome = "interrupted"
+                break
+            OPERATIONS[op.op](run, op)
+        if outcome == "done" and run.ip is None and run.running:
+            run.ip = steps_create.read_address(run)
+    except PxrunError as exc:
+        outcome = "failed"
+        error = f"{run.current or 'apply'}: {exc.message}"
+        hint = exc.hint
+        if isinstance(exc, TaskFailedError):
+            log_tail = tuple(exc.log_tail)
+        elif isinstance(exc, ApiError) and exc.errors:
+            error += " (" + "; ".join(f"{k}: {v}" for k, v in sorted(exc.errors.items())) + ")"
+        if run.created:
+            tainted = steps_update.mark_tainted(run)
+    except Exception as exc:  # a bug must not hide what the other workers did
+        outcome = "failed"
+        error = f"{run.current or 'apply'}: {type(exc).__name__}: {exc}"
+        if run.created:
+            tainted = steps_update.mark_tainted(run)
+    return ChangeResult(
+        address=change.address, action=change.action.value, outcome=outcome, vmid=run.vmid,
+        node=run.node if run.vmid is not None else None, ip=run.ip,
+        steps_done=tuple(run.steps_done), error=error, hint=hint, log_tail=log_tail,
+        warnings=tuple(run.warnings), pending=tuple(run.left_pending), tainted=tainted,
+        seconds=time.monotonic() - started)

@@ -1,0 +1,164 @@
+"""Create: template download (once per node), vmid reservation, the create task, and the
+wait for the container's address.
+
+Every option the plan resolved goes into the create call explicitly — network, mounts,
+features, `unprivileged`, tags — because PVE 8 and 9 differ in their defaults (PVE 9
+creates unprivileged containers unless told otherwise). The ownership marker and the stack
+tag go into the create itself, so there is no moment at which the container exists but is
+not ours.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from typing import TYPE_CHECKING, Any
+
+from pxrun.apply.context import Future
+from pxrun.apply.ownership import (
+    marker_for,
+    owned_tags,
+    pct_set_args,
+    split_root_only,
+    with_marker,
+)
+from pxrun.errors import ApiError
+
+if TYPE_CHECKING:
+    from pxrun.apply.context import Run
+    from pxrun.plan.model import CreateContainer, TemplateDownload
+
+
+def download_template(run: Run, node: str, download: TemplateDownload) -> None:
+    """`POST nodes/{node}/aplinfo`, once per (node or shared storage, template): the first
+    create that needs it downloads, the others wait for that download."""
+    shared = run.shared
+    where = "" if download.storage in shared.shared_storages else node
+    key = (where, download.storage, download.template)
+    with shared.downloads_lock:
+        future = shared.downloads.get(key)
+        first = future is None
+        if future is None:
+            future = shared.downloads[key] = Future()
+    if not first:
+        with run.step("download", detail=f"waiting for {download.template}"):
+            future.wait()
+        return
+    try:
+        with run.step("download", run.node_keys(download.storage, node=node),
+                      detail=download.template):
+            run.task("post", f"nodes/{node}/aplinfo", kind="download", step="download",
+                     storage=download.storage, template=download.template)
+    except BaseException as exc:
+        future.set(exc)
+        raise
+    future.set()
+
+
+def create(run: Run, op: CreateContainer) -> None:
+    """Reserve a vmid and create the container; the run then points at it."""
+    if op.download is not None:
+        download_template(run, op.node, op.download)
+    shared = run.shared
+    marker = marker_for(shared.stack, run.address, template=op.marker_template)
+    params: dict[str, str] = dict(op.params)
+    params["tags"] = owned_tags(params.get("tags"), shared.stack)
+    params["description"] = with_marker(params.get("description"), marker)
+    params.setdefault("ostemplate", op.template)
+    params.setdefault("storage", op.storage)
+    root: dict[str, str] = {}
+    if shared.options.root_runner is not None:
+        params, root = split_root_only(params)
+    storages = {op.storage, *_mount_storages(params)}
+    run.node = op.node
+    with run.step("create", run.node_keys(*sorted(storages), node=op.node),
+                  detail=f"on {op.node}"):
+        vmid, upid = shared.vmids.create(run, op.node, op.vmid, params)
+        run.vmid = vmid
+        run.created = True
+        run.running = False
+        run.net_params = {k: v for k, v in params.items() if k.startswith("net")}
+        run.wait(upid, "create", "create")
+    if root:
+        set_as_root(run, root)
+
+
+def set_as_root(run: Run, params: dict[str, str], delete: tuple[str, ...] = ()) -> None:
+    """Options only root@pam may set, through `pct set` on the node over SSH."""
+    runner = run.shared.options.root_runner
+    node, vmid = run.where()
+    assert runner is not None
+    keys = ", ".join(sorted([*params, *delete]))
+    with run.step("pct-set", run.node_keys(), detail=keys):
+        runner.pct(node, pct_set_args(vmid, params, delete))
+    run.warn(f"set {keys} with `pct set` on {node} over SSH (root@pam only through the API)")
+
+
+def _mount_storages(params: dict[str, str]) -> set[str]:
+    """Storages that new mount point volumes (`storage:GiB`) are allocated on."""
+    out: set[str] = set()
+    for key, value in params.items():
+        if key.startswith("mp") and key[2:].isdigit():
+            volume = value.split(",", 1)[0]
+            if ":" in volume and not volume.startswith("/"):
+                out.add(volume.split(":", 1)[0])
+    return out
+
+
+def wait_for_address(run: Run) -> None:
+    """After a start: wait (bounded) until the container reports an IPv4 address on a
+    non-loopback interface. DHCP takes a moment; a static address shows at once. A
+    container that gets none in time is a warning, not a failure: it exists and runs."""
+    options = run.shared.options
+    timeout = options.timeout("ip")
+    with run.step("wait-ip"):
+        deadline = time.monotonic() + timeout
+        delay = options.ip_poll
+        while True:
+            address = read_address(run)
+            if address is not None:
+                run.ip = address
+                return
+            if time.monotonic() + delay > deadline or run.shared.stop.is_set():
+                break
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+    if _expects_address(run):
+        run.warn(f"no IPv4 address after {timeout:g} s")
+
+
+def read_address(run: Run) -> str | None:
+    """The first global IPv4 address the container reports, or None."""
+    try:
+        interfaces = run.client.get(run.path("interfaces"))
+    except ApiError:
+        return None
+    for iface in interfaces if isinstance(interfaces, list) else []:
+        if not isinstance(iface, dict) or iface.get("name") == "lo":
+            continue
+        for item in iface.get("ip-addresses") or []:
+            if isinstance(item, dict) and item.get("ip-address-type") == "inet":
+                text = str(item.get("ip-address", ""))
+                if _usable(text):
+                    return text
+        inet = str(iface.get("inet") or "").split("/", 1)[0]
+        if inet and _usable(inet):
+            return inet
+    return None
+
+
+def _usable(text: str) -> bool:
+    try:
+        addr = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return not (addr.is_loopback or addr.is_link_local)
+
+
+def _expects_address(run: Run) -> bool:
+    """Whether some interface asked for an IPv4 address (DHCP or static)."""
+    nets: dict[str, Any] = run.net_params
+    if not nets:
+        return True
+    return any("ip=dhcp" in value or ("ip=" in value and "ip=manual" not in value)
+               for value in nets.values())

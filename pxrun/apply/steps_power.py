@@ -1,0 +1,144 @@
+"""Power transitions and delete: start, clean shutdown with a hard stop after it, reboot.
+
+Proxmox answers a start of a running container with `CT N already running` and a stop of a
+stopped one with `CT N not running` before any task is forked (reference A2); pxrun reads
+those as "already in the wanted state", which also makes a start retried after a lost
+answer safe.
+
+Delete checks ownership and `protection` first, so a protected (or foreign) container is
+refused before anything has been stopped; then shutdown (bounded), a hard stop if it did
+not stop in time, and `DELETE ... purge=1`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pxrun.apply.ownership import existing_marker
+from pxrun.apply.steps_create import wait_for_address
+from pxrun.errors import ApiError, ApplyError, NotFoundError, TaskFailedError, TaskTimeoutError
+
+if TYPE_CHECKING:
+    from pxrun.apply.context import Run
+    from pxrun.plan.model import DeleteContainer, Power
+
+
+def _already(text: str) -> bool:
+    return "already running" in text
+
+
+def _not_running(text: str) -> bool:
+    return "not running" in text
+
+
+def start(run: Run) -> None:
+    with run.step("start", run.node_keys()):
+        try:
+            run.task("post", run.path("status/start"), kind="start", step="start",
+                     maybe_done=lambda e: _already(e.reason))
+        except ApiError as exc:
+            if not _already(exc.reason):
+                raise
+    run.running = True
+
+
+def stop(run: Run) -> None:
+    """Shut down cleanly within the `shutdown` timeout; stop hard if it did not stop."""
+    timeout = int(run.shared.options.timeout("shutdown"))
+    with run.step("shutdown", run.node_keys(), detail=f"up to {timeout} s"):
+        try:
+            run.task("post", run.path("status/shutdown"), kind="stop", step="shutdown",
+                     maybe_done=lambda e: _not_running(e.reason), timeout=timeout)
+            stopped = True
+        except (TaskFailedError, TaskTimeoutError) as exc:
+            stopped = False
+            run.warn(f"clean shutdown did not finish ({exc.message}); stopping hard")
+        except ApiError as exc:
+            if not _not_running(exc.reason):
+                raise
+            stopped = True
+    if not stopped:
+        with run.step("stop", run.node_keys()):
+            try:
+                run.task("post", run.path("status/stop"), kind="stop", step="stop",
+                         maybe_done=lambda e: _not_running(e.reason))
+            except ApiError as exc:
+                if not _not_running(exc.reason):
+                    raise
+    run.running = False
+
+
+def reboot(run: Run) -> None:
+    """Restart, which applies pending changes. A stopped container is simply started."""
+    timeout = int(run.shared.options.timeout("shutdown"))
+    with run.step("restart", run.node_keys()):
+        try:
+            run.task("post", run.path("status/reboot"), kind="reboot", step="restart",
+                     timeout=timeout)
+        except ApiError as exc:
+            if not _not_running(exc.reason):
+                raise
+            run.task("post", run.path("status/start"), kind="start", step="restart",
+                     maybe_done=lambda e: _already(e.reason))
+    run.running = True
+    run.pending.clear()
+
+
+def power(run: Run, op: Power) -> None:
+    """A power operation; restarts that are not required follow the restart policy."""
+    policy = op.policy
+    override = run.shared.options.restart
+    if policy != "required" and override is not None:
+        policy = override
+    if policy == "ask":
+        with run.shared.ask_lock:
+            policy = "auto" if run.shared.hook.ask_restart(run.address, run.pending) else "never"
+    if policy == "never":
+        keys = ", ".join(run.pending) or "pending changes"
+        run.left_pending.extend(run.pending)
+        run.warn(f"restart not allowed by the restart policy: {keys} stay pending until the "
+                 "container restarts")
+        return
+    if op.action == "start":
+        start(run)
+        wait_for_address(run)
+    elif op.action == "stop":
+        stop(run)
+    else:
+        reboot(run)
+        wait_for_address(run)
+
+
+def delete(run: Run, op: DeleteContainer) -> None:
+    run.node, run.vmid = op.node, op.vmid
+    with run.step("check", detail="ownership and protection"):
+        try:
+            config = run.client.get(run.path("config"))
+        except NotFoundError:
+            run.warn(f"container {op.vmid} is already gone")
+            run.vmid = None
+            return
+        marker = existing_marker(config) if isinstance(config, dict) else None
+        if marker is None or marker.stack != run.shared.stack:
+            raise ApplyError(f"container {op.vmid} does not carry this stack's marker; "
+                             "pxrun deletes only containers it owns")
+        if isinstance(config, dict) and str(config.get("protection", "0")) == "1":
+            raise ApplyError(f"container {op.vmid} has protection enabled; nothing was "
+                             "stopped or deleted",
+                             hint="turn protection off (protection: false in the spec, "
+                                  "then apply) before deleting it")
+    if op.stop_first or _status(run) == "running":
+        stop(run)
+    with run.step("delete", run.node_keys()):
+        run.task("delete", run.path(), kind="delete", step="delete",
+                 maybe_done=lambda e: isinstance(e, NotFoundError), purge=1)
+    run.vmid = None
+    run.running = None
+
+
+def _status(run: Run) -> str:
+    try:
+        current = run.client.get(run.path("status/current"))
+    except NotFoundError:
+        return "unknown"
+    return str(current.get("status", "unknown")) if isinstance(current, dict) else "unknown"

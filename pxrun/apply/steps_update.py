@@ -1,0 +1,180 @@
+"""Update in place: config PUTs with the observed digest, mounts, resize, move, migrate, pool.
+
+Config writes follow reference A3.1: only the changed keys plus `delete`, never an empty PUT
+(peers.md #9), the observed digest with the first write so Proxmox itself refuses a change
+made against a config someone else changed meanwhile. A `got timeout` on the config lock
+happens before Proxmox writes anything, so such a PUT is retried; after a lost connection a
+digest mismatch is checked against what we sent (our own write arriving twice).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pxrun.apply.ownership import existing_marker, marker_for, own_params, split_root_only
+from pxrun.apply.steps_create import set_as_root
+from pxrun.errors import ApiError, DigestMismatchError, NotFoundError
+from pxrun.observe.marker import Marker, split_description
+
+if TYPE_CHECKING:
+    from pxrun.apply.context import Run
+    from pxrun.plan.model import (
+        AttachMount,
+        ConfigUpdate,
+        DetachMount,
+        Migrate,
+        MoveVolume,
+        ResizeVolume,
+        SetPool,
+    )
+
+
+def put_config(run: Run, params: dict[str, str], delete: tuple[str, ...] = ()) -> None:
+    """One config PUT (digest on the run's first write). Raises on an empty write."""
+    if not params and not delete:
+        return  # nothing to send: an empty PUT fails with "no options specified"
+    body: dict[str, Any] = dict(params)
+    if delete:
+        body["delete"] = ",".join(delete)
+    if run.digest:
+        body["digest"] = run.digest
+
+    def ours(exc: ApiError) -> bool:
+        return isinstance(exc, DigestMismatchError) and _has_values(run, params, delete)
+
+    run.call("put", run.path("config"), maybe_done=ours, **body)
+    run.digest = None  # later writes follow our own; the digest no longer matches
+
+
+def _has_values(run: Run, params: dict[str, str], delete: tuple[str, ...]) -> bool:
+    """Whether the config (with pending) already holds what we meant to write."""
+    config = run.client.get(run.path("config"))
+    if not isinstance(config, dict):
+        return False
+    same = all(str(config.get(k, "")).rstrip("\n") == v.rstrip("\n") for k, v in params.items())
+    return same and not any(k in config for k in delete)
+
+
+def current_marker(run: Run) -> Marker:
+    """The marker on the container now (kept keys: fingerprint, template, extras)."""
+    config = run.client.get(run.path("config"))
+    found = existing_marker(config) if isinstance(config, dict) else None
+    return found or marker_for(run.shared.stack, run.address)
+
+
+def config_update(run: Run, op: ConfigUpdate) -> None:
+    marker = current_marker(run) if ("description" in op.set or
+                                     "description" in op.delete) else None
+    params, delete = own_params(op.set, op.delete, stack=run.shared.stack, marker=marker)
+    root: dict[str, str] = {}
+    if run.shared.options.root_runner is not None:
+        params, root = split_root_only(params)
+    keys = ", ".join(sorted([*params, *(f"-{k}" for k in delete)]))
+    if params or delete:
+        with run.step("config", run.node_keys(), detail=keys):
+            put_config(run, params, delete)
+    if root:
+        set_as_root(run, root)
+    run.net_params.update({k: v for k, v in op.set.items() if k.startswith("net")})
+    run.pending.extend(k for k in op.pending if k not in run.pending)
+
+
+def attach_mount(run: Run, op: AttachMount) -> None:
+    storages = (op.storage,) if op.storage else ()
+    if run.shared.options.root_runner is not None and op.value.split(",", 1)[0].startswith("/"):
+        set_as_root(run, {op.slot: op.value})
+        return
+    with run.step("attach", run.node_keys(*storages), detail=op.slot):
+        put_config(run, {op.slot: op.value})
+
+
+def detach_mount(run: Run, op: DetachMount) -> None:
+    with run.step("detach", run.node_keys(), detail=op.slot):
+        put_config(run, {}, (op.slot,))
+    if op.keep_volume or not op.volid:
+        if op.volid:
+            run.warn(f"{op.slot} detached; its volume {op.volid} is kept as an unused disk")
+        return
+    config = run.client.get(run.path("config"))
+    unused = [k for k, v in (config.items() if isinstance(config, dict) else [])
+              if k.startswith("unused") and str(v).split(",", 1)[0] == op.volid]
+    if not unused:
+        run.pending.append(op.slot)  # still pending on a running container
+        run.warn(f"{op.slot} is detached at the next restart; remove {op.volid} after it")
+        return
+    with run.step("remove-volume", run.node_keys(), detail=op.volid):
+        put_config(run, {}, tuple(unused))
+
+
+def resize(run: Run, op: ResizeVolume) -> None:
+    with run.step("resize", run.node_keys(), detail=f"{op.disk} to {op.size_gib}G"):
+        run.task("put", run.path("resize"), kind="resize", step="resize",
+                 maybe_done=lambda e: "already at specified size" in e.reason,
+                 disk=op.disk, size=f"{op.size_gib}G")
+
+
+def move_volume(run: Run, op: MoveVolume) -> None:
+    with run.step("move", run.node_keys(op.storage), detail=f"{op.volume} to {op.storage}"):
+        run.task("post", run.path("move_volume"), kind="move", step="move",
+                 volume=op.volume, storage=op.storage)
+    run.warn(f"{op.volume} moved to {op.storage}; the old copy is kept as an unused disk")
+
+
+def migrate(run: Run, op: Migrate) -> None:
+    _, vmid = run.where()
+    keys = [*run.node_keys(node=op.source), *run.node_keys(node=op.target)]
+    with run.step("migrate", keys, detail=f"{op.source} -> {op.target}"):
+        params: dict[str, Any] = {"target": op.target}
+        if op.restart:
+            params["restart"] = 1
+        run.task("post", f"nodes/{op.source}/lxc/{vmid}/migrate", kind="migrate",
+                 step="migrate", **params)
+    run.node = op.target
+
+
+def set_pool(run: Run, op: SetPool) -> None:
+    _, vmid = run.where()
+    with run.step("pool", detail=f"{op.before or '-'} -> {op.after or '-'}"):
+        if op.after:
+            extra: dict[str, Any] = {"allow-move": 1} if op.before else {}
+            run.call("put", "pools", poolid=op.after, vms=str(vmid), **extra)
+        elif op.before:
+            run.call("put", "pools", poolid=op.before, vms=str(vmid), delete=1,
+                     maybe_done=lambda e: isinstance(e, NotFoundError))
+
+
+def record_fingerprint(run: Run, fingerprint: str) -> None:
+    """Write the provisioning fingerprint into the marker (after provisioning succeeded)."""
+    marker = current_marker(run)
+    config = run.client.get(run.path("config"))
+    notes = split_description(str(config.get("description") or ""))[0] if isinstance(
+        config, dict) else ""
+    # Provisioning completed: the container is whole again, so a taint is cleared.
+    updated = Marker(stack=marker.stack, name=marker.name, fingerprint=fingerprint,
+                     tainted=False, extra=marker.extra)
+    params, _ = own_params({"description": notes}, (), stack=run.shared.stack, marker=updated)
+    put_config(run, params)
+
+
+def mark_tainted(run: Run) -> bool:
+    """Best effort after a failure: flag the container we created as tainted, so the next
+    plan replaces it. Returns whether the flag was written."""
+    if run.vmid is None or run.node is None:
+        return False
+    try:
+        config = run.client.get(run.path("config"))
+        if not isinstance(config, dict) or config.get("lock"):
+            return False
+        notes, marker = split_description(str(config.get("description") or ""))
+        marker = marker or marker_for(run.shared.stack, run.address)
+        tainted = Marker(stack=marker.stack, name=marker.name, fingerprint=marker.fingerprint,
+                         tainted=True, extra=marker.extra)
+        params, _ = own_params({"description": notes}, (), stack=run.shared.stack,
+                               marker=tainted)
+        body: dict[str, Any] = dict(params)
+        if config.get("digest"):
+            body["digest"] = str(config["digest"])
+        run.call("put", run.path("config"), **body)
+    except ApiError:
+        return False
+    return True

@@ -1,0 +1,56 @@
+"""What one planning run carries around: inputs, the placer's bookings, the diagnostics.
+
+Created per `plan()` call and dropped with it: the planner has no globals, and the only
+mutable state (bookings, collected diagnostics, a fingerprint cache) lives here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pxrun.observe.model import Observed
+from pxrun.plan.fingerprint import spec_hash, step_fingerprints
+from pxrun.plan.model import PlanDiagnostic, RestartPolicy
+from pxrun.plan.options import PlanOptions
+from pxrun.plan.placement import Placer
+from pxrun.spec.model import Container, Stack
+
+
+@dataclass
+class PlanContext:
+    stack: Stack
+    observed: Observed
+    options: PlanOptions
+    placer: Placer
+    diagnostics: list[PlanDiagnostic] = field(default_factory=list)
+    _steps: dict[str, dict[str, str]] = field(default_factory=dict)
+    _secret_digests: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def start(cls, stack: Stack, observed: Observed, options: PlanOptions) -> PlanContext:
+        return cls(stack, observed, options, Placer(observed))
+
+    def error(self, address: str | None, message: str, hint: str = "") -> None:
+        self.diagnostics.append(PlanDiagnostic(severity="error", address=address,
+                                               message=message, hint=hint))
+
+    def warn(self, address: str | None, message: str, hint: str = "") -> None:
+        self.diagnostics.append(PlanDiagnostic(severity="warning", address=address,
+                                               message=message, hint=hint))
+
+    def restart_policy(self, want: Container) -> RestartPolicy:
+        """`lifecycle.restart` of the container, else the run's `--restart`."""
+        return want.lifecycle.restart or self.options.restart
+
+    def steps(self, want: Container) -> dict[str, str]:
+        """The per-step provisioning fingerprints the spec asks for (computed once)."""
+        if want.name not in self._steps:
+            self._steps[want.name] = step_fingerprints(
+                want, self.stack.stack, self.options.file_digests, self._secret_digests)
+        return self._steps[want.name]
+
+    def spec_hash(self) -> str:
+        return spec_hash(self.stack, self._secret_digests)
+
+    def view_secrets(self) -> frozenset[str]:
+        return self.options.sensitive_values

@@ -1,0 +1,144 @@
+"""Placement: which node a new (or re-placed) container goes to.
+
+Candidates are the allowed nodes (`auto` = every node; a list; one name) that are online,
+have the template (or can download it), a storage of the requested name that accepts
+`rootdir` with room for the disk, and enough free memory. Among them: fewest replicas of
+the same base name (so `count` spreads), then most free memory, then fewest containers,
+then the name — deterministic. Each placement is booked against the node, so later
+containers of the same plan see what earlier ones took. A node named explicitly is used
+even when short of memory or room (a warning: Proxmox overcommits), never when it lacks
+the template or storage.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from pxrun.observe.model import Observed, StorageInfo
+from pxrun.plan.templates import ResolvedTemplate, resolve_template
+from pxrun.spec.model import Container
+
+MIB = 1024**2
+GIB = 1024**3
+_REPLICA = re.compile(r"(?P<base>.+)-\d+")
+
+
+def replica_base(name: str) -> str:
+    """`web-2` -> `web` (a `count` replica's base name); other names as they are."""
+    match = _REPLICA.fullmatch(name)
+    return match["base"] if match else name
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a container goes and which template it gets there."""
+
+    node: str
+    template: ResolvedTemplate | None  # None when placing a migration (no template needed)
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class _Ledger:
+    """Free memory, containers, storage room and replicas per node, booked as we place."""
+
+    mem_free: dict[str, int] = field(default_factory=dict)
+    containers: dict[str, int] = field(default_factory=dict)
+    room: dict[tuple[str, str], int] = field(default_factory=dict)  # (node|'', storage)
+    replicas: dict[str, Counter[str]] = field(default_factory=dict)  # node -> base -> n
+
+
+def _room_key(info: StorageInfo) -> tuple[str, str]:
+    return ("" if info.shared else info.node, info.storage)
+
+
+class Placer:
+    """Books containers onto nodes within one plan call (state lives only in the call)."""
+
+    def __init__(self, observed: Observed) -> None:
+        self.observed = observed
+        self.ledger = _Ledger()
+        for name, node in observed.nodes.items():
+            self.ledger.mem_free[name] = node.mem_free
+            self.ledger.containers[name] = node.containers
+            self.ledger.replicas[name] = Counter()
+        self.storages = {(s.node, s.storage): s for s in observed.storages}
+        for info in observed.storages:
+            self.ledger.room.setdefault(_room_key(info), info.avail)
+        for ct in observed.containers.values():
+            self.ledger.replicas.setdefault(ct.node, Counter())[replica_base(ct.name)] += 1
+
+    def allowed(self, want: Container) -> list[str]:
+        if want.node == "auto":
+            return sorted(self.observed.nodes)
+        return [want.node] if isinstance(want.node, str) else sorted(want.node)
+
+    def _storage(self, node: str, name: str) -> StorageInfo | None:
+        return self.storages.get((node, name))
+
+    def check(self, want: Container, node: str, *, need_template: bool = True,
+              ) -> tuple[list[str], list[str], Placement | None]:
+        """(hard problems, capacity shortfalls, placement) of `want` on `node`."""
+        info = self.observed.nodes.get(node)
+        if info is None:
+            return ["not in the cluster"], [], None
+        if not info.online:
+            return [info.status], [], None
+        hard, short = [], []
+        template = None
+        if need_template:
+            template = resolve_template(want.template or "", node, self.observed, want.arch)
+            if template is None:
+                hard.append(f"no template {want.template}")
+        storage = self._storage(node, want.storage)
+        if storage is None or not storage.enabled or not storage.active:
+            hard.append(f"no storage {want.storage}")
+        elif not storage.rootdir:
+            hard.append(f"storage {want.storage} does not accept container volumes (rootdir)")
+        else:
+            room = self.ledger.room.get(_room_key(storage), 0)
+            if room < want.resources.disk * GIB:
+                short.append(f"{room // GIB} GiB free on {want.storage}")
+        mem = self.ledger.mem_free.get(node, 0)
+        if mem < want.resources.memory * MIB:
+            short.append(f"{mem // MIB} MiB memory free")
+        placement = None if hard else Placement(node, template)
+        return hard, short, placement
+
+    def place(self, want: Container, *, need_template: bool = True) -> Placement | str:
+        """A placement, or the one error message saying what was asked and what each
+        candidate node has."""
+        allowed = self.allowed(want)
+        pinned = isinstance(want.node, str) and want.node != "auto"
+        fits: list[Placement] = []
+        notes: list[str] = []
+        for node in allowed:
+            hard, short, placement = self.check(want, node, need_template=need_template)
+            if placement is not None and (not short or pinned):
+                fits.append(Placement(node, placement.template, tuple(
+                    f"node {node} is short: {s}" for s in short)))
+            else:
+                notes.append(f"{node}: {', '.join(hard + short)}")
+        if not fits:
+            return (f"no node fits {want.name} (needs {want.resources.memory} MiB memory, "
+                    f"{want.resources.disk} GiB on {want.storage}, template {want.template}"
+                    f"); " + "; ".join(notes or ["no nodes"]))
+        base = replica_base(want.name)
+        best = min(fits, key=lambda p: (self.ledger.replicas[p.node][base],
+                                        -self.ledger.mem_free[p.node],
+                                        self.ledger.containers[p.node], p.node))
+        self.book(want, best.node)
+        return best
+
+    def book(self, want: Container, node: str) -> None:
+        """Count `want` against `node`'s memory, storage room and containers."""
+        self.ledger.mem_free[node] = self.ledger.mem_free.get(node, 0) - (
+            want.resources.memory * MIB)
+        self.ledger.containers[node] = self.ledger.containers.get(node, 0) + 1
+        self.ledger.replicas.setdefault(node, Counter())[replica_base(want.name)] += 1
+        storage = self._storage(node, want.storage)
+        if storage is not None:
+            key = _room_key(storage)
+            self.ledger.room[key] = self.ledger.room.get(key, 0) - want.resources.disk * GIB

@@ -1,0 +1,176 @@
+"""`plan(desired, observed, options) -> Plan`: the pure heart of pxrun.
+
+Pure: no I/O, no clock, no globals; the same inputs give the same Plan, byte for byte.
+Ownership (DESIGN §4): only containers that carry this stack's marker (`observed.
+containers`) are compared, updated or deleted; a managed container missing from the spec
+is pruned unless `no_prune`; guests of other stacks or of nobody are never touched; a
+container on a node that did not answer is neither created nor deleted, only reported.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pxrun.observe.model import Observed, ObservedContainer
+from pxrun.observe.normalize import canonical
+from pxrun.plan.context import PlanContext
+from pxrun.plan.diff import essence_pair, field_diffs, view
+from pxrun.plan.fingerprint import decode_fingerprint
+from pxrun.plan.lifecycle import plan_create, plan_delete
+from pxrun.plan.model import (
+    Action,
+    Plan,
+    ResourceChange,
+    Summary,
+    UnknownContainer,
+)
+from pxrun.plan.options import PlanOptions
+from pxrun.plan.update import plan_existing
+from pxrun.plan.validate import duplicate_hostnames, vmid_conflict
+from pxrun.spec.model import Container, Stack
+
+
+def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
+    """web-2 before web-10."""
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.findall(r"\d+|\D+", name))
+
+
+def plan(desired: Stack, observed: Observed, options: PlanOptions | None = None) -> Plan:
+    """Diff the desired stack against the observed cluster into a Plan. Pure."""
+    options = options or PlanOptions()
+    ctx = PlanContext.start(desired, observed, options)
+    scope = _scope(ctx)
+    _stack_checks(ctx, scope)
+    unknown = tuple(UnknownContainer(vmid=g.vmid, node=g.node, name=g.name)
+                    for g in observed.unknown)
+    for guest in unknown:
+        ctx.warn(None, f"container {guest.vmid} ({guest.name or 'no name'}) of this stack is on "
+                       f"node {guest.node}, which did not answer: it is neither changed, "
+                       "created nor deleted")
+    changes: list[ResourceChange] = []
+    drift: list[ResourceChange] = []
+    if options.mode == "refresh-only":
+        drift = _drift(ctx, scope)
+    elif options.mode == "destroy":
+        changes = [plan_delete(ctx, ct, desired.containers.get(name), prune=False,
+                               reason="destroy mode")
+                   for name, ct in _sorted(observed.containers) if name in scope]
+    else:
+        changes = _normal(ctx, scope)
+    changes.sort(key=lambda c: natural_key(c.address))
+    return Plan(
+        mode=options.mode, stack=desired.stack, spec_hash=ctx.spec_hash(),
+        restart_policy=options.restart, changes=tuple(changes), drift=tuple(drift),
+        diagnostics=tuple(ctx.diagnostics), unknown=unknown,
+        observed_digests={name: ct.digest for name, ct in _sorted(observed.containers)
+                          if name in scope},
+        summary=_summary(changes, drift))
+
+
+def _sorted(items: dict[str, ObservedContainer]) -> list[tuple[str, ObservedContainer]]:
+    return sorted(items.items(), key=lambda kv: natural_key(kv[0]))
+
+
+def _scope(ctx: PlanContext) -> set[str]:
+    """Addresses in scope: every one, or the targets and what they depend on."""
+    everything = set(ctx.stack.containers) | set(ctx.observed.containers)
+    targets = ctx.options.targets
+    if not targets:
+        return everything
+    for name in sorted(targets - everything):
+        ctx.error(name, f"target {name} is neither in the spec nor managed in the cluster")
+    scope: set[str] = set()
+    todo = [t for t in targets if t in everything]
+    while todo:
+        name = todo.pop()
+        if name not in scope:
+            scope.add(name)
+            ct = ctx.stack.containers.get(name)
+            todo.extend(ct.depends_on if ct is not None else [])
+    return scope
+
+
+def _stack_checks(ctx: PlanContext, scope: set[str]) -> None:
+    """Problems of the stack as a whole, reported on the containers they concern."""
+    if ctx.observed.stack != ctx.stack.stack:
+        ctx.error(None, f"observed stack {ctx.observed.stack!r} is not the spec's stack "
+                        f"{ctx.stack.stack!r}")
+    for name, others in sorted(duplicate_hostnames(ctx.stack).items()):
+        if name in scope:
+            host = ctx.stack.containers[name].hostname
+            ctx.error(name, f"hostname {host} is also used by {', '.join(others)}")
+    for name, ct in sorted(ctx.stack.containers.items()):
+        conflict = vmid_conflict(ct, ctx.observed) if name in scope else None
+        if conflict:
+            ctx.error(name, conflict, "choose another vmid, or leave it unset")
+    for problem in ctx.observed.problems:
+        ctx.warn(None, f"container {problem.vmid} on {problem.node}: {problem.message}")
+    for name in sorted(ctx.options.replace - set(ctx.observed.containers)):
+        ctx.warn(name, f"--replace {name}: no such container in the cluster")
+
+
+def _is_unknown(ctx: PlanContext, want: Container) -> bool:
+    """Whether `want` may be one of the containers on a node that did not answer."""
+    return any(g.vmid == want.vmid or g.name == want.hostname for g in ctx.observed.unknown)
+
+
+def _normal(ctx: PlanContext, scope: set[str]) -> list[ResourceChange]:
+    stack, observed = ctx.stack, ctx.observed
+    names = sorted((n for n in stack.containers if n in scope), key=natural_key)
+    changes = [plan_existing(ctx, stack.containers[n], observed.containers[n])
+               for n in names if n in observed.containers]
+    for name in names:
+        if name in observed.containers:
+            continue
+        if _is_unknown(ctx, stack.containers[name]):
+            ctx.warn(name, f"{name} is not created: it may be a container on a node that "
+                           "did not answer")
+            continue
+        changes.append(plan_create(ctx, stack.containers[name]))
+    for name, ct in _sorted(observed.containers):
+        if name in stack.containers or name not in scope:
+            continue
+        if ctx.options.no_prune:
+            ctx.warn(name, f"{name} is no longer in the spec; kept because of --no-prune")
+            continue
+        changes.append(plan_delete(ctx, ct, None, prune=True,
+                                   reason="no longer in the spec: pruned"))
+    return changes
+
+
+def _drift(ctx: PlanContext, scope: set[str]) -> list[ResourceChange]:
+    """Refresh-only: what differs between spec and cluster, as read-only changes
+    (before = the spec, after = the cluster)."""
+    stack, observed, secrets = ctx.stack, ctx.observed, ctx.view_secrets()
+    drift: list[ResourceChange] = []
+    for name in sorted(scope, key=natural_key):
+        desired, have = stack.containers.get(name), observed.containers.get(name)
+        base = {"address": name, "action": Action.READ}
+        if desired is not None and have is not None:
+            want, seen = essence_pair(desired, have)
+            spec_view = view(want, ctx.steps(desired), secrets)
+            cluster_view = view(seen, decode_fingerprint(have.fingerprint), secrets)
+            diffs = field_diffs(spec_view, cluster_view)
+            if diffs or have.tainted:
+                drift.append(ResourceChange(
+                    **base, node=have.node, vmid=have.vmid, digest=have.digest,
+                    before=spec_view, after=cluster_view, diffs=tuple(diffs),
+                    reason="changed outside pxrun: " + ", ".join(d.path for d in diffs)
+                    if diffs else "tainted by a failed apply"))
+        elif desired is not None and not _is_unknown(ctx, desired):
+            drift.append(ResourceChange(**base, before=view(canonical(desired),
+                                                            ctx.steps(desired), secrets),
+                                        reason="in the spec, not in the cluster"))
+        elif have is not None:
+            drift.append(ResourceChange(
+                **base, node=have.node, vmid=have.vmid, digest=have.digest,
+                after=view(canonical(have.current), None, secrets),
+                reason="managed by this stack, not in the spec"))
+    return drift
+
+
+def _summary(changes: list[ResourceChange], drift: list[ResourceChange]) -> Summary:
+    count = {a: sum(1 for c in changes if c.action is a) for a in Action}
+    return Summary(add=count[Action.CREATE], change=count[Action.UPDATE],
+                   replace=count[Action.DELETE_THEN_CREATE] + count[Action.CREATE_THEN_DELETE],
+                   destroy=count[Action.DELETE], drifted=len(drift))

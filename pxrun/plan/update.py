@@ -1,0 +1,265 @@
+"""An existing container: diff it, and turn the diff into operations by the policy table.
+
+Every field diff is looked up in `FIELD_POLICIES`; its kind says what it becomes — a key
+of one config PUT (live or pending), a resize, a mount hot-add or detach, a volume move, a
+migration, a pool change, a power transition, re-provisioning of changed steps, or a
+replace. Nothing here knows about individual fields: that is the table's job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pxrun.observe.model import ObservedContainer
+from pxrun.observe.normalize import canonical
+from pxrun.plan.context import PlanContext
+from pxrun.plan.diff import essence_pair, field_diffs, matches_quickly, redact, view
+from pxrun.plan.fingerprint import changed_steps, decode_fingerprint, encode_fingerprint
+from pxrun.plan.lifecycle import _check_root_only, plan_replace, power_tail
+from pxrun.plan.model import (
+    Action,
+    AttachMount,
+    ConfigUpdate,
+    DetachMount,
+    FieldDiff,
+    Json,
+    Migrate,
+    MoveVolume,
+    Operation,
+    Power,
+    ResizeVolume,
+    ResourceChange,
+    SetPool,
+)
+from pxrun.plan.policy import ChangeKind, policy_for, pve_key_for, slot_of
+from pxrun.plan.pvevalues import config_value
+from pxrun.plan.validate import missing_bridges, new_volume_problems, storage_problem
+from pxrun.spec.model import Container
+
+K = ChangeKind
+_MOUNT_IDENTITY = {"volume", "size"}
+
+
+@dataclass
+class _Work:
+    """What the diffs of one container add up to, before it becomes operations."""
+
+    set_keys: set[str] = field(default_factory=set)
+    delete_keys: set[str] = field(default_factory=set)
+    pending_keys: set[str] = field(default_factory=set)
+    mount_slots: set[str] = field(default_factory=set)
+    replace_paths: list[str] = field(default_factory=list)
+    resizes: list[ResizeVolume] = field(default_factory=list)
+    moves: list[MoveVolume] = field(default_factory=list)
+    attach: list[AttachMount] = field(default_factory=list)
+    detach: list[DetachMount] = field(default_factory=list)
+    steps: set[str] = field(default_factory=set)
+    migrate: bool = False
+    pool: bool = False
+    touched: list[str] = field(default_factory=list)  # paths, for the reason
+
+
+def _collect(diffs: list[FieldDiff]) -> _Work:
+    work = _Work()
+    for diff in diffs:
+        row = policy_for(diff.path)
+        kind, key = row.kind, pve_key_for(diff.path)
+        if kind is K.NOT_COMPARED:
+            continue
+        work.touched.append(diff.path)
+        if kind is K.REPLACE:
+            work.replace_paths.append(row.path)
+        elif kind in (K.LIVE, K.PENDING, K.DEVICE) and key is not None:
+            removed = diff.op == "remove" and slot_of(diff.path) is not None and (
+                diff.path.count(".") == 1)
+            (work.delete_keys if removed else work.set_keys).add(key)
+            if kind is not K.LIVE:
+                work.pending_keys.add(key)
+        elif kind is K.RESIZE:
+            if diff.new < diff.old:
+                work.replace_paths.append(row.path)
+            else:
+                work.resizes.append(ResizeVolume(disk="rootfs", size_gib=diff.new))
+        elif kind is K.MOUNT:
+            work.mount_slots.add(slot_of(diff.path) or "")
+        elif kind is K.MOVE_VOLUME:
+            work.moves.append(MoveVolume(volume="rootfs", storage=diff.new))
+        elif kind is K.PROVISION:
+            parts = diff.path.split(".")
+            work.steps.update([parts[1]] if len(parts) > 1 else (diff.new or {}))
+        work.migrate |= kind is K.MIGRATE
+        work.pool |= kind is K.POOL
+    return work
+
+
+def _mounts(ctx: PlanContext, work: _Work, want: Container, have: Container,
+            observed: ObservedContainer) -> None:
+    """Mount point slots: hot-add, detach, resize, move, or a (pending) option change."""
+    stack = ctx.stack.stack
+    for slot in sorted(work.mount_slots):
+        new, old = want.mounts.get(slot), have.mounts.get(slot)
+        if old is None and new is not None:
+            work.attach.append(AttachMount(slot=slot, value=config_value(
+                slot, want, None, stack) or "", storage=new.storage if new.kind == "new"
+                else None))
+            continue
+        if new is None:
+            work.detach.append(DetachMount(slot=slot, volid=observed.volids.get(slot)))
+            work.pending_keys.add(slot)
+            continue
+        assert old is not None
+        same_volume = (old.kind == new.kind == "new") or (
+            old.kind == new.kind == "volume" and old.volume == new.volume)
+        if not same_volume:
+            work.set_keys.add(slot)
+            work.pending_keys.add(slot)
+            continue
+        if old.storage != new.storage and new.storage is not None:
+            work.moves.append(MoveVolume(volume=slot, storage=new.storage))
+        if new.size_gib is not None and old.size_gib is not None and new.size_gib != old.size_gib:
+            if new.size_gib > old.size_gib:
+                work.resizes.append(ResizeVolume(disk=slot, size_gib=new.size_gib))
+            else:
+                ctx.error(want.name, f"{slot} cannot shrink from {old.size_gib} to "
+                          f"{new.size_gib} GiB: Proxmox only grows volumes",
+                          "keep the size, or move the data to a new mount point")
+        if (old.model_dump(exclude=_MOUNT_IDENTITY)
+                != new.model_dump(exclude=_MOUNT_IDENTITY)):
+            work.set_keys.add(slot)
+            work.pending_keys.add(slot)
+
+
+def _validate(ctx: PlanContext, work: _Work, want: Container, node: str) -> None:
+    """Check what this update writes, on the node it will be on."""
+    nets = list(want.networks) if work.migrate else [
+        k for k in work.set_keys if k.startswith("net")]
+    for message in missing_bridges(want, node, ctx.observed, nets) if nets else ():
+        ctx.error(want.name, message)
+    new_slots = [a.slot for a in work.attach]
+    for message in new_volume_problems(want, node, ctx.observed, new_slots):
+        ctx.error(want.name, message)
+    for move in work.moves:
+        problem = storage_problem(move.storage, node, ctx.observed)
+        if problem:
+            ctx.error(want.name, f"{move.volume}: {problem}")
+    root_only = [p for p in work.touched if policy_for(p).root_only or p.startswith("mounts.")]
+    if root_only:
+        _check_root_only(ctx, want, root_only)
+
+
+def _migration(ctx: PlanContext, want: Container, observed: ObservedContainer) -> Migrate | None:
+    if isinstance(want.node, str) and want.node != "auto":
+        hard, _, _ = ctx.placer.check(want, want.node, need_template=False)
+        if hard:
+            ctx.error(want.name, f"cannot migrate to {want.node}: {', '.join(hard)}")
+            return None
+        ctx.placer.book(want, want.node)
+        target = want.node
+    else:
+        placed = ctx.placer.place(want, need_template=False)
+        if isinstance(placed, str):
+            ctx.error(want.name, placed)
+            return None
+        target = placed.node
+    return Migrate(source=observed.node, target=target, restart=observed.status == "running")
+
+
+def plan_existing(ctx: PlanContext, desired: Container,
+                  observed: ObservedContainer) -> ResourceChange:
+    """The change for a container that the spec and the cluster both have."""
+    want_steps = ctx.steps(desired)
+    have_steps = decode_fingerprint(observed.fingerprint)
+    if ((have_steps == want_steps or (have_steps is None and not want_steps))
+            and not (observed.tainted or observed.pending or desired.name in ctx.options.replace)
+            and matches_quickly(canonical(desired), observed)):
+        return _no_op(ctx, desired, observed)  # the common case, kept cheap (bench_plan.py)
+    want, have = essence_pair(desired, observed)
+    secrets = ctx.view_secrets()
+    before = view(have, have_steps if have_steps is not None else None, secrets)
+    after = view(want, want_steps, secrets)
+    diffs = field_diffs(before, after)
+    work = _collect(diffs)
+    if have_steps is None and want_steps:
+        work.steps.update(changed_steps(want_steps, None))
+    if observed.tainted:
+        work.steps.update(want_steps)
+    forced = want.name in ctx.options.replace
+    if work.replace_paths or forced:
+        paths = tuple(dict.fromkeys(work.replace_paths))
+        why = (f"{', '.join(paths)} cannot change in place" if paths
+               else "replacement requested")
+        return plan_replace(ctx, desired, want, observed, replace_paths=paths, before=before,
+                            diffs=tuple(diffs), reason=why)
+    _mounts(ctx, work, want, have, observed)
+    return _assemble(ctx, desired, want, observed, work, before, after, diffs)
+
+
+def _no_op(ctx: PlanContext, want: Container, observed: ObservedContainer) -> ResourceChange:
+    return ResourceChange(address=want.name, action=Action.NO_OP, node=observed.node,
+                          vmid=observed.vmid, digest=observed.digest,
+                          restart_policy=ctx.restart_policy(want),
+                          depends_on=tuple(want.depends_on))
+
+
+def _assemble(ctx: PlanContext, desired: Container, want: Container,
+              observed: ObservedContainer, work: _Work, before: dict[str, Json],
+              after: dict[str, Json], diffs: list[FieldDiff]) -> ResourceChange:
+    """Order the operations: migrate, config, mounts, resizes, pool, moves, power, provision."""
+    ops: list[Operation] = []
+    node = observed.node
+    if work.migrate and (migration := _migration(ctx, want, observed)) is not None:
+        ops.append(migration)
+        node = migration.target
+    _validate(ctx, work, want, node)
+    running = observed.status == "running"
+    want_running = want.state == "running"
+    if work.set_keys or work.delete_keys:
+        stack = ctx.stack.stack
+        values = redact({k: config_value(k, want, observed, stack)
+                         for k in sorted(work.set_keys)}, ctx.view_secrets())
+        ops.append(ConfigUpdate(
+            set={k: v for k, v in values.items() if v is not None},
+            delete=tuple(sorted(work.delete_keys)),
+            pending=tuple(sorted(work.pending_keys & (work.set_keys | work.delete_keys)))
+            if running else ()))
+    ops += [*work.attach, *work.detach, *work.resizes]
+    if work.pool:
+        ops.append(SetPool(before=observed.current.pool, after=want.pool))
+    if work.moves:
+        if running:
+            ops.append(Power(action="stop"))
+            running = False
+        ops += work.moves
+    restart_required = running and want_running and bool(work.pending_keys or observed.pending)
+    policy = ctx.restart_policy(want)
+    restart = Power(action="restart", policy=policy) if restart_required else None
+    steps = tuple(s for s in ctx.steps(desired) if s in work.steps)
+    tail = power_tail(running, want_running, steps, encode_fingerprint(ctx.steps(desired)),
+                      restart)
+    if not ops and restart is not None and tail == [restart] and policy == "never":
+        tail = []  # only a restart that the policy forbids: nothing to do, but say so
+        ctx.warn(want.name, "pending changes await a restart ("
+                 + ", ".join(sorted(observed.pending)) + "); the restart policy is never")
+    ops += tail
+    return ResourceChange(
+        address=want.name, action=Action.UPDATE if ops else Action.NO_OP, node=observed.node,
+        vmid=observed.vmid, digest=observed.digest, before=before if ops else None,
+        after=after if ops else None,
+        diffs=tuple(diffs), reason=_reason(work, restart_required, observed, steps),
+        restart_required=restart_required, restart_policy=policy, operations=tuple(ops),
+        depends_on=tuple(want.depends_on))
+
+
+def _reason(work: _Work, restart: bool, observed: ObservedContainer,
+            steps: tuple[str, ...]) -> str:
+    """One line for humans; apply never reads it."""
+    parts = []
+    if work.touched:
+        parts.append("changed: " + ", ".join(dict.fromkeys(work.touched)))
+    if observed.tainted:
+        parts.append("tainted by a failed apply")
+    if steps:
+        parts.append("re-provision: " + ", ".join(steps))
+    if restart:
+        parts.append("restart needed for pending changes")
+    return "; ".join(parts)

@@ -1,0 +1,105 @@
+"""Planner cases from files: tests/plan/cases/*.yaml, run by this one harness.
+
+Each file holds `cases:`, each case:
+  id, desired (spec fragment), observed (compact cluster, see builders.py), options
+  (PlanOptions fields), and expect:
+    changes: {address: {action, replace_paths, restart_required, prune, node, diffs (paths),
+              operations (in order; a string = the op name only, a dict = a subset of the
+              op's fields), reason (substring)}}
+    absent: [addresses with no change]      summary: {add, change, ...}
+    errors / warnings: [substrings, each matching one diagnostic; the count must match]
+    drift: {address: [paths]}
+A new behaviour is a new case, not new test code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from pxrun.plan import PlanOptions, plan
+from pxrun.plan.model import Plan, ResourceChange
+from tests.plan.builders import build_observed, build_stack
+
+CASES = Path(__file__).parent / "cases"
+
+
+def _load() -> list[Any]:
+    out = []
+    for file in sorted(CASES.glob("*.yaml")):
+        for case in yaml.safe_load(file.read_text())["cases"]:
+            out.append(pytest.param(case, id=f"{file.stem}: {case['id']}"))
+    return out
+
+
+def run_case(case: dict[str, Any]) -> Plan:
+    stack = build_stack(case.get("desired"))
+    observed = build_observed(case.get("observed"), stack)
+    opts = dict(case.get("options") or {})
+    for key in ("targets", "replace", "sensitive_values"):
+        if key in opts:
+            opts[key] = frozenset(opts[key])
+    return plan(stack, observed, PlanOptions(**opts))
+
+
+def _subset(expected: Any, actual: Any) -> bool:
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(
+            k in actual and _subset(v, actual[k]) for k, v in expected.items())
+    if isinstance(expected, list):
+        return isinstance(actual, list) and len(expected) == len(actual) and all(
+            _subset(e, a) for e, a in zip(expected, actual, strict=True))
+    return bool(expected == actual)
+
+
+def _check_change(change: ResourceChange, want: dict[str, Any]) -> None:
+    dump = change.model_dump(mode="json")
+    where = f"{change.address}: {dump['reason']!r}"
+    for key in ("action", "replace_paths", "restart_required", "prune", "node", "vmid",
+                "restart_policy"):
+        if key in want:
+            assert dump[key] == want[key], f"{where}: {key} {dump[key]!r} != {want[key]!r}"
+    if "diffs" in want:
+        assert [d["path"] for d in dump["diffs"]] == want["diffs"], where
+    if "reason" in want:
+        assert want["reason"] in dump["reason"], where
+    if "operations" in want:
+        ops = dump["operations"]
+        assert len(ops) == len(want["operations"]), f"{where}: {ops}"
+        for item, got in zip(want["operations"], ops, strict=True):
+            exp = {"op": item} if isinstance(item, str) else item
+            assert _subset(exp, got), f"{where}: expected {exp}, got {got}"
+    for key in ("after", "before"):
+        if key in want:
+            assert _subset(want[key], dump[key]), f"{where}: {key} {dump[key]}"
+
+
+def _check_diagnostics(result: Plan, severity: str, wanted: list[str]) -> None:
+    got = [f"{d.address}: {d.message}" for d in result.diagnostics if d.severity == severity]
+    assert len(got) == len(wanted), f"{severity}s: {got}"
+    for text in wanted:
+        assert any(text in g for g in got), f"no {severity} contains {text!r}: {got}"
+
+
+@pytest.mark.parametrize("case", _load())
+def test_planner_case(case: dict[str, Any]) -> None:
+    result = run_case(case)
+    expect = case.get("expect") or {}
+    for address, want in (expect.get("changes") or {}).items():
+        change = result.change(address)
+        assert change is not None, f"no change for {address}"
+        _check_change(change, want)
+    for address in expect.get("absent") or []:
+        assert result.change(address) is None, f"{address} should not be planned"
+    if "summary" in expect:
+        assert _subset(expect["summary"], result.summary.model_dump())
+    _check_diagnostics(result, "error", expect.get("errors") or [])
+    _check_diagnostics(result, "warning", expect.get("warnings") or [])
+    if "drift" in expect:
+        got = {d.address: [x.path for x in d.diffs] for d in result.drift}
+        assert got == expect["drift"]
+    if "unknown" in expect:
+        assert [u.vmid for u in result.unknown] == expect["unknown"]

@@ -1,0 +1,131 @@
+"""The planner's small parts: the policy table's coverage, the Plan's JSON form, secrets,
+fingerprints and template shorthands."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pydantic import BaseModel
+
+from pxrun.plan import FIELD_POLICIES, PlanOptions, plan, provision_fingerprint, spec_hash
+from pxrun.plan.fingerprint import decode_fingerprint, encode_fingerprint
+from pxrun.plan.model import Action, Plan
+from pxrun.plan.policy import ChangeKind, policy_for, pve_key_for
+from pxrun.plan.templates import matches_shorthand, satisfies
+from pxrun.spec.model import Container
+from tests.plan.builders import build_observed, build_stack
+
+
+def test_every_spec_field_has_a_policy_row() -> None:
+    rows = {row.path.split(".")[0] for row in FIELD_POLICIES}
+    assert set(Container.model_fields) - rows == set()
+    for name, info in Container.model_fields.items():
+        model = info.annotation
+        if isinstance(model, type) and issubclass(model, BaseModel) and name == "resources":
+            for sub in model.model_fields:
+                assert policy_for(f"{name}.{sub}").path == f"{name}.{sub}"
+
+
+@pytest.mark.parametrize(("path", "kind", "key"), [
+    ("networks.net3.ip", ChangeKind.LIVE, "net3"),
+    ("mounts.mp7", ChangeKind.MOUNT, "mp7"),
+    ("devices.dev0.gid", ChangeKind.DEVICE, "dev0"),
+    ("features.keyctl", ChangeKind.PENDING, "features"),
+    ("resources.disk", ChangeKind.RESIZE, "rootfs"),
+    ("provision.packages", ChangeKind.PROVISION, None),
+    ("template", ChangeKind.REPLACE, None),
+])
+def test_policy_lookup(path: str, kind: ChangeKind, key: str | None) -> None:
+    assert policy_for(path).kind is kind
+    assert pve_key_for(path) == key
+
+
+def test_only_four_fields_replace() -> None:
+    replacing = {row.path for row in FIELD_POLICIES if row.kind is ChangeKind.REPLACE}
+    assert replacing == {"template", "unprivileged", "arch", "vmid"}
+
+
+def test_unknown_path_has_no_policy() -> None:
+    with pytest.raises(KeyError):
+        policy_for("nonsense")
+
+
+@pytest.mark.parametrize("action", list(Action))
+def test_actions_serialise_as_terraform_lists(action: Action) -> None:
+    assert Action.from_list(action.as_list()) is action
+    assert action.as_list() == {"delete-then-create": ["delete", "create"],
+                                "create-then-delete": ["create", "delete"]}.get(
+        action.value, [action.value])
+
+
+def _mixed_plan(**options: object) -> Plan:
+    stack = build_stack({"containers": {
+        "web": {"password": "hunter22", "env": {"TOKEN": "s3cr3t-value"},
+                "resources": {"memory": 2048},
+                "provision": {"tailscale": {"auth_key": "tskey-abc123"}}},
+        "db": {"unprivileged": True}, "new": {}}})
+    observed = build_observed({"containers": {
+        "web": {"set": {"resources": {"memory": 1024}, "env": {"TOKEN": "old"}}},
+        "db": {"set": {"unprivileged": False}},
+        "gone": {"spec": {"name": "gone", "hostname": "gone"}}}}, stack)
+    return plan(stack, observed, PlanOptions(**options))  # type: ignore[arg-type]
+
+
+def test_plan_json_round_trips() -> None:
+    result = _mixed_plan()
+    data = result.model_dump(mode="json")
+    assert data["format_version"] == 1
+    assert {c["address"]: c["action"] for c in data["changes"]} == {
+        "db": ["delete", "create"], "gone": ["delete"], "new": ["create"], "web": ["update"]}
+    assert Plan.model_validate(json.loads(json.dumps(data))) == result
+    assert data["summary"] == {"add": 1, "change": 1, "replace": 1, "destroy": 1, "drifted": 0}
+
+
+def test_no_secret_value_in_the_plan() -> None:
+    text = json.dumps(_mixed_plan(sensitive_values=frozenset({"s3cr3t-value"})).model_dump(
+        mode="json"))
+    for secret in ("hunter22", "tskey-abc123", "s3cr3t-value"):
+        assert secret not in text
+
+
+def test_spec_hash_sees_secrets_but_not_order() -> None:
+    a = build_stack({"containers": {"x": {"password": "hunter22"}, "y": {}}})
+    b = build_stack({"containers": {"y": {}, "x": {"password": "hunter22"}}})
+    c = build_stack({"containers": {"x": {"password": "hunter23"}, "y": {}}})
+    assert spec_hash(a) == spec_hash(b) != spec_hash(c)
+    assert "hunter22" not in spec_hash(a)
+
+
+def test_fingerprint_is_per_step_and_round_trips() -> None:
+    stack = build_stack({"containers": {"web": {
+        "ssh_keys": ["ssh-ed25519 AAAAkey me@x"], "password": "hunter22",
+        "provision": {"packages": ["nginx"], "run": [{"command": "true"}]}}}})
+    text = provision_fingerprint(stack.containers["web"], "homelab")
+    steps = decode_fingerprint(text)
+    assert steps is not None and list(steps) == ["root", "packages", "run"]
+    assert encode_fingerprint(steps) == text
+    assert "hunter22" not in text
+    assert decode_fingerprint("sha256:legacy") is None
+    assert decode_fingerprint("") == {}
+
+
+@pytest.mark.parametrize(("short", "file", "ok"), [
+    ("debian-12", "debian-12-standard_12.7-1_amd64.tar.zst", True),
+    ("debian", "debian-12-standard_12.7-1_amd64.tar.zst", True),
+    ("debian-1", "debian-12-standard_12.7-1_amd64.tar.zst", False),
+    ("debian-12", "debian-12-turnkey-nextcloud_18.0-1_amd64.tar.gz", False),
+    ("ubuntu-24.04", "ubuntu-24.04-standard_24.04-2_amd64.tar.zst", True),
+    ("alpine", "alpine-3.20-default_20240908_amd64.tar.xz", True),
+    ("alpine", "alpine-3.20-default_20240908_arm64.tar.xz", False),
+    ("archlinux", "archlinux-base_20240911-1_amd64.tar.zst", True),
+])
+def test_shorthand_matching(short: str, file: str, ok: bool) -> None:
+    assert matches_shorthand(short, file) is ok
+
+
+def test_a_recorded_volid_satisfies_its_shorthand() -> None:
+    volid = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
+    assert satisfies("debian-12", volid)
+    assert not satisfies("debian-13", volid)
+    assert satisfies(volid, "nfs:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst")

@@ -1,0 +1,72 @@
+"""`pct` command lines as the node endpoint reads them: table-driven, no server."""
+
+from __future__ import annotations
+
+import pytest
+
+from pxrun.sim import pct
+from pxrun.sim.rootfs import distro_for
+
+PARSED = [
+    ("pct exec 101 -- sh -c 'cat > /etc/x'", pct.Exec(101, ("sh", "-c", "cat > /etc/x"))),
+    ("pct exec 101 ls -l", pct.Exec(101, ("ls", "-l"))),
+    ("/usr/sbin/pct exec 101 --keep-env 0 -- env", pct.Exec(101, ("env",), keep_env=False)),
+    ("export A=1 B=x && pct exec 101 -- env", pct.Exec(101, ("env",), env={"A": "1", "B": "x"})),
+    ("pct push 101 /tmp/a /etc/a --perms 0600 --user app",
+     pct.Transfer("push", 101, "/tmp/a", "/etc/a", "0600", "app", None)),
+    ("pct pull 101 /etc/a /tmp/a -group=adm",
+     pct.Transfer("pull", 101, "/etc/a", "/tmp/a", group="adm")),
+    ("pct status 101", pct.Status(101)),
+    ("pct status 101 --verbose", pct.Status(101, verbose=True)),
+    ("mkdir -p /tmp/x && cat > /tmp/x/y", pct.Shell("mkdir -p /tmp/x && cat > /tmp/x/y")),
+    ("echo 'unbalanced", pct.Shell("echo 'unbalanced")),
+]
+
+
+@pytest.mark.parametrize(("line", "expected"), PARSED)
+def test_parse(line: str, expected: pct.Command) -> None:
+    assert pct.parse(line) == expected
+
+
+ERRORS = [
+    ("pct exec 101", "missing command\n"),
+    ("pct exec abc -- true", "400 Parameter verification failed.\nvmid: invalid format"),
+    ("pct push 101 /a", "400 not enough arguments\npct push <vmid> <file> <destination>"),
+    ("pct start 101", "ERROR: unknown command 'pct start'"),
+    ("pct push 101 /a /b --mode 1", "400 Parameter verification failed.\nmode: property is"),
+    ("pct push 101 /a /b && rm /a", "pxrun simulator: 'pct' is understood as a whole command"),
+]
+
+
+@pytest.mark.parametrize(("line", "message"), ERRORS)
+def test_parse_errors_speak_like_pct(line: str, message: str) -> None:
+    with pytest.raises(pct.PctError) as caught:
+        pct.parse(line)
+    assert caught.value.message.startswith(message)
+    assert caught.value.status == 255
+
+
+@pytest.mark.parametrize(("ostype", "template", "expected"), [
+    ("debian", "local:vztmpl/debian-13-standard_13.1-2_amd64.tar.zst", ("debian", "13", "apt")),
+    ("ubuntu", "local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst",
+     ("ubuntu", "24.04", "apt")),
+    ("alpine", "local:vztmpl/alpine-3.22-default_20250617_amd64.tar.xz",
+     ("alpine", "3.22", "apk")),
+    ("centos", "local:vztmpl/rockylinux-9-default_20240912_amd64.tar.xz",
+     ("rockylinux", "9", "dnf")),
+    ("alpine", None, ("alpine", "3.20", "apk")),
+    (None, None, ("debian", "12", "apt")),
+])
+def test_distribution_comes_from_the_template(ostype: str | None, template: str | None,
+                                              expected: tuple[str, str, str]) -> None:
+    distro = distro_for(ostype, template)
+    assert (distro.id, distro.version, distro.family) == expected
+    assert f"ID={expected[0]}\n" in distro.os_release()
+
+
+def test_resolve_inside_never_leaves_the_root(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc" / "link").symlink_to("/../../outside")
+    assert pct.resolve_inside(root, "/etc/link") == root / "outside"
+    assert pct.resolve_inside(root, "../../etc/passwd") == root / "etc" / "passwd"
