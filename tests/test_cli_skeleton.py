@@ -57,3 +57,7 @@ def test_python_dash_m_works() -> None:
                           text=True, check=False)
     assert proc.returncode == 0
     assert proc.stdout.startswith("pxrun, version")
+    # The exit status passes through `python -m` too (it once was always 0).
+    bad = subprocess.run([sys.executable, "-m", "pxrun", "no-such-command"],
+                         capture_output=True, text=True, check=False)
+    assert bad.returncode == ExitStatus.INVALID

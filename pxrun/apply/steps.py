@@ -35,6 +35,14 @@ def _provision(run: Run, op: Any) -> None:
         steps_update.record_fingerprint(run, op.fingerprint)
 
 
+def _runs(run: Run) -> bool:
+    """Whether the container runs now: known from our own steps, else what the spec wants
+    (used only to show its address in the summary, never to decide an action)."""
+    if run.running is not None:
+        return run.running
+    return (run.change.after or {}).get("state") == "running"
+
+
 OPERATIONS: dict[str, Step] = {
     "create": steps_create.create,
     "config": steps_update.config_update,
@@ -65,8 +73,8 @@ def run_change(run: Run) -> ChangeResult:
                 outcome = "interrupted"
                 break
             OPERATIONS[op.op](run, op)
-        if outcome == "done" and run.ip is None and run.running:
-            run.ip = steps_create.read_address(run)
+        if outcome == "done" and run.ip is None and run.vmid is not None and _runs(run):
+            run.ip = steps_create.read_address(run)  # for the summary table only
     except PxrunError as exc:
         outcome = "failed"
         error = f"{run.current or 'apply'}: {exc.message}"

@@ -206,7 +206,10 @@ def run_apply(settings: Settings | None, *, planfile: Path | None, mode: str,
     options = ApplyOptions(parallelism=parallelism,
                            limits=Limits(node=node_limit, storage=storage_limit),
                            timeouts={**DEFAULT_TIMEOUTS, **op_timeouts},
-                           restart=restart)  # type: ignore[arg-type]
+                           # A fresh plan already holds --restart (lifecycle.restart wins
+                           # there); for a saved plan, an explicit --restart overrides.
+                           restart=cast("RestartPolicy | None",
+                                        restart if planfile is not None else None))
     with open_client(settings, spec_cluster=loaded.stack.cluster, spec_dir=spec_dir,
                      flags=flags) as (client, _):
         hook = make_hook(settings, interactive=interactive)

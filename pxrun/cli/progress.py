@@ -149,7 +149,7 @@ class LiveProgress(Hook):
 
         self._rows = {c.address: _Row(action=c.action.value) for c in changes}
         self._live = Live(get_renderable=self._table, console=self.console,
-                          refresh_per_second=4, transient=False)
+                          refresh_per_second=4, transient=True)
         self._live.start()
 
     def _table(self) -> Table:

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 DEFAULT_TASK_TIMEOUT = 600.0
-DEFAULT_POOL_SIZE = 16
+DEFAULT_POOL_SIZE = 32  # observation is latency-bound: one request per container, in parallel
 Scalar = str | int | float
 
 

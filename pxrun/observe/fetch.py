@@ -40,7 +40,7 @@ from pxrun.observe.model import (
 )
 from pxrun.spec.model import Stack
 
-DEFAULT_WORKERS = 16  # matches the client's connection pool
+DEFAULT_WORKERS = 32  # matches pxrun.connect.client.DEFAULT_POOL_SIZE
 
 
 def observe_cluster(client: ProxmoxClient, stack: str | Stack, *,

@@ -60,8 +60,7 @@ def matches_quickly(want: Container, observed: ObservedContainer) -> bool:
                                                          want.arch)):
         return False
     node = want.node
-    if not (node == "auto" or node == have.node or (isinstance(node, list)
-                                                     and have.node in node)):
+    if not (node in ("auto", have.node) or (isinstance(node, list) and have.node in node)):
         return False
     mine, theirs = want.__dict__, have.__dict__
     return all(_same(value, theirs[key]) for key, value in mine.items()

@@ -10,8 +10,9 @@ container on a node that did not answer is neither created nor deleted, only rep
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
-from pxrun.observe.model import Observed, ObservedContainer
+from pxrun.observe.model import Observed
 from pxrun.observe.normalize import canonical
 from pxrun.plan.context import PlanContext
 from pxrun.plan.diff import essence_pair, field_diffs, view
@@ -35,6 +36,10 @@ def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.findall(r"\d+|\D+", name))
 
 
+def natural_sorted(names: Iterable[str]) -> list[str]:
+    return sorted(names, key=natural_key)
+
+
 def plan(desired: Stack, observed: Observed, options: PlanOptions | None = None) -> Plan:
     """Diff the desired stack against the observed cluster into a Plan. Pure."""
     options = options or PlanOptions()
@@ -52,23 +57,21 @@ def plan(desired: Stack, observed: Observed, options: PlanOptions | None = None)
     if options.mode == "refresh-only":
         drift = _drift(ctx, scope)
     elif options.mode == "destroy":
-        changes = [plan_delete(ctx, ct, desired.containers.get(name), prune=False,
-                               reason="destroy mode")
-                   for name, ct in _sorted(observed.containers) if name in scope]
+        changes = [plan_delete(ctx, observed.containers[name], desired.containers.get(name),
+                               prune=False, reason="destroy mode")
+                   for name in natural_sorted(observed.containers) if name in scope]
     else:
         changes = _normal(ctx, scope)
-    changes.sort(key=lambda c: natural_key(c.address))
+    order = {name: i for i, name in enumerate(natural_sorted(
+        set(desired.containers) | set(observed.containers)))}
+    changes.sort(key=lambda c: order[c.address])
     return Plan(
         mode=options.mode, stack=desired.stack, spec_hash=ctx.spec_hash(),
         restart_policy=options.restart, changes=tuple(changes), drift=tuple(drift),
         diagnostics=tuple(ctx.diagnostics), unknown=unknown,
-        observed_digests={name: ct.digest for name, ct in _sorted(observed.containers)
-                          if name in scope},
+        observed_digests={name: observed.containers[name].digest
+                          for name in natural_sorted(observed.containers) if name in scope},
         summary=_summary(changes, drift))
-
-
-def _sorted(items: dict[str, ObservedContainer]) -> list[tuple[str, ObservedContainer]]:
-    return sorted(items.items(), key=lambda kv: natural_key(kv[0]))
 
 
 def _scope(ctx: PlanContext) -> set[str]:
@@ -116,7 +119,7 @@ def _is_unknown(ctx: PlanContext, want: Container) -> bool:
 
 def _normal(ctx: PlanContext, scope: set[str]) -> list[ResourceChange]:
     stack, observed = ctx.stack, ctx.observed
-    names = sorted((n for n in stack.containers if n in scope), key=natural_key)
+    names = natural_sorted(n for n in stack.containers if n in scope)
     changes = [plan_existing(ctx, stack.containers[n], observed.containers[n])
                for n in names if n in observed.containers]
     for name in names:
@@ -127,7 +130,8 @@ def _normal(ctx: PlanContext, scope: set[str]) -> list[ResourceChange]:
                            "did not answer")
             continue
         changes.append(plan_create(ctx, stack.containers[name]))
-    for name, ct in _sorted(observed.containers):
+    for name in natural_sorted(observed.containers):
+        ct = observed.containers[name]
         if name in stack.containers or name not in scope:
             continue
         if ctx.options.no_prune:
@@ -143,7 +147,7 @@ def _drift(ctx: PlanContext, scope: set[str]) -> list[ResourceChange]:
     (before = the spec, after = the cluster)."""
     stack, observed, secrets = ctx.stack, ctx.observed, ctx.view_secrets()
     drift: list[ResourceChange] = []
-    for name in sorted(scope, key=natural_key):
+    for name in natural_sorted(scope):
         desired, have = stack.containers.get(name), observed.containers.get(name)
         base = {"address": name, "action": Action.READ}
         if desired is not None and have is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pxrun.observe.model import Observed, StorageInfo
 
@@ -28,6 +29,7 @@ def template_file(template: str) -> str:
     return match["file"] if match else template
 
 
+@lru_cache(maxsize=256)
 def _shorthand_re(shorthand: str) -> re.Pattern[str]:
     # debian-12 -> debian-12-standard_12.7-1_amd64.tar.zst; alpine -> alpine-3.20-default_...
     # A flavour without '-' keeps turnkey appliances (debian-12-turnkey-x_...) out.
@@ -42,6 +44,7 @@ def matches_shorthand(shorthand: str, filename: str, arch: str | None = None) ->
     return found is None or found["arch"] == (arch or "amd64")
 
 
+@lru_cache(maxsize=4096)  # memoised pure function: asked once per container per plan
 def satisfies(desired: str, recorded: str, arch: str | None = None) -> bool:
     """Whether a container made from `recorded` (a volid or the spec's text) is what
     `desired` asks for. A shorthand is satisfied by any of its templates, so a newer

@@ -248,8 +248,9 @@ def test_create_builds_the_requested_container(life: Lifecycle) -> None:
 def test_create_again_is_a_no_op(life: Lifecycle) -> None:
     result = _ok(life.up("ct_create_again"), False)
     assert result["msg"] == "Container config is already up to date."
-    posts = [r for r in life.requests if r["method"] == "POST" and r["path"] == f"/nodes/{life.node}/lxc"]
-    assert len(posts) == 1
+    creates = [r for r in life.requests
+               if r["method"] == "POST" and r["path"] == f"/nodes/{life.node}/lxc"]
+    assert len(creates) == 1
 
 
 def test_start_and_vm_info(life: Lifecycle) -> None:

@@ -13,7 +13,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pxrun.observe.normalize import canonical
 from pxrun.plan import PlanOptions, plan
+from pxrun.plan.diff import essence_pair, field_diffs, matches_quickly, view
 from pxrun.plan.model import Action
 from pxrun.spec.model import Stack
 from tests.plan.builders import build_observed, build_stack, observed_from
@@ -81,6 +83,10 @@ def test_a_converged_cluster_plans_nothing(stack: Stack) -> None:
     assert not result.has_changes
     drift = plan(stack, observed_from(stack, NODES), PlanOptions(mode="refresh-only"))
     assert drift.drift == ()
+    observed = observed_from(stack, NODES)
+    for name, desired in stack.containers.items():  # the full comparison agrees
+        want, have = essence_pair(desired, observed.containers[name])
+        assert field_diffs(view(have, None), view(want, None)) == []
 
 
 @_settings
@@ -111,3 +117,8 @@ def test_no_spec_crashes_the_planner(desired: Stack, other: Stack, options: Plan
     for change in result.changes:
         if change.action is Action.NO_OP:
             assert change.operations == ()
+    for name, container in desired.containers.items():  # the fast path is never wrong
+        seen = observed.containers.get(name)
+        if seen is not None and matches_quickly(canonical(container), seen):
+            want, have = essence_pair(container, seen)
+            assert field_diffs(view(have, None), view(want, None)) == []
