@@ -22,7 +22,7 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     assert test_cmds[0] in ci_lines
 
 
-def test_quick_start_plans_the_example_on_the_simulator(tmp_path: Path) -> None:
+def test_quick_start_applies_the_example_on_the_simulator(tmp_path: Path) -> None:
     """The pxrun part of the README's one-line quick start, run in a fresh directory."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     quick = _sh_blocks(readme)[0]
@@ -33,3 +33,8 @@ def test_quick_start_plans_the_example_on_the_simulator(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "to add" in proc.stdout
+    assert "Apply complete" in proc.stdout + proc.stderr
+    again = subprocess.run([sys.executable, "-m", "pxrun", "--sim", "plan", "--detailed-exitcode",
+                            "-f", str(ROOT / "examples" / "quickstart.yaml")], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert again.returncode == 0, again.stdout + again.stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -167,7 +168,7 @@ def test_existing_stack(seeded: Path, capsys: pytest.CaptureFixture[str]) -> Non
                             "--detailed-exitcode", "-o", "plan.json")
     assert status == 2, err
     assert '  ~ container "web" (vmid 150 on pve1) {' in out
-    assert "resources.memory   = 1024 → 512" in out
+    assert re.search(r"resources\.memory +\= 1024 → 512", out), out
     assert '  + container "cache"' in out
     prune = out.index("no longer in the spec will be DESTROYED")
     assert out.index('  - container "old" (vmid 151 on pve1)') > prune

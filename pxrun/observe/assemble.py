@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from pxrun.observe.marker import split_description, stack_of_tag
 from pxrun.observe.model import (
     BridgeInfo,
+    CatalogEntry,
     GuestRef,
     NodeInfo,
     ObservedContainer,
@@ -106,6 +107,17 @@ def parse_templates(nodes: Iterable[str], storage: str,
               if i.get("content", "vztmpl") == "vztmpl" and "volid" in i]
     return tuple(TemplateInfo(node=node, storage=storage, volid=volid, size=size)
                  for node in nodes for volid, size in volids)
+
+
+def parse_catalog(node: str, items: Iterable[Mapping[str, Any]]) -> tuple[CatalogEntry, ...]:
+    """`GET /nodes/{node}/aplinfo` -> the LXC templates that node can download by name.
+
+    Only `type: lxc` appliances count (the catalog also lists other kinds); the planner
+    resolves a shorthand to the newest entry when no node holds a matching template yet.
+    """
+    return tuple(CatalogEntry(node=node, template=str(i["template"]),
+                              section=str(i.get("section", "system")))
+                 for i in items if i.get("template") and i.get("type", "lxc") == "lxc")
 
 
 def live_status(items: Iterable[Mapping[str, Any]]) -> dict[int, PowerState]:

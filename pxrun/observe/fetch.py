@@ -25,6 +25,7 @@ from pxrun.observe.assemble import (
     build_container,
     live_status,
     parse_bridges,
+    parse_catalog,
     parse_resources,
     parse_templates,
 )
@@ -67,6 +68,7 @@ def observe_cluster(client: ProxmoxClient, stack: str | Stack, *,
         configs = {g.vmid: submit(f"nodes/{g.node}/lxc/{g.vmid}/pending") for g in reachable}
         bridges = {n: submit(f"nodes/{n}/network", type="any_bridge") for n in online} \
             if facts else {}
+        catalogs = {n: submit(f"nodes/{n}/aplinfo") for n in online} if facts else {}
         listings = [(owners, st, submit(f"nodes/{owners[0]}/storage/{st}/content",
                                         content="vztmpl"))
                     for owners, st in _template_sources(storages, online)] if facts else []
@@ -99,6 +101,9 @@ def observe_cluster(client: ProxmoxClient, stack: str | Stack, *,
         bridge_infos = tuple(b for n, f in bridges.items()
                              if not isinstance(r := _result(f), Exception)
                              for b in parse_bridges(n, r))
+        catalog = tuple(e for n, f in catalogs.items()
+                        if not isinstance(r := _result(f), Exception)
+                        for e in parse_catalog(n, r))
         templates: list[TemplateInfo] = []
         for owners, st, future in listings:
             answer = _result(future)
@@ -108,7 +113,7 @@ def observe_cluster(client: ProxmoxClient, stack: str | Stack, *,
     after = _request_count(client)
     return Observed(
         stack=name, nodes=nodes, storages=storages,
-        templates=tuple(templates), bridges=bridge_infos, guests=guests,
+        templates=tuple(templates), bridges=bridge_infos, catalog=catalog, guests=guests,
         containers=dict(sorted(found.items())),
         unknown=tuple(sorted(unknown, key=lambda g: g.vmid)), problems=tuple(problems),
         requests=(after - before) if before is not None and after is not None else 0)

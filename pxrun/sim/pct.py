@@ -80,6 +80,7 @@ def parse(command: str) -> Command:
     except ValueError:
         return Shell(command)
     env, tokens = _strip_exports(tokens)
+    tokens = _strip_sudo(tokens)
     if not tokens or os.path.basename(tokens[0]) != "pct":
         return Shell(command)
     if any(t in _OPERATORS for t in tokens):
@@ -102,6 +103,35 @@ def _strip_exports(tokens: list[str]) -> tuple[dict[str, str], list[str]]:
             return {}, tokens
         env[name] = value
     return env, tokens[cut + 1:]
+
+
+_SUDO_FLAGS = frozenset({"-n", "-E", "-H", "-S", "-k", "--non-interactive",
+                         "--preserve-env", "--set-home", "--stdin"})
+
+
+def _strip_sudo(tokens: list[str]) -> list[str]:
+    """`sudo [flags] [-u root] [--] pct ...` as a non-root node login sends it.
+
+    Ansible's proxmox_pct_remote (and any careful operator) logs in as an ordinary user and
+    becomes root with sudo. The simulator's node login already acts as root, so sudo to
+    root is a no-op; sudo to anyone else is left for the shell to refuse.
+    """
+    if not tokens or os.path.basename(tokens[0]) != "sudo":
+        return tokens
+    rest = tokens[1:]
+    while rest:
+        head = rest[0]
+        if head in _SUDO_FLAGS:
+            rest = rest[1:]
+        elif head in ("-u", "--user") and len(rest) > 1 and rest[1] == "root":
+            rest = rest[2:]
+        elif head in ("-uroot", "--user=root"):
+            rest = rest[1:]
+        elif head == "--":
+            return rest[1:]
+        else:
+            break
+    return rest if rest and os.path.basename(rest[0]) == "pct" else tokens
 
 
 def _parse_pct(args: list[str], env: dict[str, str]) -> Command:

@@ -324,10 +324,8 @@ def test_pct_remote_runs_commands_and_copies_files(life: Lifecycle) -> None:
 
 
 @needs_pct
-def test_pct_remote_default_become_needs_sudo_on_the_node(life: Lifecycle) -> None:
-    """Known gap (spec 0024): the node login is not root, so the plugin prefixes `sudo`, and
-    the simulator's SSH endpoint has no sudo. When it learns `sudo pct ...`, this result turns
-    into success: then drop `proxmox_become_method` from the inventory and this test."""
+def test_pct_remote_default_become_with_sudo_on_the_node(life: Lifecycle) -> None:
+    """The plugin's default: an ordinary node login that prefixes `sudo` to `pct exec`."""
     result = life.up("sudo_pct", f"ct{VMID}-sudo")
-    assert result.get("unreachable"), result
-    assert "exited with result 127" in result["msg"]
+    assert not result.get("unreachable"), result
+    assert result.get("rc") == 0, result

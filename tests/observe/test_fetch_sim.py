@@ -82,6 +82,8 @@ def test_observes_the_stack_and_the_cluster(cluster: ProxmoxerClient) -> None:
     assert any(t.filename.startswith("debian-12") for t in obs.templates_on("pve3"))
     assert obs.bridges_on("pve1") == ("vmbr0", "vmbr1")
     assert obs.bridges_on("pve3") == ("vmbr0",)
+    # What each node could download: the planner resolves `ubuntu-24.04` from here.
+    assert any(e.node == "pve2" and e.template.startswith("ubuntu-24.04") for e in obs.catalog)
 
 
 def test_costs_one_request_per_tagged_container_plus_a_constant_per_node(
@@ -93,7 +95,7 @@ def test_costs_one_request_per_tagged_container_plus_a_constant_per_node(
     before = cluster.request_count
     obs = observe_cluster(cluster, "homelab")
     tagged = 4  # three claimed and the stray
-    per_node = 3  # lxc list, bridges, the node's local template storage
+    per_node = 4  # lxc list, bridges, the template catalog, the node's local template storage
     assert obs.requests == cluster.request_count - before
     assert obs.requests <= tagged + per_node * NODES + 2
     server_log.close()

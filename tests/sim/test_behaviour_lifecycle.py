@@ -161,3 +161,17 @@ def test_network_hotplug_and_static_addresses(sim_env: Any) -> None:
         ct.config.put(dev0="/dev/null")
     assert err.value.status_code == 403
     assert "configuring device passthrough is only allowed for root@pam" in str(err.value)
+
+
+def test_destroy_removes_the_containers_files(sim_env: Any) -> None:
+    """A later container that reuses the vmid must not inherit the old one's /etc."""
+    from pxrun.sim.rootfs import rootfs_dir
+
+    sim_env.sim.save(sim_env.state_dir)  # attaches the state dir, as the runtime does
+    prox = sim_env.proxmoxer()
+    create(prox, 105)
+    root = rootfs_dir(sim_env.state_dir, 105)
+    (root / "etc").mkdir(parents=True)
+    (root / "etc" / "leftover").write_text("old", encoding="utf-8")
+    assert wait(prox, "pve1", prox.nodes("pve1").lxc(105).delete())["exitstatus"] == "OK"
+    assert not root.exists()

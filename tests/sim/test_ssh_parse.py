@@ -20,6 +20,11 @@ PARSED = [
     ("pct status 101 --verbose", pct.Status(101, verbose=True)),
     ("mkdir -p /tmp/x && cat > /tmp/x/y", pct.Shell("mkdir -p /tmp/x && cat > /tmp/x/y")),
     ("echo 'unbalanced", pct.Shell("echo 'unbalanced")),
+    # A non-root node login becomes root with sudo (Ansible's proxmox_pct_remote does).
+    ("sudo -H -S -n /usr/sbin/pct exec 101 -- id", pct.Exec(101, ("id",))),
+    ("sudo -u root -- pct status 101", pct.Status(101)),
+    ("sudo -u alice pct status 101", pct.Shell("sudo -u alice pct status 101")),
+    ("sudo ls /", pct.Shell("sudo ls /")),
 ]
 
 

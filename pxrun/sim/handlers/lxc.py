@@ -14,6 +14,7 @@ from pxrun.sim.cluster import ostype_of
 from pxrun.sim.containers import Container, canonical_value, fill_net, is_option, volume_of
 from pxrun.sim.handlers.config import MOUNT_RE, Change, check_features, value_text
 from pxrun.sim.handlers.power import do_start, do_stop
+from pxrun.sim.rootfs import remove_rootfs
 from pxrun.sim.tasks import TaskContext, TaskError
 
 if TYPE_CHECKING:
@@ -236,6 +237,9 @@ def destroy(sim: Simulator, req: Request) -> Any:
                 if sim.containers.get(vmid) is ct:
                     del sim.containers[vmid]
                 sim.commit()
+            # Its files go with it, so a later container reusing the vmid starts clean.
+            if sim.state_dir is not None:
+                remove_rootfs(sim.state_dir, vmid)
 
         return sim.tasks.start(p["node"], "vzdestroy", str(vmid), req.auth.authid, work)
 
