@@ -111,7 +111,8 @@ def main() -> int:
           f"{args.latency_ms:g} ms latency, server concurrency {args.concurrency}, "
           f"{args.workers} workers")
     print(f"  requests per observation: {observed.requests}  "
-          f"(N + c·k + 1 = {args.containers} + 3·{args.nodes} + 1)")
+          f"(N + c·k + 1 with c = 4 per node: lxc list, bridges, catalog, templates; "
+          f"{args.containers} + 4·{args.nodes} + 1 = {args.containers + 4 * args.nodes + 1})")
     print(f"  wall time: best {min(times):.3f} s, median {statistics.median(times):.3f} s "
           f"over {args.runs} runs  (floor ≈ {floor:.3f} s, target ≤ 1.0 s)")
     print(f"  server: max in flight {stats['max_in_flight']}, "
