@@ -16,13 +16,12 @@ Target: wall time <= 1.3 x ideal. Also printed: API requests per container.
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+import simchild  # bench/ is on sys.path when a benchmark runs as a script
 
 STACK = "bench"
 
@@ -30,9 +29,7 @@ STACK = "bench"
 def serve(state_dir: Path, nodes: int, latency_ms: float, create_s: float,
           start_s: float) -> None:
     """Child: a fresh cluster with real task durations, served until stdin closes."""
-    from pxrun.sim.auth import init_credentials
     from pxrun.sim.cluster import GIB, Node, default_bridges, default_storages
-    from pxrun.sim.server import SimServer
     from pxrun.sim.settings import Faults, SimSettings
     from pxrun.sim.state import Simulator
 
@@ -46,13 +43,7 @@ def serve(state_dir: Path, nodes: int, latency_ms: float, create_s: float,
                                nodeid=i, ip=f"10.20.0.{i + 1}")
     sim.storages = default_storages(names)
     sim.bridges = default_bridges(names)
-    token_id, secret = init_credentials(state_dir)
-    with SimServer(sim, state_dir) as server:
-        print(json.dumps({"port": server.port, "token_id": token_id, "secret": secret,
-                          "ca_file": str(server.ca_file)}), flush=True)
-        sys.stdin.read()
-        print(json.dumps({"requests": server.stats.requests,
-                          "max_in_flight": server.stats.max_in_flight}), flush=True)
+    simchild.serve(sim, state_dir)
 
 
 SPEC = """\
@@ -89,26 +80,17 @@ def main() -> int:
     from pxrun.apply.engine import apply_plan
     from pxrun.apply.limits import Limits
     from pxrun.connect.client import ProxmoxerClient
-    from pxrun.connect.settings import ConnectionSettings, Endpoint, Secret
     from pxrun.observe.fetch import observe_cluster
     from pxrun.plan.planner import plan as make_plan
     from pxrun.spec.load import load_stack
 
     with tempfile.TemporaryDirectory() as tmp:
-        child = subprocess.Popen(
-            [sys.executable, __file__, "--serve", tmp, "--nodes", str(args.nodes),
-             "--latency-ms", str(args.latency_ms), "--create-s", str(args.create_s),
-             "--start-s", str(args.start_s)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        assert child.stdin is not None and child.stdout is not None
-        info = json.loads(child.stdout.readline())
+        child = simchild.Child(__file__, "--serve", tmp, "--nodes", str(args.nodes),
+                               "--latency-ms", str(args.latency_ms),
+                               "--create-s", str(args.create_s), "--start-s", str(args.start_s))
         spec = Path(tmp) / "pxrun.yaml"
         spec.write_text(SPEC.format(stack=STACK, count=args.containers), encoding="utf-8")
-        settings = ConnectionSettings(endpoint=Endpoint("127.0.0.1", info["port"]),
-                                      token_id=info["token_id"],
-                                      token_secret=Secret(info["secret"]),
-                                      ca_file=Path(info["ca_file"]), timeout=30)
-        with ProxmoxerClient(settings) as client:
+        with ProxmoxerClient(child.settings()) as client:
             loaded = load_stack(spec)
             plan = make_plan(loaded.stack, observe_cluster(client, loaded.stack))
             assert not plan.errors, plan.errors
@@ -121,9 +103,7 @@ def main() -> int:
             started = time.perf_counter()
             summary = apply_plan(client, plan, options=options)
             wall = time.perf_counter() - started
-        child.stdin.close()
-        stats = json.loads(child.stdout.readline())
-        child.wait(timeout=30)
+        stats = child.finish()
     done = summary.counts()["done"]
     per_node = min(args.node_limit, args.storage_limit)
     effective = min(args.parallelism, sum(min(n, per_node) for n in placed.values()))

@@ -15,11 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+import simchild  # bench/ is on sys.path when a benchmark runs as a script
 
 STACK = "bench"
 
@@ -27,10 +27,8 @@ STACK = "bench"
 def serve(state_dir: Path, containers: int, nodes: int, latency_ms: float,
           concurrency: int) -> None:
     """Child: build the cluster, serve it, print how to reach it, wait for EOF."""
-    from pxrun.sim.auth import init_credentials
     from pxrun.sim.cluster import GIB, Node, default_bridges, default_storages
     from pxrun.sim.containers import Container
-    from pxrun.sim.server import SimServer
     from pxrun.sim.settings import Faults, SimSettings
     from pxrun.sim.state import Simulator
 
@@ -56,13 +54,7 @@ def serve(state_dir: Path, containers: int, nodes: int, latency_ms: float,
                     f"{k // 256 % 256:02X}:{k % 256:02X},ip=dhcp,type=veth",
             "description": f"<!-- pxrun:{marker} -->\n",
         }, status="running" if k % 2 else "stopped")
-    token_id, secret = init_credentials(state_dir)
-    with SimServer(sim, state_dir) as server:
-        print(json.dumps({"port": server.port, "token_id": token_id, "secret": secret,
-                          "ca_file": str(server.ca_file)}), flush=True)
-        sys.stdin.read()
-        print(json.dumps({"requests": server.stats.requests,
-                          "max_in_flight": server.stats.max_in_flight}), flush=True)
+    simchild.serve(sim, state_dir)
 
 
 def main() -> int:
@@ -80,32 +72,21 @@ def main() -> int:
         return 0
 
     from pxrun.connect.client import ProxmoxerClient
-    from pxrun.connect.settings import ConnectionSettings, Endpoint, Secret
     from pxrun.observe.fetch import observe_cluster
 
     with tempfile.TemporaryDirectory() as tmp:
-        child = subprocess.Popen(
-            [sys.executable, __file__, "--serve", tmp, "--containers", str(args.containers),
-             "--nodes", str(args.nodes), "--latency-ms", str(args.latency_ms),
-             "--concurrency", str(args.concurrency)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        assert child.stdin is not None and child.stdout is not None
-        info = json.loads(child.stdout.readline())
-        settings = ConnectionSettings(endpoint=Endpoint("127.0.0.1", info["port"]),
-                                      token_id=info["token_id"],
-                                      token_secret=Secret(info["secret"]),
-                                      ca_file=Path(info["ca_file"]), timeout=30)
+        child = simchild.Child(__file__, "--serve", tmp, "--containers", str(args.containers),
+                               "--nodes", str(args.nodes), "--latency-ms", str(args.latency_ms),
+                               "--concurrency", str(args.concurrency))
         times: list[float] = []
-        with ProxmoxerClient(settings, pool_size=args.workers) as client:
+        with ProxmoxerClient(child.settings(), pool_size=args.workers) as client:
             observe_cluster(client, STACK, workers=args.workers)  # warm: TLS handshakes
             for _ in range(args.runs):
                 started = time.perf_counter()
                 observed = observe_cluster(client, STACK, workers=args.workers)
                 times.append(time.perf_counter() - started)
                 assert len(observed.containers) == args.containers, len(observed.containers)
-        child.stdin.close()
-        stats = json.loads(child.stdout.readline())
-        child.wait(timeout=30)
+        stats = child.finish()
     floor = args.latency_ms / 1000 * (2 + args.containers / args.workers)
     print(f"observe_cluster: {args.containers} containers, {args.nodes} nodes, "
           f"{args.latency_ms:g} ms latency, server concurrency {args.concurrency}, "

@@ -15,11 +15,11 @@ import http.client
 import json
 import os
 import ssl
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+import simchild  # bench/ is on sys.path when a benchmark runs as a script
 
 TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
 
@@ -32,19 +32,10 @@ def _pin(cpu: int) -> None:
 def serve(state_dir: Path) -> None:
     """Child: start a default 3-node simulator, print the port and the token, wait for EOF."""
     _pin(0)
-    from pxrun.sim.auth import init_credentials
-    from pxrun.sim.server import SimServer
     from pxrun.sim.settings import SimSettings
     from pxrun.sim.state import Simulator
 
-    token_id, secret = init_credentials(state_dir)
-    sim = Simulator.create_default(SimSettings(time_scale=0.0, seed=1))
-    with SimServer(sim, state_dir) as server:
-        print(json.dumps({"port": server.port, "auth": f"PVEAPIToken={token_id}={secret}"}))
-        sys.stdout.flush()
-        sys.stdin.read()
-        stats = server.stats
-        print(json.dumps({"connections": stats.connections, "requests": stats.requests}))
+    simchild.serve(Simulator.create_default(SimSettings(time_scale=0.0, seed=1)), state_dir)
 
 
 def _request(
@@ -98,14 +89,8 @@ def main() -> None:
         serve(args.serve)
         return
     with tempfile.TemporaryDirectory() as tmp:
-        child = subprocess.Popen(
-            [sys.executable, __file__, "--serve", tmp],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert child.stdin is not None and child.stdout is not None
-        info = json.loads(child.stdout.readline())
+        child = simchild.Child(__file__, "--serve", tmp)
+        info = {"port": child.info["port"], "auth": child.auth_header}
         _pin(1)
         ctx = ssl.create_default_context(cafile=str(Path(tmp) / "ca.pem"))
         conn = http.client.HTTPSConnection("127.0.0.1", info["port"], context=ctx, timeout=10)
@@ -121,9 +106,7 @@ def main() -> None:
             count += 1
         elapsed = time.perf_counter() - started
         conn.close()
-        child.stdin.close()
-        server_stats = json.loads(child.stdout.readline())
-        child.wait(timeout=10)
+        server_stats = child.finish()
     print(
         f"GET {path}: {count / elapsed:,.0f} requests/s "
         f"({count} in {elapsed:.1f} s, {server_stats['connections']} TLS connection(s))"
