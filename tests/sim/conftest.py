@@ -75,14 +75,8 @@ class SimEnv:
 
 
 def make_simulator(settings: SimSettings) -> Simulator:
-    """The default 3-node cluster when the model offers one, else a bare simulator."""
-    create_default = getattr(Simulator, "create_default", None)
-    if create_default is not None:
-        sim: Simulator = create_default(settings)
-        return sim
-    sim = Simulator()
-    sim.settings = settings  # type: ignore[attr-defined]
-    return sim
+    """The default 3-node cluster."""
+    return Simulator.create_default(settings)
 
 
 @pytest.fixture
@@ -112,9 +106,7 @@ def sim_env(tmp_path: Path, sim_settings: SimSettings) -> Iterator[SimEnv]:
         )
     finally:
         server.stop()
-        close = getattr(sim, "close", None)
-        if close is not None:
-            close()
+        sim.close()
 
 
 def _echo(sim: Any, req: api.Request) -> Any:
