@@ -186,6 +186,24 @@ class ApplyError(PxrunError):
     """Some operations of an apply failed; the summary lists what was done, failed and skipped."""
 
 
+class NodeSshError(PxrunError, ConnectionError):
+    """A node could not be reached over SSH: refused, unknown or changed host key, login."""
+
+    hint = ("check cluster.ssh (user, port, key_file, known_hosts, hosts): `ssh -p PORT "
+            "USER@NODE true` must work without a prompt")
+
+
+class NodeCommandError(PxrunError):
+    """A command run on a node over SSH (`pct set`) failed; the message is the command's own."""
+
+    hint = "the message above is pct's own; fix the value in the spec and run again"
+
+    def __init__(self, message: str, *, status: int, stderr: str = "", hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.stderr = stderr
+
+
 class SimulatorError(PxrunError):
     """The embedded or standalone simulator could not start or its state is unusable."""
 

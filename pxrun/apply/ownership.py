@@ -76,6 +76,15 @@ def split_root_only(params: Mapping[str, str]) -> tuple[dict[str, str], dict[str
     return api, root
 
 
+def split_root_only_delete(delete: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(deletes the API token may send, deletes that need root): removing a device, the
+    hookscript or feature flags is as root@pam-only as setting them (reference A6)."""
+    def root(key: str) -> bool:
+        return key in ("hookscript", "features") or (key.startswith("dev") and key[3:].isdigit())
+
+    return tuple(k for k in delete if not root(k)), tuple(k for k in delete if root(k))
+
+
 def pct_set_args(vmid: int, params: Mapping[str, str], delete: tuple[str, ...] = ()) -> list[str]:
     """`pct set` arguments. Values are canonical property strings: no secrets."""
     args = ["set", str(vmid)]

@@ -91,7 +91,11 @@ def set_as_root(run: Run, params: dict[str, str], delete: tuple[str, ...] = ()) 
     keys = ", ".join(sorted([*params, *delete]))
     with run.step("pct-set", run.node_keys(), detail=keys):
         runner.pct(node, pct_set_args(vmid, params, delete))
-    run.warn(f"set {keys} with `pct set` on {node} over SSH (root@pam only through the API)")
+    what = " and ".join(part for part in (
+        f"{', '.join(sorted(params))} set" if params else "",
+        f"{', '.join(delete)} removed" if delete else "") if part)
+    run.warn(f"{what} with `pct set` on {node} over SSH (root@pam-only: an API token may not "
+             "change them)")
 
 
 def _mount_storages(params: dict[str, str]) -> set[str]:

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pxrun.apply.ownership import existing_marker, marker_for, own_params, split_root_only
+from pxrun.apply.ownership import (
+    existing_marker,
+    marker_for,
+    own_params,
+    split_root_only,
+    split_root_only_delete,
+)
 from pxrun.apply.steps_create import set_as_root
 from pxrun.errors import ApiError, DigestMismatchError, NotFoundError
 from pxrun.observe.marker import Marker, split_description
@@ -67,14 +73,18 @@ def config_update(run: Run, op: ConfigUpdate) -> None:
                                      "description" in op.delete) else None
     params, delete = own_params(op.set, op.delete, stack=run.shared.stack, marker=marker)
     root: dict[str, str] = {}
+    root_delete: tuple[str, ...] = ()
     if run.shared.options.root_runner is not None:
         params, root = split_root_only(params)
+        delete, root_delete = split_root_only_delete(delete)
+        if "features" in params:  # turning flags other than nesting off is root-only too
+            root["features"] = params.pop("features")
     keys = ", ".join(sorted([*params, *(f"-{k}" for k in delete)]))
     if params or delete:
         with run.step("config", run.node_keys(), detail=keys):
             put_config(run, params, delete)
-    if root:
-        set_as_root(run, root)
+    if root or root_delete:
+        set_as_root(run, root, root_delete)
     run.net_params.update({k: v for k, v in op.set.items() if k.startswith("net")})
     run.pending.extend(k for k in op.pending if k not in run.pending)
 

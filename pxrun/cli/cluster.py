@@ -101,6 +101,25 @@ def open_client(settings: Settings, *, spec_cluster: Any = None, spec_dir: Path 
             client.close()
 
 
+def node_ssh_configured(info: ConnectionInfo) -> bool:
+    """Whether pxrun may run `pct set` on the nodes over SSH (root@pam-only options): always
+    with `--sim` (its nodes' SSH endpoint), else when a profile or the spec gives `ssh`."""
+    return info.simulated or "ssh" in info.settings.sources
+
+
+@contextmanager
+def root_runner(info: ConnectionInfo) -> Iterator[Any]:
+    """apply's `RootRunner` over node SSH when it is configured (else None); connections
+    are opened on first use and closed at the end."""
+    if not node_ssh_configured(info):
+        yield None
+        return
+    from pxrun.provision.nodessh import NodeShell, PctSetRunner
+
+    with NodeShell(info.ssh) as shell:
+        yield PctSetRunner(shell)
+
+
 def print_connection_warnings(info: ConnectionInfo, settings: Settings) -> None:
     """Warnings on stderr (never on stdout, which may carry JSON); `-q` hides all but TLS-off."""
     from rich.markup import escape

@@ -11,6 +11,7 @@ Exit statuses: 0 all done (or nothing to do), 1 a change failed or the plan has 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
-from pxrun.cli.cluster import open_client
+from pxrun.cli.cluster import open_client, root_runner
 from pxrun.cli.context import Settings
 from pxrun.cli.status import ExitStatus
 
@@ -211,7 +212,10 @@ def run_apply(settings: Settings | None, *, planfile: Path | None, mode: str,
                            restart=cast("RestartPolicy | None",
                                         restart if planfile is not None else None))
     with open_client(settings, spec_cluster=loaded.stack.cluster, spec_dir=spec_dir,
-                     flags=flags) as (client, _):
+                     flags=flags) as (client, info), root_runner(info) as runner:
+        # With node SSH, root@pam-only options go through `pct set` on the node (and the
+        # plan allows them); without it the plan refuses them with guidance.
+        options = dataclasses.replace(options, root_runner=runner)
         hook = make_hook(settings, interactive=interactive)
         return _locked_apply(client, settings, loaded, saved, hook, options, mode=mode,
                              targets=targets, replace=replace, no_prune=no_prune,

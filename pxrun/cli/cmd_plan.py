@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
-from pxrun.cli.cluster import connection_options, open_client
+from pxrun.cli.cluster import connection_options, node_ssh_configured, open_client
 from pxrun.cli.context import Settings
 from pxrun.cli.status import ExitStatus
 
@@ -98,7 +98,7 @@ def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
     with open_client(settings, spec_cluster=loaded.stack.cluster, spec_dir=spec_dir,
                      flags=flags) as (client, info):
         observed = observe_cluster(client, loaded.stack, facts=not refresh_only)
-        ssh_ready = info.simulated or info.ssh.key_file is not None
+        ssh_ready = node_ssh_configured(info)
     observed_at = time.perf_counter()
     mode = "destroy" if destroy else "refresh-only" if refresh_only else "normal"
     options = plan_options(loaded, observed, spec_dir, targets=targets, replace=replace,

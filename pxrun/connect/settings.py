@@ -229,7 +229,9 @@ def _layers(inputs: SettingsInputs) -> tuple[list[dict[str, tuple[Any, str]]], s
     warnings: list[str] = []
     spec_block = inputs.spec_cluster
     if hasattr(spec_block, "model_dump"):
-        spec_block = spec_block.model_dump(exclude_none=True)
+        # only what the spec spelled out: a default `ssh` block must not count as "node
+        # SSH configured" (cli.cluster.node_ssh_configured)
+        spec_block = spec_block.model_dump(exclude_none=True, exclude_unset=True)
     profile_name = inputs.cluster or (spec_block if isinstance(spec_block, str) else None)
     path = inputs.profiles_path or default_profiles_path(inputs.env)
     profiles = load_profiles(path)

@@ -8,7 +8,9 @@ node. Messages and exit codes follow PVE::CLI::pct: `die` exits 255.
 
 Understood: `pct exec <vmid> [--keep-env 0|1] -- <cmd...>`, `pct push <vmid> <file> <dest>
 [--perms M] [--user U] [--group G]`, `pct pull <vmid> <path> <dest> [same options]`,
-`pct status <vmid> [--verbose]`.
+`pct status <vmid> [--verbose]`, and `pct set <vmid> [--<option> <value>]... [--delete
+k[,k]] [--revert k[,k]] [--digest D]`, which is `PUT .../config` as root@pam (the node's
+own CLI), checked against the same parameter table (see `handlers.config.pct_set`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 
 DIE = 255  # Perl's exit status for `die`, which is how pct reports every failure
 _OPERATORS = frozenset({";", "&&", "||", "|", "&", "<", ">", ">>", "(", ")", "<<", ">&", "<&"})
-_SUBCOMMANDS = ("exec", "push", "pull", "status")
+_SUBCOMMANDS = ("exec", "push", "pull", "set", "status")
 
 
 class PctError(Exception):
@@ -61,6 +63,14 @@ class Status:
 
 
 @dataclass(frozen=True)
+class Set:
+    """`pct set`: the options as given (strings; validated by the server's table), in order."""
+
+    vmid: int
+    options: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class Shell:
     """Not a pct command: run it with /bin/sh on the node."""
 
@@ -68,7 +78,7 @@ class Shell:
     env: dict[str, str] = field(default_factory=dict)
 
 
-Command = Exec | Transfer | Status | Shell
+Command = Exec | Transfer | Status | Set | Shell
 
 
 def parse(command: str) -> Command:
@@ -140,8 +150,10 @@ def _parse_pct(args: list[str], env: dict[str, str]) -> Command:
     sub, rest = args[0], args[1:]
     if sub not in _SUBCOMMANDS:
         raise PctError(f"ERROR: unknown command 'pct {sub}'\n"
-                       "(the pxrun simulator answers pct exec, push, pull and status; "
+                       "(the pxrun simulator answers pct exec, push, pull, set and status; "
                        "use the API for everything else)")
+    if sub == "set":
+        return _parse_set(rest)
     extra: list[str] = []
     if sub == "exec" and "--" in rest:
         cut = rest.index("--")
@@ -200,12 +212,47 @@ def _options(args: list[str], sub: str) -> tuple[dict[str, str], list[str]]:
     return options, positional
 
 
+def _parse_set(args: list[str]) -> Set:
+    """`pct set <vmid> --key value ...`: every option takes a value (`--key=value` too)."""
+    options: list[tuple[str, str]] = []
+    positional: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg.startswith("-") and len(arg) > 1:
+            name, sep, value = arg.lstrip("-").partition("=")
+            if not sep:
+                if i + 1 >= len(args):
+                    raise _usage("set", f"missing value for option '{name}'")
+                value, i = args[i + 1], i + 1
+            if any(name == known for known, _ in options):
+                raise PctError(f"400 Parameter verification failed.\n{name}: duplicate "
+                               f"parameter\n{_USAGE['set']}")
+            options.append((name, value))
+        else:
+            positional.append(arg)
+        i += 1
+    if len(positional) != 1:
+        raise _usage("set", "not enough arguments" if not positional else "too many arguments")
+    return Set(_vmid(positional[0]), tuple(options))
+
+
 _USAGE = {
+    "set": "pct set <vmid> [OPTIONS]",
     "exec": "pct exec <vmid> [<extra-args>] [OPTIONS]",
     "status": "pct status <vmid> [OPTIONS]",
     "push": "pct push <vmid> <file> <destination> [OPTIONS]",
     "pull": "pct pull <vmid> <path> <destination> [OPTIONS]",
 }
+
+
+def api_failure(message: str, errors: dict[str, str] | None, sub: str = "set") -> PctError:
+    """An API handler's error as pct prints it: a 400's per-parameter lines and the usage,
+    otherwise the `die` text alone."""
+    if errors:
+        lines = "".join(f"{key}: {text}\n" for key, text in sorted(errors.items()))
+        return PctError(f"400 {message}\n{lines}{_USAGE[sub]}")
+    return PctError(message)
 
 
 def _usage(sub: str, problem: str) -> PctError:

@@ -6,10 +6,10 @@ must be on the node you logged in to, exactly as `pct` on a real node only sees 
 configs. Only the client key created at `sim init` (`<state_dir>/ssh_key`) is accepted.
 
 Exec requests go through `pct.parse`: pct commands are answered against the live model
-(running commands in the container's file view through bubblewrap); anything else runs with
-/bin/sh in the node's sandbox. SFTP (and scp) see the node sandbox as "/", which is where
-`pct push` takes its source from. stdin, stdout, stderr and exit statuses pass through.
-This is a simulation, not isolation or security.
+(`pct set` through the config PUT handler as root@pam; commands in the container's file
+view through bubblewrap); anything else runs with /bin/sh in the node's sandbox. SFTP (and
+scp) see the node sandbox as "/", which is where `pct push` takes its source from. stdin,
+stdout, stderr and exit statuses pass through. This is a simulation, not isolation or security.
 """
 
 from __future__ import annotations
@@ -189,6 +189,9 @@ class NodeSSHServer:
                                     {**_BASE_ENV, "PATH": rootfs.CONTAINER_PATH,
                                      **env, **request.env})
             return await _pipe(argv, process)
+        if isinstance(request, pct.Set):
+            await asyncio.to_thread(self._pct_set, node, request)
+            return 0
         ct = self._container(node, request.vmid)
         if isinstance(request, pct.Status):
             process.stdout.write(f"status: {ct.status}\n".encode())
@@ -211,6 +214,16 @@ class NodeSSHServer:
         argv = rootfs.container_argv(ct_root, self._shims, ct.distro.family, ct.hostname,
                                      list(request.argv), session_env)
         return await _pipe(argv, process)
+
+    def _pct_set(self, node: str, request: pct.Set) -> None:
+        """`pct set`: the config PUT as root@pam, through the API handler itself."""
+        from pxrun.sim.api import ApiError
+        from pxrun.sim.handlers.config import pct_set
+
+        try:
+            pct_set(self.sim, node, request.vmid, request.options)
+        except ApiError as exc:
+            raise pct.api_failure(exc.message, exc.errors) from None
 
     def _container(self, node: str, vmid: int) -> _CtView:
         with self.sim.lock:

@@ -25,6 +25,15 @@ PARSED = [
     ("sudo -u root -- pct status 101", pct.Status(101)),
     ("sudo -u alice pct status 101", pct.Shell("sudo -u alice pct status 101")),
     ("sudo ls /", pct.Shell("sudo ls /")),
+    # pct set: every option takes a value; validation is the server's (handlers.config)
+    ("pct set 101 --features keyctl=1,nesting=1 --mp1 /mnt/media,mp=/media",
+     pct.Set(101, (("features", "keyctl=1,nesting=1"), ("mp1", "/mnt/media,mp=/media")))),
+    ("pct set 101 -dev0=/dev/fuse --delete hookscript,dev1",
+     pct.Set(101, (("dev0", "/dev/fuse"), ("delete", "hookscript,dev1")))),
+    ("sudo -n pct set 101 --hookscript 'local:snippets/hook.sh'",
+     pct.Set(101, (("hookscript", "local:snippets/hook.sh"),))),
+    ("pct set 101 --cpulimit -1", pct.Set(101, (("cpulimit", "-1"),))),
+    ("pct set 101", pct.Set(101, ())),  # the handler answers "no options specified"
 ]
 
 
@@ -40,6 +49,11 @@ ERRORS = [
     ("pct start 101", "ERROR: unknown command 'pct start'"),
     ("pct push 101 /a /b --mode 1", "400 Parameter verification failed.\nmode: property is"),
     ("pct push 101 /a /b && rm /a", "pxrun simulator: 'pct' is understood as a whole command"),
+    ("pct set", "400 not enough arguments\npct set <vmid> [OPTIONS]"),
+    ("pct set 101 102 --cores 2", "400 too many arguments\npct set <vmid>"),
+    ("pct set 101 --cores", "400 missing value for option 'cores'\npct set <vmid>"),
+    ("pct set 101 --cores 1 --cores 2", "400 Parameter verification failed.\ncores: duplicate"),
+    ("pct set x1 --cores 2", "400 Parameter verification failed.\nvmid: invalid format"),
 ]
 
 

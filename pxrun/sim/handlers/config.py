@@ -217,7 +217,21 @@ def get_pending(sim: Simulator, req: Request) -> Any:
         return sim.ct_on(req.params["node"], req.params["vmid"]).pending_json()
 
 
-@route("PUT", "/nodes/{node}/lxc/{vmid}/config")
+CONFIG_PATH = "/nodes/{node}/lxc/{vmid}/config"
+
+
+def pct_set(sim: Simulator, node: str, vmid: int, options: tuple[tuple[str, str], ...]) -> None:
+    """`pct set` on `node`: the same PUT, as root@pam (the node's own CLI runs as root), its
+    options checked against the same parameter table. Raises `ApiError` like the PUT."""
+    from pxrun.sim.validate import validate_params
+
+    raw: dict[str, Any] = {**dict(options), "node": node, "vmid": str(vmid)}
+    typed = validate_params("PUT", CONFIG_PATH, raw)
+    update_config(sim, Request("PUT", f"/nodes/{node}/lxc/{vmid}/config", CONFIG_PATH, typed,
+                               Auth("root@pam")))
+
+
+@route("PUT", CONFIG_PATH)
 def update_config(sim: Simulator, req: Request) -> Any:
     params = dict(req.params)
     node, vmid = params.pop("node"), int(params.pop("vmid"))
