@@ -7,6 +7,7 @@ Tasks run at 2% of their default durations, so a create takes a few milliseconds
 
 from __future__ import annotations
 
+import os
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from pxrun.apply.context import ApplyOptions
 from pxrun.apply.engine import apply_plan
 from pxrun.apply.hooks import Hook
 from pxrun.apply.summary import ApplySummary, ChangeResult
+from pxrun.cli.main import main
 from pxrun.connect.client import ProxmoxerClient
 from pxrun.connect.retry import RetryPolicy
 from pxrun.connect.settings import ConnectionSettings, Endpoint, Secret
@@ -26,6 +28,7 @@ from pxrun.observe.fetch import observe_cluster
 from pxrun.plan.model import Plan
 from pxrun.plan.options import PlanOptions
 from pxrun.plan.planner import plan as make_plan
+from pxrun.sim.runtime import init_state
 from pxrun.sim.settings import SimSettings
 from pxrun.spec.load import load_stack
 from tests.sim.conftest import SimEnv, sim_env  # noqa: F401  (re-exported fixture)
@@ -134,3 +137,19 @@ def spec_text(containers: str, stack: str = "t") -> str:
     """A spec with the common defaults and `containers` (indented YAML, 2 spaces)."""
     body = textwrap.indent(textwrap.dedent(containers), "  ")
     return textwrap.dedent(BASE.format(stack=stack)) + body
+
+
+@pytest.fixture
+def simdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh simulator state dir for `pxrun --sim` commands, run from an empty cwd."""
+    state = tmp_path / "sim"
+    init_state(state, settings=SimSettings(time_scale=0.02, seed=5))
+    monkeypatch.chdir(tmp_path)
+    for var in [v for v in os.environ if v.startswith("PROXMOX_")]:
+        monkeypatch.delenv(var)
+    return state
+
+
+def run(simdir: Path, *args: str) -> int:
+    """`pxrun --sim --sim-dir SIMDIR ARGS...` in-process; the exit status."""
+    return main(["--sim", "--sim-dir", str(simdir), *args])

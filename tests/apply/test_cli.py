@@ -16,24 +16,10 @@ import pytest
 from pxrun.cli.main import main
 from pxrun.sim.runtime import init_state
 from pxrun.sim.settings import SimSettings
-from tests.apply.conftest import spec_text
+from tests.apply.conftest import run, spec_text
 
 pytestmark = pytest.mark.integration
 PXRUN = Path(sys.executable).with_name("pxrun")
-
-
-@pytest.fixture
-def simdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    state = tmp_path / "sim"
-    init_state(state, settings=SimSettings(time_scale=0.02, seed=5))
-    monkeypatch.chdir(tmp_path)
-    for var in [v for v in os.environ if v.startswith("PROXMOX_")]:
-        monkeypatch.delenv(var)
-    return state
-
-
-def run(simdir: Path, *args: str) -> int:
-    return main(["--sim", "--sim-dir", str(simdir), *args])
 
 
 def events(text: str) -> list[dict[str, Any]]:

@@ -5,20 +5,16 @@ converges; without node SSH the plan refuses them with guidance (spec 0051)."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pxrun.cli.cluster import node_ssh_configured
-from pxrun.cli.main import main
 from pxrun.connect.session import ConnectionInfo
 from pxrun.connect.settings import ConnectionSettings, Endpoint, Secret, SshSettings
 from pxrun.plan.options import PlanOptions
-from pxrun.sim.runtime import init_state
-from pxrun.sim.settings import SimSettings
-from tests.apply.conftest import Stage, spec_text
+from tests.apply.conftest import Stage, run, spec_text
 
 pytestmark = pytest.mark.integration
 
@@ -30,20 +26,6 @@ web:
   devices:
     dev0: {path: /dev/fuse, mode: "0666"}
 """
-
-
-@pytest.fixture
-def simdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    state = tmp_path / "sim"
-    init_state(state, settings=SimSettings(time_scale=0.02, seed=5))
-    monkeypatch.chdir(tmp_path)
-    for var in [v for v in os.environ if v.startswith("PROXMOX_")]:
-        monkeypatch.delenv(var)
-    return state
-
-
-def run(simdir: Path, *args: str) -> int:
-    return main(["--sim", "--sim-dir", str(simdir), *args])
 
 
 def sim_config(simdir: Path, name: str) -> dict[str, Any]:
