@@ -12,6 +12,7 @@ not stop in time, and `DELETE ... purge=1`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pxrun.apply.ownership import existing_marker
@@ -31,14 +32,20 @@ def _not_running(text: str) -> bool:
     return "not running" in text
 
 
+def _power_task(run: Run, action: str, kind: str, done: Callable[[str], bool]) -> None:
+    """POST status/<action>; Proxmox's "already in that state" answer counts as done,
+    whether it comes first or on a retry after a lost answer."""
+    try:
+        run.task("post", run.path(f"status/{action}"), kind=kind, step=action,
+                 maybe_done=lambda e: done(e.reason))
+    except ApiError as exc:
+        if not done(exc.reason):
+            raise
+
+
 def start(run: Run) -> None:
     with run.step("start", run.node_keys()):
-        try:
-            run.task("post", run.path("status/start"), kind="start", step="start",
-                     maybe_done=lambda e: _already(e.reason))
-        except ApiError as exc:
-            if not _already(exc.reason):
-                raise
+        _power_task(run, "start", "start", _already)
     run.running = True
 
 
@@ -59,12 +66,7 @@ def stop(run: Run) -> None:
             stopped = True
     if not stopped:
         with run.step("stop", run.node_keys()):
-            try:
-                run.task("post", run.path("status/stop"), kind="stop", step="stop",
-                         maybe_done=lambda e: _not_running(e.reason))
-            except ApiError as exc:
-                if not _not_running(exc.reason):
-                    raise
+            _power_task(run, "stop", "stop", _not_running)
     run.running = False
 
 

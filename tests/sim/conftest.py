@@ -74,6 +74,15 @@ class SimEnv:
         return {"Authorization": f"PVEAPIToken={self.token_id}={self.token_secret}"}
 
 
+def proxmoxer_for(facts: Any) -> Any:
+    """Plain proxmoxer with the API token of a running runtime's `SimFacts`, TLS verified."""
+    from proxmoxer import ProxmoxAPI
+
+    user, token = facts.token_id.split("!")
+    return ProxmoxAPI(facts.endpoint.removeprefix("https://"), user=user, token_name=token,
+                      token_value=facts.token_secret, verify_ssl=str(facts.ca_file))
+
+
 def make_simulator(settings: SimSettings) -> Simulator:
     """The default 3-node cluster."""
     return Simulator.create_default(settings)

@@ -15,6 +15,7 @@ from pxrun.sim.embedded import running_simulator
 from pxrun.sim.runtime import SimRuntime, describe_state, init_state, reset_state
 from pxrun.sim.settings import SimSettings
 from pxrun.sim.state import Simulator
+from tests.sim.conftest import proxmoxer_for
 
 FACT_KEYS = {"endpoint", "token_id", "token_secret", "ca_file", "ssh_port", "ssh_key"}
 
@@ -39,11 +40,7 @@ def test_state_persists_between_runs_and_is_replaced_atomically(tmp_path: Path) 
         facts = runtime.facts
         assert facts.endpoint.startswith("https://127.0.0.1:")
         old = (state / "state.json").open("rb")  # holds the old inode: it cannot be reused
-        from proxmoxer import ProxmoxAPI
-
-        user, token = facts.token_id.split("!")
-        px = ProxmoxAPI(facts.endpoint.removeprefix("https://"), user=user, token_name=token,
-                        token_value=facts.token_secret, verify_ssl=str(facts.ca_file))
+        px = proxmoxer_for(facts)
         px.nodes("pve1").lxc.post(vmid=150, hostname="kept", rootfs="local-lvm:4",
                                   ostemplate="local:vztmpl/debian-12-standard_12.7-1_amd64"
                                              ".tar.zst")

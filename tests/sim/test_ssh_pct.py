@@ -21,6 +21,7 @@ from fabric import Connection
 from pxrun.sim import rootfs
 from pxrun.sim.runtime import SimFacts, SimRuntime, init_state
 from pxrun.sim.settings import SimSettings
+from tests.sim.conftest import proxmoxer_for
 
 pytestmark = [
     pytest.mark.integration,
@@ -50,15 +51,11 @@ def create_ct(px: Any, node: str, vmid: int, *, hostname: str, template: str = D
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    from proxmoxer import ProxmoxAPI
-
     state = tmp_path_factory.mktemp("sim")
     init_state(state)
     with SimRuntime(state, settings=SimSettings(time_scale=0)) as runtime:
         facts = runtime.facts
-        user, token = facts.token_id.split("!")
-        px = ProxmoxAPI(facts.endpoint.removeprefix("https://"), user=user, token_name=token,
-                        token_value=facts.token_secret, verify_ssl=str(facts.ca_file))
+        px = proxmoxer_for(facts)
         create_ct(px, "pve1", 101, hostname="web1")
         create_ct(px, "pve1", 102, hostname="idle", start=False)
         create_ct(px, "pve2", 201, hostname="other")

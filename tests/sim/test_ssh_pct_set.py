@@ -15,6 +15,7 @@ from fabric import Connection
 
 from pxrun.sim.runtime import SimFacts, SimRuntime, init_state
 from pxrun.sim.settings import SimSettings
+from tests.sim.conftest import proxmoxer_for
 from tests.sim.test_ssh_pct import connect, create_ct
 
 pytestmark = pytest.mark.integration
@@ -24,15 +25,11 @@ Env = tuple[SimFacts, Any]
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    from proxmoxer import ProxmoxAPI
-
     state = tmp_path_factory.mktemp("sim")
     init_state(state)
     with SimRuntime(state, settings=SimSettings(time_scale=0)) as runtime:
         facts = runtime.facts
-        user, token = facts.token_id.split("!")
-        px = ProxmoxAPI(facts.endpoint.removeprefix("https://"), user=user, token_name=token,
-                        token_value=facts.token_secret, verify_ssl=str(facts.ca_file))
+        px = proxmoxer_for(facts)
         create_ct(px, "pve1", 111, hostname="set1", start=False)
         create_ct(px, "pve2", 211, hostname="set2", start=False)
         yield facts, px
