@@ -37,7 +37,8 @@ def _settings(ctx: click.Context) -> Settings:
 
 
 def _dir(ctx: click.Context, state_dir: Path | None) -> Path:
-    return state_dir if state_dir is not None else _settings(ctx).sim_dir
+    """The state directory, absolute: the facts printed from it must work from anywhere."""
+    return (state_dir if state_dir is not None else _settings(ctx).sim_dir).absolute()
 
 
 @click.group()
@@ -87,7 +88,9 @@ def serve(ctx: click.Context, /, state_dir: Path | None, port: int | None,
           save_settings: bool, **knobs: Any) -> int:
     """Serve the simulator in the foreground until Ctrl-C; the state is saved on exit."""
     from pxrun.sim.runtime import SimRuntime, init_state, is_initialised, preferred_ports
+    from pxrun.sim.statelock import set_owner_kind
 
+    set_owner_kind("serve")  # a `pxrun --sim` finding the directory busy talks to us instead
     path = _dir(ctx, state_dir)
     if not is_initialised(path):
         init_state(path)
@@ -186,7 +189,11 @@ def _apply_knobs(path: Path, knobs: dict[str, Any]) -> SimSettings | None:
 
 
 def _if_free(port: int) -> int:
+    """`port` if our server could listen on it now. SO_REUSEADDR as the server itself uses:
+    a restart while clients were connected leaves the old port in TIME_WAIT, which must not
+    move the simulator to another port."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

@@ -255,11 +255,29 @@ class SimServer:
         listener.listen(128)
         self._port = listener.getsockname()[1]
         self._listener = listener
+        self._claim_state()
         self._thread = threading.Thread(
             target=self._accept_loop, name=f"pxrun-sim-https-{self._port}", daemon=True
         )
         self._thread.start()
         return self
+
+    def _claim_state(self) -> None:
+        """A simulator with a state directory is served by one process only (statelock.py);
+        a second server fails here, before it accepts a single request."""
+        claim = getattr(self.sim, "claim", None)
+        if claim is None or getattr(self.sim, "state_dir", None) is None:
+            return
+        try:
+            claim()
+        except BaseException:
+            assert self._listener is not None
+            self._listener.close()
+            self._listener = None
+            raise
+        lock = self.sim.state_lock
+        if lock is not None:
+            lock.publish(endpoint=self.endpoint, port=self._port)
 
     def stop(self) -> None:
         self._stopping.set()

@@ -64,7 +64,7 @@ def test_config_text_and_digest() -> None:
     ct.pending = {"memory": "1024"}
     ct.pending_delete = ["swap"]
     assert ct.render() == ("#a%3A 100%25\n#line2\narch: amd64\nmemory: 512\n\n"
-                           "[pve:pending]\nmemory: 1024\ndelete: swap\n")
+                           "[pve:pending]\ndelete: swap\nmemory: 1024\n")
     before = ct.digest
     ct.conf["cores"] = "2"
     assert ct.digest != before and len(before) == 40
@@ -95,8 +95,9 @@ def test_interrupted_task_is_recorded_as_failed(sim: Simulator, tmp_path: Path) 
     sim.settings.time_scale = 100.0
     upid = call(sim, "POST", "/nodes/pve1/lxc", vmid=131, ostemplate=TEMPLATE)
     sim.save(tmp_path)
-    data = json.loads((tmp_path / "state.json").read_text())
-    assert any(t["upid"] == upid and t["endtime"] is None for t in data["tasks"])
+    node = upid.split(":")[1]
+    data = json.loads((tmp_path / "tasks" / node / f"{upid}.json").read_text())
+    assert data["endtime"] is None
     again = Simulator.load(tmp_path)
     try:
         assert again.tasks.tasks[upid].exitstatus == "task interrupted by simulator restart"

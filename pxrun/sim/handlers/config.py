@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pxrun.sim import propstr
 from pxrun.sim.api import ApiError, Auth, Request, fail, param_error, permission_denied, route
-from pxrun.sim.cluster import GIB, AllocError
+from pxrun.sim.cluster import GIB
 from pxrun.sim.containers import (
     LIVE,
     NEW_DISK_RE,
@@ -28,6 +28,7 @@ from pxrun.sim.containers import (
     volume_of,
 )
 from pxrun.sim.formats import split_list
+from pxrun.sim.storages import AllocError
 
 if TYPE_CHECKING:
     from pxrun.sim.state import Simulator

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from pxrun.sim import propstr
 from pxrun.sim.api import ApiError, Request, fail, param_error, route
-from pxrun.sim.cluster import AllocError
 from pxrun.sim.containers import Container, is_managed, volume_of
 from pxrun.sim.formats import format_size, parse_size
 from pxrun.sim.handlers.power import do_start, do_stop
+from pxrun.sim.storages import AllocError
 from pxrun.sim.tasks import TaskContext, TaskError
 
 if TYPE_CHECKING:
@@ -299,8 +299,14 @@ def _move_volumes(sim: Simulator, ctx: TaskContext, ct: Container, source: str, 
         for _old, new_volid in moves:
             sim.storages.free(new_volid, target)
         raise
-    for old, new_volid in moves:
+    renamed = dict(moves)
+    for old in renamed:
         sim.storages.free(old, source)
-        for key, value in list(ct.conf.items()):
-            if (key == "rootfs" or key.startswith(("mp", "unused"))) and volume_of(value) == old:
-                ct.conf[key] = value.replace(old, new_volid, 1)
+    # All keys at once from the old values: renaming one volume at a time could give a key
+    # the name another volume had before (rootfs and mp0 naming one volume, one orphaned).
+    for key, value in list(ct.conf.items()):
+        if key == "rootfs" or key.startswith(("mp", "unused")):
+            volume = volume_of(value)
+            if volume in renamed:
+                _, comma, rest = value.partition(",")
+                ct.conf[key] = renamed[volume] + comma + rest

@@ -227,10 +227,9 @@ def destroy(sim: Simulator, req: Request) -> Any:
                         ctx.log(f'  Logical volume "{volid.split(":", 1)[1]}" successfully '
                                 "removed.")
                 if p.get("destroy-unreferenced-disks"):
-                    for sdef in sim.storages.on_node(ct.node):
-                        vols = sim.storages.vols(sdef.id, ct.node)
-                        for volid in [v.volid for v in vols.values() if v.vmid == vmid]:
-                            del vols[volid]
+                    for location, vol in sim.storages.owned(vmid):
+                        if vol.content in ("rootdir", "images"):
+                            sim.storages.drop(location, vol.volid)
                 for pool in sim.pools.values():
                     if vmid in pool.vms:
                         pool.vms.remove(vmid)

@@ -54,7 +54,7 @@ def do_start(ctx: TaskContext, ct: Container, skiplock: bool = False) -> None:
     ctx.phase(0.5)
     with sim.lock:
         if ctx.fault():
-            ctx.log("lxc-start: 101: ../src/lxc/lxccontainer.c: wait_on_daemonized_start: "
+            ctx.log(f"lxc-start: {vmid}: ../src/lxc/lxccontainer.c: wait_on_daemonized_start: "
                     "878 Received container state \"ABORTING\" instead of \"RUNNING\"")
             raise TaskError(f"startup for container '{vmid}' failed")
         ct.set_status("running")

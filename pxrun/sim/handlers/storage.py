@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pxrun.sim.api import Request, fail, param_error, route
-from pxrun.sim.cluster import StorageDef, Volume
 from pxrun.sim.handlers.nodes import start_download
+from pxrun.sim.storages import StorageDef, Volume
 
 if TYPE_CHECKING:
     from pxrun.sim.state import Simulator
