@@ -85,7 +85,7 @@ def parse(text: str) -> ConfFile:
             section["description"] = "\n".join(description)
             description.clear()
 
-    for line in text.splitlines():
+    for line in text.split("\n"):
         if not line.strip():
             continue
         if line.startswith("#"):

@@ -61,7 +61,7 @@ def served_facts(state_dir: Path, owner: dict[str, Any] | None = None) -> SimFac
     token_id, token_secret = auth.init_credentials(state_dir)
     tls_files = tls.ensure_tls(state_dir)
     keys = ensure_ssh_keys(state_dir)
-    cluster = json.loads((state_dir / "cluster.json").read_text(encoding="utf-8"))
+    cluster = json.loads((state_dir / "state.json").read_text(encoding="utf-8")).get("cluster", {})
     return SimFacts(state_dir=state_dir, endpoint=str(owner["endpoint"]), token_id=token_id,
                     token_secret=token_secret, ca_file=tls_files.ca_file,
                     fingerprint=tls_files.fingerprint, ssh_port=int(found.group(1)),

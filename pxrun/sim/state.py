@@ -6,8 +6,8 @@ guarantee with no lock-ordering puzzles. Handlers and task workers hold it brief
 workers sleep (simulated duration) without it.
 
 Durability: once `save(state_dir)` has claimed a state directory (or `load` attached one and
-`claim()` took it), every mutation ends with `commit()`, which writes the changed objects'
-files atomically before the API call returns (persist.py, spec 0025), so a second process
+`claim()` took it), every mutation ends with `commit()`, which appends the changed objects to
+the directory's journal before the API call returns (persist.py, spec 0025), so a second process
 (`pxrun --sim apply` after `plan`) sees it. Only the process holding the directory's lock
 writes (statelock.py).
 """
@@ -115,7 +115,7 @@ class Simulator:
             self._store = persist.Store(self.state_dir)
         if self.needs_full_save:
             with self.lock:
-                self._store.save_all(self)
+                self._store.compact(self)
             self.needs_full_save = False
 
     @property
@@ -155,7 +155,12 @@ class Simulator:
         with self.lock:
             if self._lock_file is not None and self._lock_file.held:
                 self.commit()
+                assert self._store is not None
+                if self._store.journal_bytes:
+                    self._store.compact(self)  # the next start reads one file
             self.closed = True
+            if self._store is not None:
+                self._store.close()
             if self._lock_file is not None:
                 self._lock_file.release()
 

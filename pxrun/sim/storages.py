@@ -161,13 +161,17 @@ class Storages:
 
         Like pve-storage's `find_free_diskname`, `vm-` and `base-` names share the numbers.
         """
-        sdef = self.defs[sid]
-        existing = {disk_name(v) for v in self.vols(sid, node)}
+        lvm = self.defs[sid].type == "lvmthin"
+        existing = self.vols(sid, node)
+
+        def volid(kind: str, n: int) -> str:
+            name = f"{kind}-{vmid}-disk-{n}"
+            return f"{sid}:{name}" if lvm else f"{sid}:{vmid}/{name}.raw"
+
         n = 0
-        while f"vm-{vmid}-disk-{n}" in existing or f"base-{vmid}-disk-{n}" in existing:
+        while volid("vm", n) in existing or volid("base", n) in existing:
             n += 1
-        name = f"{prefix}-{vmid}-disk-{n}"
-        return f"{sid}:{name}" if sdef.type == "lvmthin" else f"{sid}:{vmid}/{name}.raw"
+        return volid(prefix, n)
 
     def check_space(self, sid: str, node: str, volid: str, extra: int) -> None:
         sdef = self.defs[sid]
@@ -275,7 +279,7 @@ class Storages:
         return [asdict(d) for d in self.defs.values()]
 
     def owner_json(self, owner: int | None) -> list[dict[str, Any]]:
-        return [{"location": loc, **asdict(vol)} for loc, vol in sorted(
+        return [{"location": loc, **vars(vol)} for loc, vol in sorted(
             self.owned(owner), key=lambda item: (item[0], item[1].volid))]
 
     def load_owner(self, items: list[dict[str, Any]]) -> None:

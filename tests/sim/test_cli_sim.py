@@ -31,7 +31,7 @@ def test_init_defaults_to_sim_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
                                   capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(["sim", "init"]) == 0
-    assert (tmp_path / ".pxrun" / "sim" / "cluster.json").is_file()
+    assert (tmp_path / ".pxrun" / "sim" / "state.json").is_file()
     assert main(["--sim-dir", "other", "sim", "init"]) == 0
     assert (tmp_path / "other" / "ssh_key").is_file()
     capsys.readouterr()
@@ -83,7 +83,7 @@ def test_serve_prints_facts_serves_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -
             proc.wait()
     assert proc.returncode == 0, err
     assert "state saved" in err and "Traceback" not in err
-    json.loads((state / "cluster.json").read_text())
+    json.loads((state / "state.json").read_text())
     assert not (state / "lock").read_text()  # the server let go of the state directory
     assert log.read_text().count("\n") >= 1
     assert facts["token_secret"] not in log.read_text() + err

@@ -42,8 +42,8 @@ def test_state_persists_between_runs_and_is_replaced_atomically(tmp_path: Path) 
         px.nodes("pve1").lxc.post(vmid=150, hostname="kept", rootfs="local-lvm:4",
                                   ostemplate="local:vztmpl/debian-12-standard_12.7-1_amd64"
                                              ".tar.zst")
-    assert "hostname: kept" in (state / "nodes" / "pve1" / "lxc" / "150.conf").read_text()
     assert not [p.name for p in state.rglob("*.tmp")]
+    assert (state / "journal.jsonl").stat().st_size == 0  # folded into state.json on stop
     with SimRuntime(state) as runtime:
         assert runtime.sim is not None and 150 in runtime.sim.containers
     assert describe_state(state)["nodes"][0] == {"name": "pve1", "online": True,
@@ -71,7 +71,7 @@ def test_missing_and_corrupt_state_are_clear_errors(tmp_path: Path) -> None:
         describe_state(tmp_path / "nowhere")
     state = tmp_path / "s"
     init_state(state)
-    (state / "cluster.json").write_text("{not json", encoding="utf-8")
+    (state / "state.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(SimulatorError, match="unusable") as caught:
         SimRuntime(state).start()
     assert "pxrun sim reset" in caught.value.hint
