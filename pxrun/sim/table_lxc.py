@@ -71,6 +71,7 @@ CONFIG: dict[str, Param] = {
 }
 
 NV = {"node": NODE, "vmid": VMID}
+SNAPNAME = S(optional=False, format="pve-configid", max_length=40)
 BASE = "/nodes/{node}/lxc/{vmid}"
 
 
@@ -190,7 +191,34 @@ ENDPOINTS: list[Endpoint] = [
         "string",
     ),
     _ep("GET", f"{BASE}/interfaces", NV, "array"),
+    _ep(
+        "POST",
+        f"{BASE}/clone",
+        {
+            **NV,
+            "bwlimit": N(minimum=0),
+            "description": S(),
+            "full": B(),
+            "hostname": S(format="dns-name"),
+            "newid": VMID,
+            "pool": S(format="pve-poolid"),
+            "snapname": SNAPNAME.but(optional=True),
+            "storage": STORAGE_OPT,
+            "target": S(format="pve-node"),
+        },
+        "string",
+    ),
+    _ep("POST", f"{BASE}/template", NV, "null"),
     _ep("GET", f"{BASE}/snapshot", NV, "array"),
+    _ep("POST", f"{BASE}/snapshot", {**NV, "description": S(), "snapname": SNAPNAME}, "string"),
+    _ep("GET", f"{BASE}/snapshot/{{snapname}}", {**NV, "snapname": SNAPNAME}, "array"),
+    _ep("DELETE", f"{BASE}/snapshot/{{snapname}}", {**NV, "force": B(), "snapname": SNAPNAME},
+        "string"),
+    _ep("GET", f"{BASE}/snapshot/{{snapname}}/config", {**NV, "snapname": SNAPNAME}, "object"),
+    _ep("PUT", f"{BASE}/snapshot/{{snapname}}/config",
+        {**NV, "description": S(), "snapname": SNAPNAME}, "null"),
+    _ep("POST", f"{BASE}/snapshot/{{snapname}}/rollback",
+        {**NV, "snapname": SNAPNAME, "start": B(default=0)}, "string"),
     _ep(
         "GET",
         f"{BASE}/feature",

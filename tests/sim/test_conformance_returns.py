@@ -188,8 +188,8 @@ def _container(prox: Any, node: str) -> int:
                 prox, f"/nodes/{node}/storage/{storage['storage']}/content", content="vztmpl"
             )
             template = items[0]["volid"] if items else None
-        if "rootdir" in content and root is None:
-            root = storage["storage"]
+        if "rootdir" in content and (root is None or storage.get("type") == "lvmthin"):
+            root = storage["storage"]  # snapshot-capable when there is such a storage
     if template is None or root is None:
         raise Unavailable("no container, and no template/rootdir storage to create one")
     vmid = int(_get(prox, "/cluster/nextid"))
@@ -216,6 +216,16 @@ def _fill(prox: Any, template: str) -> str:
             status = _get(prox, f"/nodes/{node}/lxc/{values['vmid']}/status/current")
             if status["status"] != "running":
                 _wait(prox, node, prox.nodes(node).lxc(values["vmid"]).status.start.post())
+    if "snapname" in names:
+        vmid = values["vmid"]
+        snaps = [s["name"] for s in _get(prox, f"/nodes/{node}/lxc/{vmid}/snapshot")
+                 if s["name"] != "current"]
+        if not snaps:
+            _wait(prox, node, prox.nodes(node).lxc(vmid).snapshot.post(snapname="conform"))
+            snaps = [s["name"] for s in _get(prox, f"/nodes/{node}/lxc/{vmid}/snapshot")
+                     if s["name"] != "current"]
+        if snaps:
+            values["snapname"] = snaps[0]
     if "storage" in names or "volume" in names:
         for storage in _get(prox, f"/nodes/{node}/storage"):
             values.setdefault("storage", storage["storage"])

@@ -7,6 +7,7 @@ disks (resize/move/migrate), tasks, pools, and access (tickets, owned by the ser
 
 from pxrun.sim.handlers import (  # noqa: F401
     access,
+    clone,
     cluster,
     config,
     disks,
@@ -14,6 +15,7 @@ from pxrun.sim.handlers import (  # noqa: F401
     nodes,
     pools,
     power,
+    snapshot,
     storage,
     tasks,
     version,

@@ -106,7 +106,10 @@ class Change:
         if key.startswith("mp") and is_managed(volume_of(value)):
             self.ct.add_unused(volume_of(value))
         elif key.startswith("unused"):
-            self.to_free.append(volume_of(value))
+            volume = volume_of(value)
+            # is_volume_in_use with snapshots and pending: a snapshot keeps its volume alive
+            if volume not in self.ct.volumes() and volume not in self.ct.snapshot_volumes():
+                self.to_free.append(volume)
 
     # -- pending application ---------------------------------------------------------------
     def apply_pending(self, hotplug: bool) -> None:
@@ -208,7 +211,11 @@ def get_config(sim: Simulator, req: Request) -> Any:
     with sim.lock:
         ct = sim.ct_on(p["node"], p["vmid"])
         if p.get("snapshot"):
-            raise fail(f"snapshot '{p['snapshot']}' does not exist")
+            from pxrun.sim.handlers.snapshot import snapshot_json
+
+            data = snapshot_json(ct, str(p["snapshot"]))
+            data["digest"] = ct.digest
+            return data
         return ct.config_json(current=bool(p.get("current")))
 
 

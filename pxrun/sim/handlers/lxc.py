@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from pxrun.sim.api import Request, fail, param_error, permission_denied, route
 from pxrun.sim.cluster import ostype_of
 from pxrun.sim.containers import Container, canonical_value, fill_net, is_option, volume_of
+from pxrun.sim.guest import referenced_volumes
 from pxrun.sim.handlers.config import MOUNT_RE, Change, check_features, value_text
 from pxrun.sim.handlers.power import do_start, do_stop
 from pxrun.sim.rootfs import remove_rootfs
@@ -220,7 +221,7 @@ def destroy(sim: Simulator, req: Request) -> Any:
                 raise TaskError(f"lvremove 'pve/vm-{vmid}-disk-0' error:   Logical volume "
                                 f"pve/vm-{vmid}-disk-0 in use.")
             with sim.lock:
-                for volid in ct.volumes():
+                for volid in sorted(referenced_volumes(ct)):
                     sim.storages.free(volid, ct.node)
                     if ":" in volid and volid.split(":", 1)[0] in sim.storages.defs and \
                             sim.storages.defs[volid.split(":", 1)[0]].type == "lvmthin":
@@ -246,24 +247,3 @@ def destroy(sim: Simulator, req: Request) -> Any:
 def _mount_order(key: str) -> int:
     """foreach_volume order: rootfs first, then mp0, mp1, ... numerically."""
     return -1 if key == "rootfs" else int(key[2:])
-
-
-@route("GET", "/nodes/{node}/lxc/{vmid}/snapshot")
-def list_snapshots(sim: Simulator, req: Request) -> Any:
-    """No snapshots are modelled: only the `current` pseudo entry, as on a fresh CT."""
-    with sim.lock:
-        ct = sim.ct_on(req.params["node"], int(req.params["vmid"]))
-        return [{"name": "current", "description": "You are here!",
-                 "running": 1 if ct.running else 0, "digest": ct.digest}]
-
-
-@route("GET", "/nodes/{node}/lxc/{vmid}/feature")
-def has_feature(sim: Simulator, req: Request) -> Any:
-    """snapshot/clone need snapshot-capable storage (lvmthin here); copy always works."""
-    with sim.lock:
-        ct = sim.ct_on(req.params["node"], int(req.params["vmid"]))
-        if req.params["feature"] == "copy":
-            return {"hasFeature": 1}
-        types = {sim.storages.defs[v.split(":", 1)[0]].type for v in ct.volumes(False)
-                 if v.split(":", 1)[0] in sim.storages.defs}
-        return {"hasFeature": 1 if types and types <= {"lvmthin"} else 0}
