@@ -15,6 +15,7 @@ from pxrun.sim.api import ApiError, Request, fail, param_error, route
 from pxrun.sim.containers import Container, is_managed, volume_of
 from pxrun.sim.formats import format_size, parse_size
 from pxrun.sim.handlers.power import do_start, do_stop
+from pxrun.sim.handlers.reassign import reassign
 from pxrun.sim.storages import AllocError
 from pxrun.sim.tasks import TaskContext, TaskError
 
@@ -81,13 +82,13 @@ def move_volume(sim: Simulator, req: Request) -> Any:
         msg = "both 'storage' and 'target-vmid' missing, either needs to be set"
         raise param_error({"storage": msg, "target-vmid": msg})
     with sim.lock:
+        if target_vmid:
+            return reassign(sim, req, key, int(target_vmid))
         ct = sim.ct_on(p["node"], int(p["vmid"]))
         ct.check_lock()
         ct.check_digest(p.get("digest"))
         if key not in ct.conf:
             raise fail(f"cannot move volume '{key}' - not set in config")
-        if target_vmid:
-            return _move_to_ct(sim, req, ct, key, int(target_vmid))
         if ct.running:
             raise fail("cannot move volumes of a running container")
         sdef = sim.storages.available(str(storage), ct.node)
@@ -101,6 +102,8 @@ def move_volume(sim: Simulator, req: Request) -> Any:
         old_vol = sim.storages.find(old, ct.node)
         if old_vol is None:
             raise fail(f"volume '{old}' does not exist")
+        if p.get("delete") and old in ct.snapshot_volumes():
+            raise fail("you can't move a volume with snapshots and delete the source")
         ct.conf["lock"] = "disk"
         sim.commit()
 
@@ -131,48 +134,6 @@ def move_volume(sim: Simulator, req: Request) -> Any:
                     sim.commit()
 
         return sim.tasks.start(ct.node, "move_volume", str(ct.vmid), req.auth.authid, work)
-
-
-def _move_to_ct(sim: Simulator, req: Request, ct: Container, key: str, target_vmid: int) -> Any:
-    p = req.params
-    target = sim.containers.get(target_vmid)
-    if target is None or target.node != ct.node:
-        raise fail(f"Configuration file 'nodes/{ct.node}/lxc/{target_vmid}.conf' does not exist")
-    if key == "rootfs":
-        raise param_error({"volume": "cannot move rootfs to another container"})
-    target.check_lock()
-    target.check_digest(p.get("target-digest"))
-    target_key = str(p.get("target-volume") or key)
-    if target_key in target.conf:
-        raise fail(f"Target volume key '{target_key}' is already in use for container "
-                   f"'{target_vmid}'")
-    wid = f"{ct.vmid}-{key}>{target_vmid}-{target_key}"
-
-    def work(ctx: TaskContext) -> None:
-        ctx.phase()
-        with sim.lock:
-            fmt = "unused" if key.startswith("unused") else "mp"
-            mp = propstr.parse(fmt, ct.conf[key])
-            old = str(mp["volume"])
-            vol = sim.storages.find(old, ct.node)
-            if vol is None:
-                raise TaskError(f"volume '{old}' does not exist")
-            sid = old.split(":", 1)[0]
-            vols = sim.storages.vols(sid, ct.node)
-            new_volid = sim.storages.volname(sid, ct.node, target_vmid)
-            del vols[old]
-            vol.volid, vol.vmid = new_volid, target_vmid
-            vols[new_volid] = vol
-            mp["volume"] = new_volid
-            tfmt = "unused" if target_key.startswith("unused") else "mp"
-            if tfmt == "mp" and fmt == "unused":
-                raise TaskError("cannot move an unused volume to a mount point")
-            del ct.conf[key]
-            target.conf[target_key] = propstr.print_(tfmt, mp)
-            ctx.log(f"moved volume {old} to {new_volid}")
-            sim.commit()
-
-    return sim.tasks.start(ct.node, "move_volume", wid, req.auth.authid, work)
 
 
 def _storage_map(spec: str | None) -> dict[str, str] | str | None:
