@@ -104,6 +104,13 @@ ENDPOINTS: list[Endpoint] = [
         "object",
     ),
     _ep(
+        "PUT",
+        "/nodes/{node}/storage/{storage}/content/{volume}",
+        {"node": NODE, "storage": STORAGE_OPT, "volume": S(optional=False), "notes": S(),
+         "protected": B()},
+        "null",
+    ),
+    _ep(
         "DELETE",
         "/nodes/{node}/storage/{storage}/content/{volume}",
         {

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pxrun.sim.table_param import (
     DIGEST,
     NODE,
-    NOT_SUPPORTED,
     ROOT_OR_MP,
     STORAGE_OPT,
     VMID,
@@ -95,12 +94,11 @@ ENDPOINTS: list[Endpoint] = [
             "ostemplate": S(optional=False, max_length=255),
             "password": S(min_length=5),
             "pool": S(format="pve-poolid"),
-            # Restoring from a backup archive needs vzdump archives the simulator lacks.
-            "restore": B(unsupported=NOT_SUPPORTED),
+            "restore": B(),
             "ssh-public-keys": S(),
             "start": B(default=0),
             "storage": STORAGE_OPT.but(default="local"),
-            "unique": B(requires="restore", unsupported=NOT_SUPPORTED),
+            "unique": B(requires="restore"),
         },
         "string",
     ),

@@ -73,10 +73,7 @@ DELETE /pools/{poolid}
 """
 
 # Parameters the simulator knows but deliberately refuses (answered with a clear 400).
-UNSUPPORTED = {
-    ("POST", "/nodes/{node}/lxc", "restore"),
-    ("POST", "/nodes/{node}/lxc", "unique"),
-}
+UNSUPPORTED: set[tuple[str, str, str]] = set()
 
 # Table entries allowed to differ from the schema, with the reason. Keep this empty unless
 # Proxmox's runtime behaviour differs from its published schema.

@@ -245,6 +245,13 @@ def _fill(prox: Any, template: str) -> str:
             tasks = _get(prox, f"/nodes/{node}/tasks") or []
         if tasks:
             values["upid"] = tasks[0]["upid"]
+    if "id" in names and template.startswith("/cluster/backup/"):
+        jobs = _get(prox, "/cluster/backup")
+        if not jobs:
+            prox.cluster.backup.post(id="conform", schedule="02:00",
+                                     vmid=_container(prox, node), storage="local")
+            jobs = _get(prox, "/cluster/backup")
+        values["id"] = jobs[0]["id"]
     if "poolid" in names:
         pools = _get(prox, "/pools")
         if not pools:
@@ -258,6 +265,23 @@ def _fill(prox: Any, template: str) -> str:
 
 
 GETS = sorted(t for (m, t) in TABLE if m == "GET")
+
+
+def _a_backup(prox: Any) -> dict[str, str]:
+    """`volume=` of a backup archive (made with vzdump when there is none)."""
+    node = _get(prox, "/nodes")[0]["node"]
+    vmid = _container(prox, node)
+    found = _get(prox, f"/nodes/{node}/storage/local/content", content="backup")
+    if not found:
+        _wait(prox, node, prox.nodes(node).vzdump.post(vmid=vmid, storage="local"))
+        found = _get(prox, f"/nodes/{node}/storage/local/content", content="backup")
+    if not found:
+        raise Unavailable("no backup archive")
+    return {"volume": found[0]["volid"]}
+
+
+# Required query parameters that name live objects: built from the running simulator.
+DYNAMIC_QUERY = {"/nodes/{node}/vzdump/extractconfig": _a_backup}
 # Required query parameters of GET endpoints (placeholders only fill the path).
 QUERY: dict[str, dict[str, str]] = {"/nodes/{node}/lxc/{vmid}/feature": {"feature": "copy"}}
 
@@ -277,7 +301,10 @@ def test_get_returns_fit_schema(
     schema = _returns_index(reference_dir)[("GET", template)]
     try:
         path = _fill(prox, template)
-        data = _get(prox, path, **QUERY.get(template, {}))
+        query = dict(QUERY.get(template, {}))
+        if template in DYNAMIC_QUERY:
+            query.update(DYNAMIC_QUERY[template](prox))
+        data = _get(prox, path, **query)
     except Unavailable as why:
         pytest.skip(f"{template}: {why}")
     except ResourceException as error:

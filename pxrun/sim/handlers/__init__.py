@@ -7,10 +7,12 @@ disks (resize/move/migrate), tasks, pools, and access (tickets, owned by the ser
 
 from pxrun.sim.handlers import (  # noqa: F401
     access,
+    backup,
     clone,
     cluster,
     config,
     disks,
+    jobs,
     lxc,
     nodes,
     pools,

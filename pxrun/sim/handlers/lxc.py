@@ -15,6 +15,7 @@ from pxrun.sim.containers import Container, canonical_value, fill_net, is_option
 from pxrun.sim.guest import referenced_volumes
 from pxrun.sim.handlers.config import MOUNT_RE, Change, check_features, value_text
 from pxrun.sim.handlers.power import do_start, do_stop
+from pxrun.sim.handlers.restore import restore
 from pxrun.sim.rootfs import remove_rootfs
 from pxrun.sim.tasks import TaskContext, TaskError
 
@@ -59,7 +60,9 @@ def create(sim: Simulator, req: Request) -> Any:
     p = dict(req.params)
     node, vmid = p["node"], int(p["vmid"])
     if p.get("restore"):
-        raise fail("restore is not supported by the simulator")
+        return restore(sim, req)
+    if any(k.startswith("mp") and k[2:].isdigit() for k in p) and "rootfs" not in p:
+        raise fail("mount points configured, but 'rootfs' not set - aborting")
     storage = str(p.get("storage") or "local")
     with sim.lock:
         existing = sim.containers.get(vmid)
@@ -96,7 +99,7 @@ def _initial_conf(sim: Simulator, p: dict[str, Any], storage: str,
         text = value_text(value)
         if key.startswith("net"):
             conf[key] = fill_net(text, sim.rng)
-        elif key == "rootfs" and text.replace(".", "", 1).isdigit():
+        elif MOUNT_RE.match(key) and text.replace(".", "", 1).isdigit():
             conf[key] = f"{storage}:{text}"
         elif key == "description":
             conf[key] = text

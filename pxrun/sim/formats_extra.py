@@ -1,0 +1,64 @@
+"""More named formats: backups, calendar events, users and e-mail (see formats.py).
+
+Kept apart so formats.py stays the container options' module; `formats.check_format` looks
+here after its own table. Property strings that the schema names as a format (`prune-backups`,
+`backup-fleecing`, `backup-performance`) are parsed with `propstr` and fail with its texts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from pxrun.sim import propstr
+from pxrun.sim.formats import FormatError, perl_match
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_USERID = r"[^\s:/]+@[A-Za-z][A-Za-z0-9.\-_]+"
+_EMAIL = r"[\w+\-~]+(\.[\w+\-~]+)*@[a-zA-Z0-9\-]+(\.[a-zA-Z0-9\-]+)*"
+# systemd-like calendar events as PVE accepts them: weekday ranges, `HH:MM`, `*/N`, keywords.
+_CALENDAR = re.compile(
+    r"^(?:(?:minutely|hourly|daily|weekly|monthly|yearly|quarterly|semiannually|annually)"
+    r"|(?:[a-z]{3}(?:\.\.[a-z]{3})?(?:,[a-z]{3}(?:\.\.[a-z]{3})?)*\s+)?"
+    r"(?:[\d*/.,-]+\s+)?[\d*/.,]+(?::[\d*/.,]+){0,2})$")
+
+
+def _propstr(fmt: str) -> Callable[[str], None]:
+    def verify(value: str) -> None:
+        try:
+            propstr.parse(fmt, value)
+        except propstr.PropStrError as error:
+            raise FormatError(error.pve_text()) from None
+
+    return verify
+
+
+def verify_day_of_week(value: str) -> None:
+    if value not in _DAYS:
+        raise FormatError(f"invalid day of week '{value}'\n")
+
+
+def verify_calendar_event(value: str) -> None:
+    if not _CALENDAR.match(value.strip()):
+        raise FormatError(f"unable to parse calendar event '{value}'\n")
+
+
+def verify_email_or_username(value: str) -> None:
+    if not (perl_match(_EMAIL, value) or perl_match(_USERID, value)):
+        raise FormatError("value does not look like a valid email address or user name\n")
+
+
+def verify_userid(value: str) -> None:
+    if not perl_match(_USERID, value) or len(value) > 64:
+        raise FormatError(f"value '{value}' does not look like a valid user name\n")
+
+
+VERIFIERS: dict[str, Callable[[str], None]] = {
+    "prune-backups": _propstr("prune-backups"),
+    "backup-fleecing": _propstr("backup-fleecing"),
+    "backup-performance": _propstr("backup-performance"),
+    "pve-day-of-week": verify_day_of_week,
+    "pve-calendar-event": verify_calendar_event,
+    "email-or-username": verify_email_or_username,
+    "pve-userid": verify_userid,
+}
