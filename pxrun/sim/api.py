@@ -81,6 +81,7 @@ class Request:
     params: dict[str, Any]
     auth: Auth = field(default_factory=lambda: Auth("root@pam"))
     credentials: Credentials | None = None  # set by the server; used by the /access endpoints
+    upload: bytes | None = None  # the file of a multipart upload (`tmpfilename` names it)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ paths (task workers, injected latency) never serialise the whole API.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import random
@@ -114,9 +115,11 @@ class Dispatcher:
             return Reply(401, reason, delay=self.settings.auth_fail_delay)
         authid = caller.auth.authid if caller.auth else None
         params: dict[str, Any] = {}
+        files: dict[str, bytes] = {}
         try:
-            params = httpparse.parse_params(method, query, header("Content-Type"), body)
-            reply = self._call(method, raw_rel, params, caller.auth, caller.api_token, header)
+            params = httpparse.parse_params(method, query, header("Content-Type"), body, files)
+            reply = self._call(method, raw_rel, params, caller.auth, caller.api_token, header,
+                               files)
         except ApiError as exc:
             reply = _error(exc)
         except Exception as exc:
@@ -137,6 +140,7 @@ class Dispatcher:
         auth: Any,
         api_token: bool,
         header: Callable[[str], str | None],
+        files: dict[str, bytes] | None = None,
     ) -> Reply:
         # Match before decoding so an encoded `/` (%2F) stays inside its path segment.
         rel = unquote(raw_rel)
@@ -161,6 +165,11 @@ class Dispatcher:
         if fault:
             return fault
         raw = {**params, **path_params}
+        upload = None
+        if files:
+            # pveproxy spools the file to /var/tmp and names it in `tmpfilename`
+            upload = next(iter(files.values()))
+            raw["tmpfilename"] = f"/var/tmp/pveupload-{hashlib.md5(upload).hexdigest()}"
         json_body = "application/json" in (header("Content-Type") or "").lower()
         if self.validator is not None:
             typed = self.validator(method, route.template, raw, json_body=json_body)
@@ -170,6 +179,7 @@ class Dispatcher:
         if auth is not None:
             request.auth = auth
         request.credentials = self.credentials
+        request.upload = upload
         result = route.handler(self.sim, request)
         if isinstance(result, WithTotal):
             body = httpparse.success_body(result.data, result.total)

@@ -140,6 +140,32 @@ ENDPOINTS: list[Endpoint] = [
         },
         "string",
     ),
+    _ep(
+        "POST",
+        "/nodes/{node}/storage/{storage}/upload",
+        {
+            **NS,
+            "checksum": S(requires="checksum-algorithm"),
+            "checksum-algorithm": S(
+                enum=("md5", "sha1", "sha224", "sha256", "sha384", "sha512"), requires="checksum"
+            ),
+            "content": S(
+                optional=False, format="pve-storage-content", enum=("iso", "vztmpl", "import")
+            ),
+            "filename": S(optional=False, max_length=255),
+            "tmpfilename": S(pattern=r"/var/tmp/pveupload-[0-9a-f]+"),
+        },
+        "string",
+    ),
+    _ep(
+        "GET",
+        "/nodes/{node}/query-url-metadata",
+        {"node": NODE, "url": S(optional=False, pattern=r"https?://.*"),
+         "verify-certificates": B(default=1)},
+        "object",
+    ),
+    _ep("GET", "/nodes/{node}/qemu", {"node": NODE, "full": B()}, "array"),
+    _ep("GET", "/cluster/tasks", {}, "array"),
     _ep("GET", "/nodes/{node}/aplinfo", {"node": NODE}, "array"),
     _ep(
         "POST",

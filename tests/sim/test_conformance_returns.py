@@ -283,7 +283,10 @@ def _a_backup(prox: Any) -> dict[str, str]:
 # Required query parameters that name live objects: built from the running simulator.
 DYNAMIC_QUERY = {"/nodes/{node}/vzdump/extractconfig": _a_backup}
 # Required query parameters of GET endpoints (placeholders only fill the path).
-QUERY: dict[str, dict[str, str]] = {"/nodes/{node}/lxc/{vmid}/feature": {"feature": "copy"}}
+QUERY: dict[str, dict[str, str]] = {
+    "/nodes/{node}/lxc/{vmid}/feature": {"feature": "copy"},
+    "/nodes/{node}/query-url-metadata": {"url": "https://example.com/images/x.tar.zst"},
+}
 
 
 @pytest.mark.integration

@@ -10,6 +10,9 @@ from pxrun.sim.tasks import Task, decode_upid
 if TYPE_CHECKING:
     from pxrun.sim.state import Simulator
 
+# Finished tasks per node in `/cluster/tasks` (PVE keeps a short recent list there).
+CLUSTER_FINISHED = 50
+
 
 def _task(sim: Simulator, req: Request) -> Task:
     upid = str(req.params["upid"])
@@ -100,3 +103,23 @@ def stop_task(sim: Simulator, req: Request) -> Any:
         task = _task(sim, req)
         sim.tasks.stop(task.upid)
     return None
+
+
+@route("GET", "/cluster/tasks")
+def cluster_tasks(sim: Simulator, req: Request) -> Any:
+    """The cluster's task list (pvestatd's kvstore): every running task and the newest
+    finished ones of every node, newest first."""
+    with sim.lock:
+        running = [t for t in sim.tasks.tasks.values() if t.running]
+        finished: list[Task] = []
+        for node in sim.nodes:
+            done = [t for t in sim.tasks.tasks.values() if t.node == node and not t.running]
+            done.sort(key=lambda t: (t.starttime, t.pid), reverse=True)
+            finished += done[:CLUSTER_FINISHED]
+        items = sorted(running + finished, key=lambda t: (t.starttime, t.pid), reverse=True)
+        out = []
+        for task in items:
+            item = task.list_json()
+            item["saved"] = "1" if not task.running else "0"
+            out.append(item)
+        return out
