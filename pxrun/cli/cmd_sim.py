@@ -55,11 +55,18 @@ def sim() -> None:
 @click.option("--force", is_flag=True, help="Replace the cluster with a fresh default one.")
 @click.pass_context
 def init(ctx: click.Context, state_dir: Path | None, force: bool) -> None:
-    """Create a state directory and print how to connect (including the token secret)."""
+    """Create a state directory and print how to connect (including the token secrets).
+
+    Besides root@pam's token it creates `pxrun@pve!pxrun`, a privilege-separated token with
+    only what pxrun needs, for trying permission errors and `pxrun doctor`'s rights check.
+    """
+    from pxrun.sim.auth import init_operator
     from pxrun.sim.runtime import init_state
 
-    facts = init_state(_dir(ctx, state_dir), force=force)
-    _print_facts(ctx, facts, "initialised")
+    path = _dir(ctx, state_dir)
+    facts = init_state(path, force=force)
+    operator = init_operator(path)
+    _print_facts(ctx, facts, "initialised", operator=operator)
 
 
 @sim.command("serve")
@@ -201,15 +208,22 @@ def _if_free(port: int) -> int:
     return port
 
 
-def _print_facts(ctx: click.Context, facts: SimFacts, verb: str) -> None:
+def _print_facts(ctx: click.Context, facts: SimFacts, verb: str,
+                 operator: tuple[str, str] | None = None) -> None:
     if _settings(ctx).json:
-        click.echo(json.dumps(facts.to_json(), sort_keys=True))
+        data = facts.to_json()
+        if operator is not None:
+            data["operator_token_id"], data["operator_token_secret"] = operator
+        click.echo(json.dumps(data, sort_keys=True))
         return
     users = ", ".join(facts.nodes)
     click.echo(f"pxrun simulator {verb} (state in {facts.state_dir})")
     click.echo(f"  endpoint:      {facts.endpoint}")
     click.echo(f"  token id:      {facts.token_id}")
     click.echo(f"  token secret:  {facts.token_secret}")
+    if operator is not None:
+        click.echo(f"  least-privilege token id:      {operator[0]}")
+        click.echo(f"  least-privilege token secret:  {operator[1]}")
     click.echo(f"  CA file:       {facts.ca_file}")
     click.echo(f"  fingerprint:   {facts.fingerprint}")
     click.echo(f"  SSH:           127.0.0.1 port {facts.ssh_port}, user = node name ({users})")

@@ -26,9 +26,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from pxrun.sim import httpparse
+from pxrun.sim.acl import Access
 from pxrun.sim.api import ApiError, Request, WithTotal, match
 from pxrun.sim.auth import AuthFailure, Credentials
 from pxrun.sim.settings import SimSettings
+from pxrun.sim.table_perms import PERMS
 
 if TYPE_CHECKING:
     from pxrun.sim.state import Simulator
@@ -165,6 +167,9 @@ class Dispatcher:
         if fault:
             return fault
         raw = {**params, **path_params}
+        rule = PERMS.get((method, route.template), "unlisted")
+        if auth is not None and rule != "unlisted":
+            Access(self.credentials, self.sim).check_api(auth, rule, raw)
         upload = None
         if files:
             # pveproxy spools the file to /var/tmp and names it in `tmpfilename`

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 
 from pxrun.sim import propstr
-from pxrun.sim.formats import FormatError, perl_match
+from pxrun.sim.formats import FormatError, _rx, perl_match
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _USERID = r"[^\s:/]+@[A-Za-z][A-Za-z0-9.\-_]+"
@@ -48,6 +48,16 @@ def verify_email_or_username(value: str) -> None:
         raise FormatError("value does not look like a valid email address or user name\n")
 
 
+def verify_email(value: str) -> None:
+    if not perl_match(_EMAIL, value):
+        raise FormatError("value does not look like a valid email address\n")
+
+
+def verify_tokenid(value: str) -> None:
+    if not perl_match(rf"{_USERID}!(?:[A-Za-z][A-Za-z0-9.\-_]+)", value):
+        raise FormatError(f"value '{value}' does not look like a valid token ID\n")
+
+
 def verify_userid(value: str) -> None:
     if not perl_match(_USERID, value) or len(value) > 64:
         raise FormatError(f"value '{value}' does not look like a valid user name\n")
@@ -61,4 +71,8 @@ VERIFIERS: dict[str, Callable[[str], None]] = {
     "pve-calendar-event": verify_calendar_event,
     "email-or-username": verify_email_or_username,
     "pve-userid": verify_userid,
+    "pve-tokenid": verify_tokenid,
+    "email": verify_email,
+    "pve-groupid": _rx(r"[A-Za-z0-9.\-_]+", "invalid group name '{value}'\n"),
+    "pve-roleid": _rx(r"[A-Za-z0-9.\-_]+", "invalid role ID '{value}'\n"),
 }

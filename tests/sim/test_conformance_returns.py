@@ -252,6 +252,18 @@ def _fill(prox: Any, template: str) -> str:
                                      vmid=_container(prox, node), storage="local")
             jobs = _get(prox, "/cluster/backup")
         values["id"] = jobs[0]["id"]
+    if "userid" in names:
+        values["userid"] = "root@pam"
+    if "tokenid" in names:
+        tokens = _get(prox, "/access/users/root@pam/token")
+        if tokens:
+            values["tokenid"] = tokens[0]["tokenid"]
+    if "groupid" in names:
+        if not _get(prox, "/access/groups"):
+            prox.access.groups.post(groupid="conform")
+        values["groupid"] = _get(prox, "/access/groups")[0]["groupid"]
+    if "roleid" in names:
+        values["roleid"] = _get(prox, "/access/roles")[0]["roleid"]
     if "poolid" in names:
         pools = _get(prox, "/pools")
         if not pools:

@@ -7,6 +7,7 @@ disks (resize/move/migrate), tasks, pools, and access (tickets, owned by the ser
 
 from pxrun.sim.handlers import (  # noqa: F401
     access,
+    access_admin,
     backup,
     clone,
     cluster,

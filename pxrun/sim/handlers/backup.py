@@ -19,6 +19,7 @@ from pxrun.sim import backups
 from pxrun.sim.api import Request, fail, param_error, route
 from pxrun.sim.formats import split_list
 from pxrun.sim.guest import has_feature
+from pxrun.sim.handlers.config import access_of
 from pxrun.sim.handlers.power import do_start, do_stop
 from pxrun.sim.storages import AllocError
 from pxrun.sim.tasks import TaskContext, TaskError
@@ -71,6 +72,12 @@ def vzdump(sim: Simulator, req: Request) -> Any:
         skipped = [v for v in named if v not in local]
         if p.get("stdout") and len(local) != 1:
             raise fail("you can only backup a single VM with option --stdout")
+        access = access_of(sim, req)
+        if access is not None and not req.auth.is_root:
+            if p.get("storage"):
+                access.check(req.auth, f"/storage/{p['storage']}", ["Datastore.AllocateSpace"])
+            for vmid in local:
+                access.check(req.auth, f"/vms/{vmid}", ["VM.Backup"])
         wid = str(local[0]) if len(local) == 1 else ""
         return sim.tasks.start(node, "vzdump", wid, req.auth.authid,
                                lambda ctx: run_job(ctx, node, p, local, skipped))

@@ -14,6 +14,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from pxrun.sim import propstr
+from pxrun.sim.acl import Access
 from pxrun.sim.api import ApiError, Auth, Request, fail, param_error, permission_denied, route
 from pxrun.sim.cluster import GIB
 from pxrun.sim.containers import (
@@ -27,6 +28,7 @@ from pxrun.sim.containers import (
     key_order,
     volume_of,
 )
+from pxrun.sim.ctperms import check_options
 from pxrun.sim.formats import split_list
 from pxrun.sim.storages import AllocError
 
@@ -162,6 +164,12 @@ class Change:
             self.errors[key] = f"unable to apply pending change {key} : {text.strip()}"
 
 
+def access_of(sim: Simulator, req: Request) -> Access | None:
+    """The privilege checker for a real API call (None for in-process calls, which act as
+    root@pam)."""
+    return Access(req.credentials, sim) if req.credentials is not None else None
+
+
 def value_text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -256,6 +264,8 @@ def update_config(sim: Simulator, req: Request) -> Any:
         ct.check_lock()
         ct.check_digest(digest)
         check_perms(ct, params, delete, req.auth)
+        check_options(access_of(sim, req), req.auth, vmid, sim.pool_of(vmid), params,
+                      [*delete, *revert])
         for key in revert:
             if not is_option(key):
                 raise param_error({"revert": f"unknown option '{key}'"})

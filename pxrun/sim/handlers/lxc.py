@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 from pxrun.sim.api import Request, fail, param_error, permission_denied, route
 from pxrun.sim.cluster import ostype_of
 from pxrun.sim.containers import Container, canonical_value, fill_net, is_option, volume_of
+from pxrun.sim.ctperms import check_create, check_options
 from pxrun.sim.guest import referenced_volumes
-from pxrun.sim.handlers.config import MOUNT_RE, Change, check_features, value_text
+from pxrun.sim.handlers.config import MOUNT_RE, Change, access_of, check_features, value_text
 from pxrun.sim.handlers.power import do_start, do_stop
 from pxrun.sim.handlers.restore import restore
 from pxrun.sim.rootfs import remove_rootfs
@@ -30,11 +31,13 @@ NOT_CONFIG = {"node", "vmid", "ostemplate", "storage", "start", "pool", "passwor
 @route("GET", "/nodes/{node}/lxc")
 def list_lxc(sim: Simulator, req: Request) -> Any:
     node = req.params["node"]
+    access = access_of(sim, req)
     with sim.lock:
         cpus = sim.nodes[node].cpus
         return [ct.vmstatus(cpus, sim.pve9) for ct in sorted(sim.containers.values(),
                                                              key=lambda c: c.vmid)
-                if ct.node == node]
+                if ct.node == node and (access is None or req.auth.is_root or access.has(
+                    req.auth, f"/vms/{ct.vmid}", ["VM.Audit"]))]
 
 
 @route("GET", "/nodes/{node}/lxc/{vmid}")
@@ -81,6 +84,15 @@ def create(sim: Simulator, req: Request) -> Any:
         conf = _initial_conf(sim, p, storage, unprivileged)
         if not req.auth.is_root:
             _check_create_perms(conf, unprivileged)
+            access = access_of(sim, req)
+            pool = p.get("pool")
+            check_create(access, req.auth, vmid, pool)
+            if access is not None:
+                if not unprivileged:
+                    access.check(req.auth, "/", ["Sys.Modify"])
+                access.check(req.auth, f"/storage/{storage}", ["Datastore.AllocateSpace"])
+            check_options(access, req.auth, vmid, pool,
+                          {k: v for k, v in p.items() if is_option(k) and k in conf})
         ct = Container(vmid=vmid, node=node, conf={"lock": "create"},
                        ostemplate=str(p["ostemplate"]),
                        ssh_public_keys=p.get("ssh-public-keys"))

@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 from pxrun.sim import conffile, propstr
 from pxrun.sim.api import Request, fail, param_error
 from pxrun.sim.containers import Container, canonical_value, fill_net, is_option
+from pxrun.sim.ctperms import check_create
 from pxrun.sim.guest import mountpoints, referenced_volumes
 from pxrun.sim.handlers.backup import find_backup
-from pxrun.sim.handlers.config import Change, value_text
+from pxrun.sim.handlers.config import Change, access_of, value_text
 from pxrun.sim.handlers.power import do_start
 from pxrun.sim.storages import disk_name
 from pxrun.sim.tasks import TaskContext, TaskError
@@ -43,6 +44,8 @@ def restore(sim: Simulator, req: Request) -> Any:
     storage = str(p.get("storage") or "local")
     with sim.lock:
         existing = sim.containers.get(vmid)
+        check_create(access_of(sim, req), req.auth, vmid, p.get("pool"),
+                     restore_over=bool(existing is not None and p.get("force")))
         if existing is not None:
             if not p.get("force"):
                 raise fail(f"CT {vmid} already exists on node '{existing.node}'")
