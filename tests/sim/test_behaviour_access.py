@@ -38,7 +38,7 @@ def test_users_groups_roles_and_acls(sim_env: Any) -> None:
     alice = sim_env.proxmoxer(user="alice@pve", password="alice-secret-1")
     assert [c["vmid"] for c in alice.nodes("pve1").lxc.get()] == [101]  # 102 is invisible
     assert alice.nodes("pve1").lxc(101).config.get()["hostname"] == "ct101"
-    forbidden(lambda: alice.nodes("pve1").lxc(102).config.get(),
+    forbidden(alice.nodes("pve1").lxc(102).config.get,
               "Permission check failed (/vms/102, VM.Audit)")
     alice.nodes("pve1").lxc(101).config.put(cores=2)
     forbidden(lambda: alice.nodes("pve1").lxc(102).config.put(cores=2),
@@ -46,7 +46,7 @@ def test_users_groups_roles_and_acls(sim_env: Any) -> None:
               "VM.Config.Memory|VM.Config.Network|VM.Config.Options)")  # the schema's check
     forbidden(lambda: alice.nodes("pve1").lxc(101).config.put(memory=1024),
               "Permission check failed (/vms/101, VM.Config.Memory)")  # the handler's
-    forbidden(lambda: alice.nodes("pve1").lxc(101).status.start.post(),
+    forbidden(alice.nodes("pve1").lxc(101).status.start.post,
               "Permission check failed (/vms/101, VM.PowerMgmt)")
     root.access.acl.put(path="/vms/101", roles="PVEVMAdmin", users="alice@pve")
     alice.nodes("pve1").lxc(101).config.put(memory=1024)  # user entries win over groups
@@ -60,7 +60,7 @@ def test_users_groups_roles_and_acls(sim_env: Any) -> None:
     perms = alice.access.permissions.get(path="/vms/101")
     assert perms["/vms/101"]["VM.Config.Memory"] == 1
     root.access.acl.put(path="/vms/101", roles="NoAccess", users="alice@pve")
-    forbidden(lambda: alice.nodes("pve1").lxc(101).config.get(),
+    forbidden(alice.nodes("pve1").lxc(101).config.get,
               "Permission check failed (/vms/101, VM.Audit)")
 
 
@@ -74,11 +74,11 @@ def test_privilege_separated_tokens_and_pools(sim_env: Any) -> None:
     made = root.access.users("bob@pve").token("ci").post(comment="ci")
     assert made["full-tokenid"] == "bob@pve!ci" and made["info"]["privsep"] == 1
     separated = as_token(sim_env, "bob@pve!ci", made["value"])
-    forbidden(lambda: separated.nodes("pve1").lxc(103).config.get(),
+    forbidden(separated.nodes("pve1").lxc(103).config.get,
               "Permission check failed (/vms/103, VM.Audit)")  # token ACLs: none yet
     root.access.acl.put(path="/vms", roles="PVEAuditor", tokens="bob@pve!ci")
     assert separated.nodes("pve1").lxc(103).config.get()["hostname"] == "ct103"
-    forbidden(lambda: separated.nodes("pve1").lxc(103).status.start.post(),
+    forbidden(separated.nodes("pve1").lxc(103).status.start.post,
               "Permission check failed (/vms/103, VM.PowerMgmt)")  # user ∩ token
     full = root.access.users("bob@pve").token("full").post(privsep=0)
     inherits = as_token(sim_env, "bob@pve!full", full["value"])
@@ -87,7 +87,7 @@ def test_privilege_separated_tokens_and_pools(sim_env: Any) -> None:
     mine = inherits.nodes("pve1").tasks.get(source="all")
     assert [t["upid"] for t in mine] == [upid]  # only its own tasks without Sys.Audit
     others = [t["upid"] for t in root.nodes("pve1").tasks.get() if t["upid"] != upid]
-    forbidden(lambda: inherits.nodes("pve1").tasks(others[0]).status.get(),
+    forbidden(inherits.nodes("pve1").tasks(others[0]).status.get,
               "Permission check failed (/nodes/pve1, Sys.Audit)")
     root.access.users("bob@pve").token("ci").delete()
     with pytest.raises(ResourceException) as gone:
@@ -113,5 +113,5 @@ def test_sim_init_operator_token_is_least_privilege(sim_env: Any) -> None:
               "configuring device passthrough is only allowed for root@pam")
     forbidden(lambda: operator.access.users.post(userid="eve@pve"),
               "Permission check failed")
-    forbidden(lambda: operator.cluster.status.get(), "Permission check failed (/, Sys.Audit)")
+    forbidden(operator.cluster.status.get, "Permission check failed (/, Sys.Audit)")
     assert root.cluster.status.get()
