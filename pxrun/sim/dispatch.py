@@ -166,6 +166,7 @@ class Dispatcher:
         fault = self._transient_fault()
         if fault:
             return fault
+        self._ha_tick()
         raw = {**params, **path_params}
         rule = PERMS.get((method, route.template), "unlisted")
         if auth is not None and rule != "unlisted":
@@ -206,6 +207,15 @@ class Dispatcher:
         if node in self.settings.faults.offline_nodes or not getattr(nodes[node], "online", True):
             return Reply(595, "No route to host")
         return None
+
+    def _ha_tick(self) -> None:
+        """Let the HA manager notice dead nodes before a call looks at the cluster."""
+        if getattr(self.sim, "extra", None) is None:
+            return
+        from pxrun.sim import ha
+
+        with self.sim.lock:
+            ha.tick(self.sim)
 
     def _transient_fault(self) -> Reply | None:
         rate = self.settings.faults.error_rate

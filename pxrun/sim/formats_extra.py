@@ -73,6 +73,10 @@ VERIFIERS: dict[str, Callable[[str], None]] = {
     "pve-userid": verify_userid,
     "pve-tokenid": verify_tokenid,
     "email": verify_email,
+    "pve-ha-resource-or-vm-id": _rx(r"(?:(?:ct|vm):)?\d+", "unable to parse service id\n"),
+    "pve-ha-resource-id": _rx(r"(?:(?:ct|vm):)?\d+", "unable to parse service id\n"),
+    "pve-ha-node": _rx(r"[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?(?::\d+)?",
+                       "unable to parse node '{value}'\n"),
     "pve-groupid": _rx(r"[A-Za-z0-9.\-_]+", "invalid group name '{value}'\n"),
     "pve-roleid": _rx(r"[A-Za-z0-9.\-_]+", "invalid role ID '{value}'\n"),
 }

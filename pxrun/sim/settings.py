@@ -33,6 +33,9 @@ DEFAULT_TASK_DURATIONS: dict[str, float] = {
     "vztemplate": 0.05,
     "vzdump": 0.3,
     "vzrestore": 0.3,
+    # How long a node must stay unreachable before HA fences it and recovers its guests
+    # (pve-ha-manager: about two minutes); scaled by time_scale like task durations.
+    "hafence": 120.0,
 }
 
 

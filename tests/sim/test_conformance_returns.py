@@ -252,6 +252,19 @@ def _fill(prox: Any, template: str) -> str:
                                      vmid=_container(prox, node), storage="local")
             jobs = _get(prox, "/cluster/backup")
         values["id"] = jobs[0]["id"]
+    if "sid" in names:
+        resources = _get(prox, "/cluster/ha/resources")
+        if not resources:
+            prox.cluster.ha.resources.post(sid=f"ct:{_container(prox, node)}", state="stopped")
+            resources = _get(prox, "/cluster/ha/resources")
+        values["sid"] = resources[0]["sid"]
+    if "rule" in names:
+        rules = _get(prox, "/cluster/ha/rules")
+        if not rules:
+            prox.cluster.ha.rules.post(rule="conform", type="node-affinity",
+                                       resources=str(_container(prox, node)), nodes=node)
+            rules = _get(prox, "/cluster/ha/rules")
+        values["rule"] = rules[0]["rule"]
     if "userid" in names:
         values["userid"] = "root@pam"
     if "tokenid" in names:

@@ -14,6 +14,7 @@ from pxrun.sim.handlers import (  # noqa: F401
     config,
     disks,
     files,
+    ha_api,
     jobs,
     lxc,
     nodes,

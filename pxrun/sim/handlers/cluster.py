@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from pxrun.sim import ha
 from pxrun.sim.acl import Access
 from pxrun.sim.api import Request, fail, param_error, route
 
@@ -53,6 +54,9 @@ def guest_resource(sim: Simulator, ct: Container, pool: str | None = None) -> di
             item[key] = status[key]
     if pool:
         item["pool"] = pool
+    managed = ha.resource(sim, ct.vmid)
+    if managed is not None:
+        item["hastate"] = ha.state_of(managed)
     return item
 
 

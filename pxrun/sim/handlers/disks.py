@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from pxrun.sim import propstr
+from pxrun.sim import ha, propstr
 from pxrun.sim.api import ApiError, Request, fail, param_error, route
 from pxrun.sim.containers import Container, is_managed, volume_of
 from pxrun.sim.formats import format_size, parse_size
+from pxrun.sim.handlers.hareq import ha_request
 from pxrun.sim.handlers.power import do_start, do_stop
 from pxrun.sim.handlers.reassign import reassign
 from pxrun.sim.storages import AllocError
@@ -197,45 +198,54 @@ def migrate(sim: Simulator, req: Request) -> Any:
             raise fail("can't migrate running container without --online or --restart")
         ct.check_lock()
         mapping = _storage_map(p.get("target-storage"))
+        if ha.managed(sim, ct.vmid):
+            return ha_request(sim, req, ct, "hamigrate", "migration", target)
+        return sim.tasks.start(ct.node, "vzmigrate", str(ct.vmid), req.auth.authid,
+                               migrate_worker(sim, ct, target, mapping, bool(p.get("online"))))
 
-        def work(ctx: TaskContext) -> None:
-            source = ct.node
-            restart = False
+
+def migrate_worker(sim: Simulator, ct: Container, target: str,
+                   mapping: dict[str, str] | str | None, online: bool = False) -> Any:
+    """vzmigrate in restart mode: stop, copy local volumes, move the config, start again."""
+
+    def work(ctx: TaskContext) -> None:
+        source = ct.node
+        restart = False
+        with sim.lock:
+            ctx.log(f"starting migration of CT {ct.vmid} to node '{target}' "
+                    f"({sim.nodes[target].ip})")
+            if ct.running and online:
+                raise TaskError("lxc live migration is currently not implemented")
+            if not sim.node_online(target):
+                raise TaskError(f"migration aborted: target node '{target}' is not online")
+            blockers = _migration_blockers(sim, ct, target, mapping)
+            if blockers:
+                raise TaskError(f"migration aborted: storage '{blockers[0]}' is not "
+                                f"available on node '{target}'")
+            ct.check_lock()
+            ct.conf["lock"] = "migrate"
+            sim.commit()
+        try:
+            if ct.running:
+                restart = True
+                ctx.log(f"shutdown CT {ct.vmid}")
+                do_stop(ctx, ct)
+            ctx.phase()
             with sim.lock:
-                ctx.log(f"starting migration of CT {ct.vmid} to node '{target}' "
-                        f"({sim.nodes[target].ip})")
-                if ct.running and p.get("online"):
-                    raise TaskError("lxc live migration is currently not implemented")
-                if not sim.node_online(target):
-                    raise TaskError(f"migration aborted: target node '{target}' is not online")
-                blockers = _migration_blockers(sim, ct, target, mapping)
-                if blockers:
-                    raise TaskError(f"migration aborted: storage '{blockers[0]}' is not "
-                                    f"available on node '{target}'")
-                ct.check_lock()
-                ct.conf["lock"] = "migrate"
+                if ctx.fault():
+                    raise TaskError("migration aborted: command 'rsync' failed: exit code 12")
+                _move_volumes(sim, ctx, ct, source, target, mapping)
+                ct.node = target
+                ctx.log("migration finished successfully (duration 00:00:01)")
+        finally:
+            with sim.lock:
+                ct.conf.pop("lock", None)
                 sim.commit()
-            try:
-                if ct.running:
-                    restart = True
-                    ctx.log(f"shutdown CT {ct.vmid}")
-                    do_stop(ctx, ct)
-                ctx.phase()
-                with sim.lock:
-                    if ctx.fault():
-                        raise TaskError("migration aborted: command 'rsync' failed: exit code 12")
-                    _move_volumes(sim, ctx, ct, source, target, mapping)
-                    ct.node = target
-                    ctx.log("migration finished successfully (duration 00:00:01)")
-            finally:
-                with sim.lock:
-                    ct.conf.pop("lock", None)
-                    sim.commit()
-            if restart:
-                ctx.log("start container on target node")
-                do_start(ctx, ct)
+        if restart:
+            ctx.log("start container on target node")
+            do_start(ctx, ct)
 
-        return sim.tasks.start(ct.node, "vzmigrate", str(ct.vmid), req.auth.authid, work)
+    return work
 
 
 def _move_volumes(sim: Simulator, ctx: TaskContext, ct: Container, source: str, target: str,

@@ -170,3 +170,16 @@ def not_backed_up(sim: Simulator, req: Request) -> Any:
         return [{"vmid": vmid, "type": "lxc", "name": ct.conf.get("hostname", f"CT{vmid}")}
                 for vmid, ct in sorted(sim.containers.items())
                 if vmid not in covered and not ct.is_template]
+
+
+def purge_from_jobs(sim: Simulator, vmid: int) -> None:
+    """`purge` on destroy: the vmid leaves every job's list (a job left empty goes too)."""
+    jobs = _jobs(sim)
+    for job_id, job in list(jobs.items()):
+        if not job.get("vmid"):
+            continue
+        left = [v for v in split_list(str(job["vmid"])) if int(v) != vmid]
+        if left:
+            job["vmid"] = ",".join(left)
+        else:
+            del jobs[job_id]

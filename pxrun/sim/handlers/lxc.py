@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pxrun.sim import ha
 from pxrun.sim.api import Request, fail, param_error, permission_denied, route
 from pxrun.sim.cluster import ostype_of
 from pxrun.sim.containers import Container, canonical_value, fill_net, is_option, volume_of
 from pxrun.sim.ctperms import check_create, check_options
 from pxrun.sim.guest import referenced_volumes
 from pxrun.sim.handlers.config import MOUNT_RE, Change, access_of, check_features, value_text
+from pxrun.sim.handlers.jobs import purge_from_jobs
 from pxrun.sim.handlers.power import do_start, do_stop
 from pxrun.sim.handlers.restore import restore
 from pxrun.sim.rootfs import remove_rootfs
@@ -181,6 +183,11 @@ def _create_worker(sim: Simulator, ct: Container, conf: dict[str, str],
                 change = None
                 if p.get("pool") and p["pool"] in sim.pools:
                     sim.pools[p["pool"]].vms.append(vmid)
+                if p.get("ha-managed"):
+                    ha.data(sim)["resources"][f"ct:{vmid}"] = {
+                        **ha.RESOURCE_DEFAULTS, "state": "started" if p.get("start") else
+                        "stopped"}
+                    ctx.log(f"added CT {vmid} as HA resource ct:{vmid}")
                 sim.commit()
             if p.get("start"):
                 do_start(ctx, ct)
@@ -219,6 +226,9 @@ def destroy(sim: Simulator, req: Request) -> Any:
         ct = sim.ct_on(p["node"], vmid)
         ct.check_protection(f"can't remove CT {vmid}")
         ct.check_lock()
+        if ha.resource(sim, vmid) is not None and not p.get("purge"):
+            raise fail(f"unable to remove CT {vmid} - used in HA resources and purge parameter "
+                       "not set.")
         if ct.running and not p.get("force"):
             raise fail(f"unable to destroy CT {vmid} - container is running")
 
@@ -249,6 +259,9 @@ def destroy(sim: Simulator, req: Request) -> Any:
                 for pool in sim.pools.values():
                     if vmid in pool.vms:
                         pool.vms.remove(vmid)
+                if p.get("purge"):
+                    ha.remove_references(sim, vmid)
+                    purge_from_jobs(sim, vmid)
                 if sim.containers.get(vmid) is ct:
                     del sim.containers[vmid]
                 sim.commit()
