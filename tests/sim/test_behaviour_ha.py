@@ -53,8 +53,8 @@ def test_destroy_needs_purge_and_purge_cleans_rules(sim_env: Any) -> None:
     prox.cluster.ha.resources.post(sid="ct:103", state="stopped")
     prox.cluster.ha.rules.post(rule="apart", type="resource-affinity", affinity="negative",
                                resources="ct:102,ct:103")
-    with pytest.raises(ResourceException, match="unable to remove CT 102 - used in HA "
-                                                "resources and purge parameter not set."):
+    with pytest.raises(ResourceException, match=r"unable to remove CT 102 - used in HA "
+                                                r"resources and purge parameter not set\."):
         prox.nodes("pve1").lxc(102).delete()
     assert wait(prox, "pve1", prox.nodes("pve1").lxc(102).delete(purge=1))["exitstatus"] == \
         "OK"
@@ -103,7 +103,7 @@ def test_a_dead_node_has_its_shared_storage_containers_recovered(sim_env: Any) -
     assert moved["hastate"] == "started"
     status = {s["sid"]: s for s in prox.cluster.ha.status.current.get() if "sid" in s}
     assert status["ct:106"]["crm_state"] == "error" and status["ct:106"]["node"] == "pve1"
-    recover = [t for t in prox.nodes("pve3").tasks.get(vmid=105)]
+    recover = prox.nodes("pve3").tasks.get(vmid=105)
     assert recover and recover[0]["user"] == "root@pam"
 
 
