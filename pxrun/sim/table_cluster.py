@@ -25,6 +25,12 @@ NETWORK_TYPES = (
     "OVSIntPort", "vnet", "any_bridge", "any_local_bridge", "include_sdn",
 )  # fmt: skip
 NS = {"node": NODE, "storage": STORAGE}
+# An OCI repository reference (registry host, optional port, path), as PVE 9.1 checks it.
+OCI_REPO = (
+    r"^(?:(?:[a-zA-Z\d]|[a-zA-Z\d][a-zA-Z\d-]*[a-zA-Z\d])(?:\.(?:[a-zA-Z\d]|[a-zA-Z\d]"
+    r"[a-zA-Z\d-]*[a-zA-Z\d]))*(?::\d+)?/)?[a-z\d]+(?:(?:[._]|__|[-]*)[a-z\d]+)*(?:/[a-z\d]+"
+    r"(?:(?:[._]|__|[-]*)[a-z\d]+)*)*$"
+)
 POOL_UPDATE = {
     "allow-move": B(default=0),
     "comment": S(),
@@ -165,6 +171,12 @@ ENDPOINTS: list[Endpoint] = [
         "object",
     ),
     _ep("GET", "/nodes/{node}/qemu", {"node": NODE, "full": B()}, "array"),
+    _ep("GET", "/nodes/{node}/query-oci-repo-tags",
+        {"node": NODE, "reference": S(optional=False, pattern=OCI_REPO)}, "array"),
+    _ep("POST", "/nodes/{node}/storage/{storage}/oci-registry-pull",
+        {**NS, "filename": S(min_length=1, max_length=255),
+         "reference": S(optional=False, pattern=OCI_REPO[:-1] + r":\w[\w.-]{0,127}$")},
+        "string"),
     _ep("GET", "/cluster/tasks", {}, "array"),
     _ep("GET", "/nodes/{node}/aplinfo", {"node": NODE}, "array"),
     _ep(

@@ -258,4 +258,10 @@ PERMS: dict[tuple[str, str], Any] = {
     ("GET", "/cluster/ha/status"): "all",
     ("GET", "/cluster/ha/status/current"): ("perm", "/", ("Sys.Audit",)),
     ("GET", "/cluster/ha/status/manager_status"): ("perm", "/", ("Sys.Audit",)),
+    ("GET", "/nodes/{node}/query-oci-repo-tags"): ("perm", "/nodes/{node}", ("Sys.AccessNetwork",)),
+    ("POST", "/nodes/{node}/storage/{storage}/oci-registry-pull"): (
+        "and",
+        ("perm", "/storage/{storage}", ("Datastore.AllocateTemplate",)),
+        ("perm", "/nodes/{node}", ("Sys.AccessNetwork",)),
+    ),
 }

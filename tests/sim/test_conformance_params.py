@@ -183,6 +183,8 @@ PVE9_ONLY = {
     ("GET", "/nodes/{node}/lxc/{vmid}/migrate"),
     *((m, "/cluster/ha/rules") for m in ("GET", "POST")),
     *((m, "/cluster/ha/rules/{rule}") for m in ("GET", "PUT", "DELETE")),
+    ("GET", "/nodes/{node}/query-oci-repo-tags"),  # 9.1: OCI images
+    ("POST", "/nodes/{node}/storage/{storage}/oci-registry-pull"),
 }
 
 

@@ -311,6 +311,7 @@ DYNAMIC_QUERY = {"/nodes/{node}/vzdump/extractconfig": _a_backup}
 QUERY: dict[str, dict[str, str]] = {
     "/nodes/{node}/lxc/{vmid}/feature": {"feature": "copy"},
     "/nodes/{node}/query-url-metadata": {"url": "https://example.com/images/x.tar.zst"},
+    "/nodes/{node}/query-oci-repo-tags": {"reference": "docker.io/library/alpine"},
 }
 
 

@@ -18,6 +18,7 @@ from pxrun.sim.handlers import (  # noqa: F401
     jobs,
     lxc,
     nodes,
+    oci_api,
     pools,
     power,
     qemu,

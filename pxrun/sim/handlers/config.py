@@ -54,6 +54,8 @@ class Change:
         self.orig.conf = self.ct.conf
         self.orig.pending = self.ct.pending
         self.orig.pending_delete = self.ct.pending_delete
+        if list(self.orig.raw_lxc) != list(self.ct.raw_lxc):
+            self.orig.raw_lxc = self.ct.raw_lxc
         for volid in self.to_free:
             self.sim.storages.free(volid, self.ct.node)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pxrun.sim import ha
+from pxrun.sim import ha, propstr
 from pxrun.sim.api import Request, fail, param_error, permission_denied, route
 from pxrun.sim.cluster import ostype_of
 from pxrun.sim.containers import Container, canonical_value, fill_net, is_option, volume_of
@@ -84,6 +84,10 @@ def create(sim: Simulator, req: Request) -> Any:
         _template(sim, node, str(p["ostemplate"]))
         unprivileged = int(p.get("unprivileged", 1 if sim.pve9 else 0))
         conf = _initial_conf(sim, p, storage, unprivileged)
+        template_vol = sim.storages.find(str(p["ostemplate"]), node)
+        image = template_vol.extra.get("oci") if template_vol is not None else None
+        if image:
+            oci_conf(conf, image, p)
         if not req.auth.is_root:
             _check_create_perms(conf, unprivileged)
             access = access_of(sim, req)
@@ -100,8 +104,26 @@ def create(sim: Simulator, req: Request) -> Any:
                        ssh_public_keys=p.get("ssh-public-keys"))
         sim.containers[vmid] = ct
         sim.commit()
-        work = _create_worker(sim, ct, conf, p)
+        work = _create_worker(sim, ct, conf, p, image)
         return sim.tasks.start(node, "vzcreate", str(vmid), req.auth.authid, work)
+
+
+def oci_conf(conf: dict[str, str], image: dict[str, Any], p: dict[str, Any]) -> None:
+    """What a container created from an OCI archive takes from the image (PVE 9.1): the
+    options the call did not set, console mode, host-managed networking for applications."""
+    if "entrypoint" not in p:
+        conf["entrypoint"] = str(image["entrypoint"])
+    if "env" not in p and image.get("env"):
+        conf["env"] = "\0".join(image["env"])
+    if "ostype" not in p:
+        conf["ostype"] = str(image.get("ostype", "unmanaged"))
+    if "cmode" not in p:
+        conf["cmode"] = "console"
+    if image.get("application"):
+        for key in [k for k in conf if k.startswith("net")]:
+            net = propstr.parse("net", conf[key])
+            net.setdefault("host-managed", 1)
+            conf[key] = propstr.print_("net", net)
 
 
 def _initial_conf(sim: Simulator, p: dict[str, Any], storage: str,
@@ -143,7 +165,7 @@ def _check_create_perms(conf: dict[str, str], unprivileged: int) -> None:
 
 
 def _create_worker(sim: Simulator, ct: Container, conf: dict[str, str],
-                   p: dict[str, Any]) -> Any:
+                   p: dict[str, Any], image: dict[str, Any] | None = None) -> Any:
     vmid = ct.vmid
 
     def work(ctx: TaskContext) -> None:
@@ -171,7 +193,15 @@ def _create_worker(sim: Simulator, ct: Container, conf: dict[str, str],
                                 f"{vmid}/rootfs --skip-old-files --anchored --exclude "
                                 "'./dev/*'' failed: exit code 2")
             with sim.lock:
-                ctx.log("Total bytes read: 530391040 (506MiB, 145MiB/s)")
+                if image:
+                    ctx.log("Detected OCI archive")
+                    for path in image.get("volumes", []):
+                        ctx.log(f"creating base directory for volume at {path}")
+                    change.ct.raw_lxc = [("lxc.init.cwd", str(image.get("cwd", "/"))),
+                                         ("lxc.signal.halt",
+                                          str(image.get("stop_signal", "SIGTERM")))]
+                else:
+                    ctx.log("Total bytes read: 530391040 (506MiB, 145MiB/s)")
                 ctx.log(f"Detected container architecture: {conf['arch']}")
                 ctx.log("Creating SSH host key 'ssh_host_ed25519_key' - this may take some "
                         "time ...")
