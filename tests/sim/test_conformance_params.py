@@ -185,6 +185,10 @@ PVE9_ONLY = {
     *((m, "/cluster/ha/rules/{rule}") for m in ("GET", "PUT", "DELETE")),
     ("GET", "/nodes/{node}/query-oci-repo-tags"),  # 9.1: OCI images
     ("POST", "/nodes/{node}/storage/{storage}/oci-registry-pull"),
+    ("GET", "/cluster/bulk-action"),  # 9.1: cluster-wide bulk actions
+    ("GET", "/cluster/bulk-action/guest"),
+    *(("POST", f"/cluster/bulk-action/guest/{a}") for a in ("start", "shutdown", "suspend",
+                                                             "migrate")),
 }
 
 
