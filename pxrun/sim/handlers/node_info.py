@@ -180,18 +180,15 @@ def disks(sim: Simulator, req: Request) -> Any:
     items = [
         {"devpath": "/dev/nvme0n1", "size": 512 * 1024**3, "model": "Simulated NVMe SSD",
          "serial": f"S{serial}", "vendor": "unknown", "type": "nvme", "health": "PASSED",
-         "used": "LVM", "gpt": 1, "mounted": 0, "osdid": -1, "osdid-list": None,
+         "used": "LVM", "gpt": 1, "mounted": 0, "osdid": -1, "osdid-list": [],
          "wwn": f"eui.0025385{index}91b0{serial[:6].lower()}", "rpm": 0},
         {"devpath": "/dev/sda", "size": 2 * 1024**4, "model": "Simulated HDD",
          "serial": f"Z{serial}", "vendor": "ATA", "type": "hdd", "health": "PASSED",
-         "gpt": 1, "mounted": 0, "osdid": -1, "osdid-list": None, "rpm": 7200,
+         "gpt": 1, "mounted": 0, "osdid": -1, "osdid-list": [], "rpm": 7200,
          "wwn": f"0x5000c500{index}{serial[:7].lower()}"},
     ]
     if req.params.get("type") == "unused":
         items = [i for i in items if not i.get("used")]
-    for item in items:
-        if item["osdid-list"] is None:
-            item.pop("osdid-list")
     return items
 
 
