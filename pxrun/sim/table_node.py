@@ -3,7 +3,7 @@ bulk actions (`startall`/`stopall`/`migrateall`, `/cluster/bulk-action/guest/*`)
 
 from __future__ import annotations
 
-from pxrun.sim.table_param import NODE, A, B, Endpoint, I, Param, S
+from pxrun.sim.table_param import NODE, STORAGE, VMID, A, B, Endpoint, I, Param, S
 
 SERVICES = (
     "chrony", "corosync", "cron", "ksmtuned", "lxcfs", "postfix", "proxmox-firewall",
@@ -20,7 +20,19 @@ def _ep(method: str, template: str, params: dict[str, Param], returns: str = "")
     return Endpoint(method, template, dict(params), returns)
 
 
+FRAMES = ("hour", "day", "week", "month", "year")
+CF = S(enum=("AVERAGE", "MAX"))
+
 ENDPOINTS: list[Endpoint] = [
+    _ep("GET", "/nodes/{node}/rrddata",
+        {"node": NODE, "cf": CF, "timeframe": S(optional=False, enum=(*FRAMES, "decade"))},
+        "array"),
+    _ep("GET", "/nodes/{node}/lxc/{vmid}/rrddata",
+        {"node": NODE, "vmid": VMID, "cf": CF, "timeframe": S(optional=False, enum=FRAMES)},
+        "array"),
+    _ep("GET", "/nodes/{node}/storage/{storage}/rrddata",
+        {"node": NODE, "storage": STORAGE, "cf": CF,
+         "timeframe": S(optional=False, enum=FRAMES)}, "array"),
     _ep("GET", "/nodes/{node}/dns", {"node": NODE}, "object"),
     _ep("PUT", "/nodes/{node}/dns", {"node": NODE, "dns1": S(format="ip"),
                                      "dns2": S(format="ip"), "dns3": S(format="ip"),

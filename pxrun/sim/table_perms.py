@@ -298,4 +298,13 @@ PERMS: dict[tuple[str, str], Any] = {
     ("GET", "/nodes/{node}/time"): ("perm", "/nodes/{node}", ("Sys.Audit",)),
     ("PUT", "/nodes/{node}/time"): ("perm", "/nodes/{node}", ("Sys.Modify",)),
     ("GET", "/nodes/{node}/version"): "all",
+    ("GET", "/nodes/{node}/rrddata"): ("perm", "/nodes/{node}", ("Sys.Audit",)),
+    ("GET", "/nodes/{node}/lxc/{vmid}/rrddata"): ("perm", "/vms/{vmid}", ("VM.Audit",)),
+    ("GET", "/nodes/{node}/storage/{storage}/rrddata"): (
+        "perm",
+        "/storage/{storage}",
+        ("Datastore.Audit", "Datastore.AllocateSpace"),
+        "any",
+        1,
+    ),
 }

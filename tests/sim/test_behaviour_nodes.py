@@ -75,3 +75,19 @@ def test_cluster_bulk_actions(sim_env: Any) -> None:
     upid = prox.cluster("bulk-action").guest.shutdown.post()
     assert wait(prox, upid.split(":")[1], upid)["exitstatus"] == "OK"
     assert {c["status"] for c in prox.cluster.resources.get(type="vm")} == {"stopped"}
+
+
+def test_rrddata_is_plausible(sim_env: Any) -> None:
+    prox = sim_env.proxmoxer()
+    create(prox, 107, start=1)
+    node = prox.nodes("pve1").rrddata.get(timeframe="hour")
+    assert len(node) == 70 and node[1]["time"] - node[0]["time"] == 60
+    assert all(0 < p["cpu"] < 1 and 0 < p["memused"] <= p["memtotal"] for p in node)
+    ct = prox.nodes("pve1").lxc(107).rrddata.get(timeframe="hour")
+    assert ct[-1]["mem"] > 0 and ct[-1]["netin"] > 0  # running: traffic, not zeros
+    assert len({round(p["cpu"], 4) for p in ct if "cpu" in p}) > 1  # a series, not a constant
+    peak = prox.nodes("pve1").lxc(107).rrddata.get(timeframe="hour", cf="MAX")
+    assert peak[-1]["cpu"] > ct[-1]["cpu"]
+    used = prox.nodes("pve1").storage("local-lvm").status.get()["used"]
+    storage = prox.nodes("pve1").storage("local-lvm").rrddata.get(timeframe="day")
+    assert 0.9 * used <= storage[-1]["used"] <= used

@@ -312,6 +312,9 @@ QUERY: dict[str, dict[str, str]] = {
     "/nodes/{node}/lxc/{vmid}/feature": {"feature": "copy"},
     "/nodes/{node}/query-url-metadata": {"url": "https://example.com/images/x.tar.zst"},
     "/nodes/{node}/query-oci-repo-tags": {"reference": "docker.io/library/alpine"},
+    "/nodes/{node}/rrddata": {"timeframe": "hour"},
+    "/nodes/{node}/lxc/{vmid}/rrddata": {"timeframe": "day", "cf": "MAX"},
+    "/nodes/{node}/storage/{storage}/rrddata": {"timeframe": "week"},
 }
 
 

@@ -24,6 +24,7 @@ from pxrun.sim.handlers import (  # noqa: F401
     pools,
     power,
     qemu,
+    rrd,
     snapshot,
     storage,
     tasks,
