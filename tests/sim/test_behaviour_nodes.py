@@ -83,6 +83,7 @@ def test_rrddata_is_plausible(sim_env: Any) -> None:
     node = prox.nodes("pve1").rrddata.get(timeframe="hour")
     assert len(node) == 70 and node[1]["time"] - node[0]["time"] == 60
     assert all(0 < p["cpu"] < 1 and 0 < p["memused"] <= p["memtotal"] for p in node)
+    sim_env.sim.containers[107].started_at = time.time() - 7200  # up for two hours
     ct = prox.nodes("pve1").lxc(107).rrddata.get(timeframe="hour")
     assert ct[-1]["mem"] > 0 and ct[-1]["netin"] > 0  # running: traffic, not zeros
     assert len({round(p["cpu"], 4) for p in ct if "cpu" in p}) > 1  # a series, not a constant
