@@ -63,6 +63,50 @@ def verify_userid(value: str) -> None:
         raise FormatError(f"value '{value}' does not look like a valid user name\n")
 
 
+_PORT = r"(?:\d+|[a-z][a-z0-9\-+]*)"
+_PORTS = rf"{_PORT}(?::{_PORT})?(?:,{_PORT}(?::{_PORT})?)*"
+
+
+def _ip_or_cidr(value: str, alias: bool) -> bool:
+    import ipaddress
+
+    if alias and re.fullmatch(r"(?:(?:dc|guest)/)?[A-Za-z][A-Za-z0-9\-_]+", value):
+        return True
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+def verify_ip_or_cidr(value: str) -> None:
+    if not _ip_or_cidr(value, alias=False):
+        raise FormatError("value does not look like a valid IP address or CIDR network\n")
+
+
+def verify_ip_or_cidr_or_alias(value: str) -> None:
+    if not _ip_or_cidr(value, alias=True):
+        raise FormatError("value does not look like a valid IP address, CIDR network or "
+                          "alias\n")
+
+
+def verify_fw_addr(value: str) -> None:
+    """An address list, an IP set (`+name`) or an alias, as pve-firewall parses it."""
+    if value.startswith("+"):
+        if not re.fullmatch(r"\+(?:(?:dc|guest)/)?[A-Za-z][A-Za-z0-9\-_]+", value):
+            raise FormatError(f"invalid ipset name '{value}'\n")
+        return
+    for part in value.split(","):
+        ends = part.split("-", 1) if "-" in part and not _ip_or_cidr(part, True) else [part]
+        if not all(_ip_or_cidr(e.strip(), alias=True) for e in ends):
+            raise FormatError(f"invalid address '{part}'\n")
+
+
+def verify_fw_ports(value: str) -> None:
+    if not re.fullmatch(_PORTS, value):
+        raise FormatError(f"invalid port '{value}'\n")
+
+
 VERIFIERS: dict[str, Callable[[str], None]] = {
     "prune-backups": _propstr("prune-backups"),
     "backup-fleecing": _propstr("backup-fleecing"),
@@ -77,6 +121,13 @@ VERIFIERS: dict[str, Callable[[str], None]] = {
     "pve-ha-resource-id": _rx(r"(?:(?:ct|vm):)?\d+", "unable to parse service id\n"),
     "pve-ha-node": _rx(r"[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?(?::\d+)?",
                        "unable to parse node '{value}'\n"),
+    "IPorCIDR": verify_ip_or_cidr,
+    "IPorCIDRorAlias": verify_ip_or_cidr_or_alias,
+    "pve-fw-addr-spec": verify_fw_addr,
+    "pve-fw-dport-spec": verify_fw_ports,
+    "pve-fw-sport-spec": verify_fw_ports,
+    "pve-fw-icmp-type-spec": _rx(r"[a-z\-]+|\d+(?:/\d+)?", "invalid icmp-type '{value}'\n"),
+    "pve-fw-protocol-spec": _rx(r"[a-z0-9\-]+|\d+", "unknown protocol '{value}'\n", re.I),
     "pve-groupid": _rx(r"[A-Za-z0-9.\-_]+", "invalid group name '{value}'\n"),
     "pve-roleid": _rx(r"[A-Za-z0-9.\-_]+", "invalid role ID '{value}'\n"),
 }

@@ -307,4 +307,91 @@ PERMS: dict[tuple[str, str], Any] = {
         "any",
         1,
     ),
+    ("GET", "/nodes/{node}/lxc/{vmid}/firewall"): "all",
+    ("GET", "/nodes/{node}/lxc/{vmid}/firewall/aliases"): ("perm", "/vms/{vmid}", ("VM.Audit",)),
+    ("POST", "/nodes/{node}/lxc/{vmid}/firewall/aliases"): (
+        "perm",
+        "/vms/{vmid}",
+        ("VM.Config.Network",),
+    ),
+    ("DELETE", "/nodes/{node}/lxc/{vmid}/firewall/aliases/{name}"): (
+        "perm",
+        "/vms/{vmid}",
+        ("VM.Config.Network",),
+    ),
+    ("GET", "/nodes/{node}/lxc/{vmid}/firewall/aliases/{name}"): (
+        "perm",
+        "/vms/{vmid}",
+        ("VM.Audit",),
+    ),
+    ("PUT", "/nodes/{node}/lxc/{vmid}/firewall/aliases/{name}"): (
+        "perm",
+        "/vms/{vmid}",
+        ("VM.Config.Network",),
+    ),
+    ("GET", "/nodes/{node}/lxc/{vmid}/firewall/ipset"): ("perm", "/vms/{vmid}", ("VM.Audit",)),
+    ("POST", "/nodes/{node}/lxc/{vmid}/firewall/ipset"): (
+        "perm",
+        "/vms/{vmid}",
+        ("VM.Config.Network",),
+    ),
+    ("DELETE", "/nodes/{node}/lxc/{vmid}/firewall/ipset/{name}"): (
+        "perm",
+        "/vms/{vmid}",
+        ("VM.Config.Network",),
+    ),
+    ("GET", "/nodes/{node}/lxc/{vmid}/firewall/ipset/{name}"): (
+        "perm",
+        "/vms/{vmid}",
+        ("VM.Audit",),
+    ),
+    ("POST", "/nodes/{node}/lxc/{vmid}/firewall/ipset/{name}"): (
+        "perm",
+        "/vms/{vmid}",
+        ("VM.Config.Network",),
+    ),
+    ("DELETE", "/nodes/{node}/lxc/{vmid}/firewall/ipset/{name}/{cidr}"): (
+        "perm",
+        "/vms/{vmid}",
+        ("VM.Config.Network",),
+    ),
+    ("GET", "/nodes/{node}/lxc/{vmid}/firewall/ipset/{name}/{cidr}"): (
+        "perm",
+        "/vms/{vmid}",
+        ("VM.Audit",),
+    ),
+    ("PUT", "/nodes/{node}/lxc/{vmid}/firewall/ipset/{name}/{cidr}"): (
+        "perm",
+        "/vms/{vmid}",
+        ("VM.Config.Network",),
+    ),
+    ("GET", "/nodes/{node}/lxc/{vmid}/firewall/log"): ("perm", "/vms/{vmid}", ("VM.Console",)),
+    ("GET", "/nodes/{node}/lxc/{vmid}/firewall/options"): ("perm", "/vms/{vmid}", ("VM.Audit",)),
+    ("PUT", "/nodes/{node}/lxc/{vmid}/firewall/options"): (
+        "perm",
+        "/vms/{vmid}",
+        ("VM.Config.Network",),
+    ),
+    ("GET", "/nodes/{node}/lxc/{vmid}/firewall/refs"): ("perm", "/vms/{vmid}", ("VM.Audit",)),
+    ("GET", "/nodes/{node}/lxc/{vmid}/firewall/rules"): ("perm", "/vms/{vmid}", ("VM.Audit",)),
+    ("POST", "/nodes/{node}/lxc/{vmid}/firewall/rules"): (
+        "perm",
+        "/vms/{vmid}",
+        ("VM.Config.Network",),
+    ),
+    ("DELETE", "/nodes/{node}/lxc/{vmid}/firewall/rules/{pos}"): (
+        "perm",
+        "/vms/{vmid}",
+        ("VM.Config.Network",),
+    ),
+    ("GET", "/nodes/{node}/lxc/{vmid}/firewall/rules/{pos}"): (
+        "perm",
+        "/vms/{vmid}",
+        ("VM.Audit",),
+    ),
+    ("PUT", "/nodes/{node}/lxc/{vmid}/firewall/rules/{pos}"): (
+        "perm",
+        "/vms/{vmid}",
+        ("VM.Config.Network",),
+    ),
 }

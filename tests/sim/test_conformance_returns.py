@@ -265,6 +265,16 @@ def _fill(prox: Any, template: str) -> str:
                                        resources=str(_container(prox, node)), nodes=node)
             rules = _get(prox, "/cluster/ha/rules")
         values["rule"] = rules[0]["rule"]
+    if template.startswith("/nodes/{node}/lxc/{vmid}/firewall/"):
+        fw = prox.nodes(node).lxc(values["vmid"]).firewall
+        if not fw.rules.get():
+            fw.aliases.post(name="conform", cidr="192.0.2.1")
+            fw.ipset.post(name="conform")
+            fw.ipset("conform").post(cidr="192.0.2.0/24")
+            fw.rules.post(type="in", action="ACCEPT", enable=1)
+        values.update({"pos": "0", "name": "conform", "cidr": "192.0.2.0%2F24"})
+        if template.endswith("/aliases/{name}"):
+            values["name"] = "conform"
     if "userid" in names:
         values["userid"] = "root@pam"
     if "tokenid" in names:

@@ -15,6 +15,7 @@ from pxrun.sim.handlers import (  # noqa: F401
     config,
     disks,
     files,
+    firewall,
     ha_api,
     jobs,
     lxc,
