@@ -275,6 +275,8 @@ def _fill(prox: Any, template: str) -> str:
         values.update({"pos": "0", "name": "conform", "cidr": "192.0.2.0%2F24"})
         if template.endswith("/aliases/{name}"):
             values["name"] = "conform"
+    if "service" in names:
+        values["service"] = "pveproxy"
     if "userid" in names:
         values["userid"] = "root@pam"
     if "tokenid" in names:

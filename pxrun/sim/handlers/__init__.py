@@ -8,6 +8,7 @@ disks (resize/move/migrate), tasks, pools, and access (tickets, owned by the ser
 from pxrun.sim.handlers import (  # noqa: F401
     access,
     access_admin,
+    access_users,
     backup,
     bulk,
     clone,
