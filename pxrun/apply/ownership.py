@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pxrun.observe.marker import Marker, join_description, split_description, stack_tag
-from pxrun.observe.propstr import FEATURES, MP, parse_propstr
-from pxrun.observe.values import parse_tags, print_tags
+from pxrun.pve.marker import Marker, join_description, split_description, stack_tag
+from pxrun.pve.propstr import FEATURES, MP, parse_propstr
+from pxrun.pve.values import parse_tags, print_tags
 
 
 def owned_tags(tags: str | None, stack: str) -> str:

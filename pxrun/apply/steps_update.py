@@ -20,7 +20,7 @@ from pxrun.apply.ownership import (
 )
 from pxrun.apply.steps_create import set_as_root
 from pxrun.errors import ApiError, DigestMismatchError, NotFoundError
-from pxrun.observe.marker import Marker, split_description
+from pxrun.pve.marker import Marker, split_description
 
 if TYPE_CHECKING:
     from pxrun.apply.context import Run

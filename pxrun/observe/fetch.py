@@ -29,7 +29,7 @@ from pxrun.observe.assemble import (
     parse_resources,
     parse_templates,
 )
-from pxrun.observe.marker import stack_tag
+from pxrun.pve.marker import stack_tag
 from pxrun.observe.model import (
     GuestRef,
     Observed,

@@ -17,9 +17,9 @@ from pxrun.connect.client import ProxmoxClient
 from pxrun.errors import NotFoundError, UnreachableError
 from pxrun.observe.assemble import live_status, parse_resources
 from pxrun.observe.fetch import DEFAULT_WORKERS
-from pxrun.observe.marker import TAG_PREFIX, split_description, stack_of_tag
-from pxrun.observe.propstr import NET, PropertyStringError, parse_propstr
-from pxrun.observe.values import MIB, parse_size, parse_tags
+from pxrun.pve.marker import TAG_PREFIX, split_description, stack_of_tag
+from pxrun.pve.propstr import NET, PropertyStringError, parse_propstr
+from pxrun.pve.values import MIB, parse_size, parse_tags
 
 _SEEN_ERRORS = (UnreachableError, NotFoundError)
 

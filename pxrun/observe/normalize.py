@@ -22,8 +22,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from pxrun.observe.marker import normalize_notes
-from pxrun.observe.values import normalize_tags
+from pxrun.pve.marker import normalize_notes
+from pxrun.pve.values import normalize_tags
 from pxrun.spec.model import (
     Container,
     Device,

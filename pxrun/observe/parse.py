@@ -12,9 +12,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pxrun.observe.marker import Marker, split_description, stack_tag
+from pxrun.pve.marker import Marker, split_description, stack_tag
 from pxrun.observe.normalize import PVE_DEFAULTS, canonical
-from pxrun.observe.parts import (
+from pxrun.pve.parts import (
     parse_device,
     parse_features,
     parse_flag,
@@ -23,7 +23,7 @@ from pxrun.observe.parts import (
     parse_rootfs,
     parse_startup_spec,
 )
-from pxrun.observe.values import parse_tags, split_list
+from pxrun.pve.values import parse_tags, split_list
 from pxrun.spec.model import Container, Resources
 
 _VOLATILE = frozenset({"digest", "lxc"})

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pxrun.observe.marker import normalize_notes, stack_tag
+from pxrun.pve.marker import normalize_notes, stack_tag
 from pxrun.observe.model import ObservedContainer
-from pxrun.observe.parts import (
+from pxrun.pve.parts import (
     print_device,
     print_features,
     print_mount,
@@ -21,7 +21,7 @@ from pxrun.observe.parts import (
     print_rootfs,
     print_startup_spec,
 )
-from pxrun.observe.values import normalize_tags
+from pxrun.pve.values import normalize_tags
 from pxrun.spec.model import Container
 
 

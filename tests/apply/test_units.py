@@ -14,7 +14,7 @@ from pxrun.apply.ownership import is_root_only, own_params, pct_set_args
 from pxrun.apply.stale import stale_reasons
 from pxrun.apply.summary import ApplySummary, ChangeResult
 from pxrun.cli.progress import JsonProgress, LiveProgress, PlainProgress, summary_table
-from pxrun.observe.marker import Marker, split_description
+from pxrun.pve.marker import Marker, split_description
 from pxrun.plan.model import (
     Action,
     ConfigUpdate,

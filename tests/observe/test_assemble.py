@@ -15,7 +15,7 @@ from pxrun.observe.assemble import (
     parse_templates,
 )
 from pxrun.observe.fetch import _template_sources
-from pxrun.observe.marker import Marker, join_description
+from pxrun.pve.marker import Marker, join_description
 from pxrun.observe.model import GuestRef, ObservedContainer, Problem
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cluster"
