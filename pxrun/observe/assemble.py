@@ -11,7 +11,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from pxrun.pve.marker import split_description, stack_of_tag
 from pxrun.observe.model import (
     BridgeInfo,
     CatalogEntry,
@@ -24,6 +23,7 @@ from pxrun.observe.model import (
     TemplateInfo,
 )
 from pxrun.observe.parse import merge_pending, parse_config
+from pxrun.pve.marker import split_description, stack_of_tag
 from pxrun.pve.propstr import PropertyStringError
 from pxrun.pve.values import parse_bool, parse_tags, split_list
 

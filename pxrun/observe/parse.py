@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pxrun.pve.marker import Marker, split_description, stack_tag
 from pxrun.observe.normalize import PVE_DEFAULTS, canonical
+from pxrun.pve.marker import Marker, split_description, stack_tag
 from pxrun.pve.parts import (
     parse_device,
     parse_features,

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pxrun.pve.marker import normalize_notes, stack_tag
 from pxrun.observe.model import ObservedContainer
+from pxrun.pve.marker import normalize_notes, stack_tag
 from pxrun.pve.parts import (
     print_device,
     print_features,

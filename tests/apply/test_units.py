@@ -14,7 +14,6 @@ from pxrun.apply.ownership import is_root_only, own_params, pct_set_args
 from pxrun.apply.stale import stale_reasons
 from pxrun.apply.summary import ApplySummary, ChangeResult
 from pxrun.cli.progress import JsonProgress, LiveProgress, PlainProgress, summary_table
-from pxrun.pve.marker import Marker, split_description
 from pxrun.plan.model import (
     Action,
     ConfigUpdate,
@@ -23,6 +22,7 @@ from pxrun.plan.model import (
     Plan,
     ResourceChange,
 )
+from pxrun.pve.marker import Marker, split_description
 
 
 def _create(name: str, deps: tuple[str, ...] = ()) -> ResourceChange:
