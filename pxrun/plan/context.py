@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pxrun.observe.model import Observed
+from pxrun.observe.model import Observed, ObservedContainer
 from pxrun.plan.fingerprint import spec_hash, step_fingerprints
 from pxrun.plan.model import PlanDiagnostic, RestartPolicy
 from pxrun.plan.options import PlanOptions
 from pxrun.plan.placement import Placer
+from pxrun.pve.options import Site
 from pxrun.spec.model import Container, Stack
 
 
@@ -37,6 +38,13 @@ class PlanContext:
     def warn(self, address: str | None, message: str, hint: str = "") -> None:
         self.diagnostics.append(PlanDiagnostic(severity="warning", address=address,
                                                message=message, hint=hint))
+
+    def site(self, observed: ObservedContainer | None = None) -> Site:
+        """What printing a value for `observed` (None: a new container) needs to know."""
+        if observed is None:
+            return Site(stack=self.stack.stack)
+        return Site(stack=self.stack.stack, vmid=observed.vmid, have=observed.future,
+                    volids=observed.volids)
 
     def restart_policy(self, want: Container) -> RestartPolicy:
         """`lifecycle.restart` of the container, else the run's `--restart`."""

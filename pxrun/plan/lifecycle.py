@@ -10,7 +10,6 @@ error: the change is still shown, so the user sees what was about to happen.
 from __future__ import annotations
 
 from pxrun.observe.model import ObservedContainer
-from pxrun.observe.normalize import canonical
 from pxrun.plan.context import PlanContext
 from pxrun.plan.diff import redact, view
 from pxrun.plan.fingerprint import encode_fingerprint
@@ -27,8 +26,8 @@ from pxrun.plan.model import (
     TemplateDownload,
 )
 from pxrun.plan.placement import Placement
-from pxrun.plan.pvevalues import create_params
 from pxrun.plan.validate import missing_bridges, new_volume_problems, root_only_settings
+from pxrun.pve.config import canonical, create_params
 from pxrun.spec.model import Container
 
 
@@ -78,7 +77,7 @@ def create_operations(ctx: PlanContext, desired: Container, want: Container,
                 if template.download_storage is not None else None)
     create = CreateContainer(node=placement.node, vmid=vmid, template=template.volid,
                              download=download, storage=want.storage,
-                             params=redact(create_params(want, ctx.stack.stack),
+                             params=redact(create_params(want, ctx.site()),
                                            ctx.view_secrets()),
                              marker_template=template.volid)
     steps = ctx.steps(desired)

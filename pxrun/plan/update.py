@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pxrun.observe.model import ObservedContainer
-from pxrun.observe.normalize import canonical
 from pxrun.plan.context import PlanContext
 from pxrun.plan.diff import essence_pair, field_diffs, matches_quickly, redact, view
 from pxrun.plan.fingerprint import changed_steps, decode_fingerprint, encode_fingerprint
@@ -31,9 +30,9 @@ from pxrun.plan.model import (
     ResourceChange,
     SetPool,
 )
-from pxrun.plan.policy import ChangeKind, policy_for, pve_key_for, slot_of
-from pxrun.plan.pvevalues import config_value
 from pxrun.plan.validate import missing_bridges, new_volume_problems, storage_problem
+from pxrun.pve.config import canonical, key_for, option_for, print_key, slot_of
+from pxrun.pve.options import ChangeKind
 from pxrun.spec.model import Container
 
 K = ChangeKind
@@ -62,8 +61,8 @@ class _Work:
 def _collect(diffs: list[FieldDiff]) -> _Work:
     work = _Work()
     for diff in diffs:
-        row = policy_for(diff.path)
-        kind, key = row.kind, pve_key_for(diff.path)
+        row = option_for(diff.path)
+        kind, key = row.kind, key_for(diff.path)
         if kind is K.NOT_COMPARED:
             continue
         work.touched.append(diff.path)
@@ -95,13 +94,12 @@ def _collect(diffs: list[FieldDiff]) -> _Work:
 def _mounts(ctx: PlanContext, work: _Work, want: Container, have: Container,
             observed: ObservedContainer) -> None:
     """Mount point slots: hot-add, detach, resize, move, or a (pending) option change."""
-    stack = ctx.stack.stack
+    site = ctx.site(observed)
     for slot in sorted(work.mount_slots):
         new, old = want.mounts.get(slot), have.mounts.get(slot)
         if old is None and new is not None:
-            work.attach.append(AttachMount(slot=slot, value=config_value(
-                slot, want, None, stack) or "", storage=new.storage if new.kind == "new"
-                else None))
+            work.attach.append(AttachMount(slot=slot, value=print_key(slot, want, site) or "",
+                                           storage=new.storage if new.kind == "new" else None))
             continue
         if new is None:
             work.detach.append(DetachMount(slot=slot, volid=observed.volids.get(slot)))
@@ -142,7 +140,7 @@ def _validate(ctx: PlanContext, work: _Work, want: Container, node: str) -> None
         problem = storage_problem(move.storage, node, ctx.observed)
         if problem:
             ctx.error(want.name, f"{move.volume}: {problem}")
-    root_only = [p for p in work.touched if policy_for(p).root_only or p.startswith("mounts.")]
+    root_only = [p for p in work.touched if option_for(p).root_only is not None]
     if root_only:
         _check_root_only(ctx, want, root_only)
 
@@ -214,9 +212,9 @@ def _assemble(ctx: PlanContext, desired: Container, want: Container,
     running = observed.status == "running"
     want_running = want.state == "running"
     if work.set_keys or work.delete_keys:
-        stack = ctx.stack.stack
-        values = redact({k: config_value(k, want, observed, stack)
-                         for k in sorted(work.set_keys)}, ctx.view_secrets())
+        site = ctx.site(observed)
+        values = redact({k: print_key(k, want, site) for k in sorted(work.set_keys)},
+                        ctx.view_secrets())
         ops.append(ConfigUpdate(
             set={k: v for k, v in values.items() if v is not None},
             delete=tuple(sorted(work.delete_keys)),

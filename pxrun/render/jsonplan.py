@@ -24,7 +24,8 @@ from typing import Any, Final
 from pxrun import __version__
 from pxrun.errors import PlanError
 from pxrun.plan.model import Action, FieldDiff, Plan, ResourceChange
-from pxrun.plan.policy import ChangeKind, policy_for, pve_key_for
+from pxrun.pve.config import key_for, option_for
+from pxrun.pve.options import ChangeKind
 
 FORMAT_VERSION: Final = "1.0"
 """major.minor: readers accept any minor of their major; additions bump the minor."""
@@ -132,7 +133,7 @@ def diff_effect(diff: FieldDiff, change: ResourceChange) -> str | None:
     if change.action is not Action.UPDATE:
         return None
     try:
-        kind = policy_for(diff.path).kind
+        kind = option_for(diff.path).kind
     except KeyError:
         kind = ChangeKind.LIVE
     ops = {op.op for op in change.operations}
@@ -146,7 +147,7 @@ def diff_effect(diff: FieldDiff, change: ResourceChange) -> str | None:
     pending = {key for op in change.operations if op.op == "config" for key in op.pending}
     pending |= {op.slot for op in change.operations if op.op == "detach_mount"
                 and change.restart_required}
-    return "restart" if pve_key_for(diff.path) in pending else "live"
+    return "restart" if key_for(diff.path) in pending else "live"
 
 
 def _covered(path: str, prefixes: tuple[str, ...]) -> bool:
