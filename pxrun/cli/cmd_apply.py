@@ -189,6 +189,7 @@ def run_apply(settings: Settings | None, *, planfile: Path | None, mode: str,
               op_timeouts: dict[str, float]) -> int:
     from pxrun.apply.context import DEFAULT_TIMEOUTS, ApplyOptions
     from pxrun.apply.limits import Limits
+    from pxrun.apply.secrets import SecretMap
     from pxrun.errors import UsageError
 
     settings = settings if settings is not None else Settings()
@@ -210,7 +211,9 @@ def run_apply(settings: Settings | None, *, planfile: Path | None, mode: str,
                            # A fresh plan already holds --restart (lifecycle.restart wins
                            # there); for a saved plan, an explicit --restart overrides.
                            restart=cast("RestartPolicy | None",
-                                        restart if planfile is not None else None))
+                                        restart if planfile is not None else None),
+                           # the values of the secrets the plan names, from the spec
+                           secrets=SecretMap(loaded.secrets))
     with open_client(settings, spec_cluster=loaded.stack.cluster, spec_dir=spec_dir,
                      flags=flags) as (client, info), root_runner(info) as runner:
         # With node SSH, root@pam-only options go through `pct set` on the node (and the

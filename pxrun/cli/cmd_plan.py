@@ -132,7 +132,7 @@ def plan_options(loaded: LoadedStack, observed: Observed, spec_dir: Path, *,
         mode=cast("Mode", mode), no_prune=no_prune, restart=cast("RestartPolicy", restart),
         node_ssh_available=node_ssh_available,
         file_digests=file_digests(loaded.stack, spec_dir),
-        sensitive_values=loaded.secret_strings)
+        secrets=loaded.secrets)
 
 
 def expand_addresses(names: tuple[str, ...], known: set[str], flag: str) -> list[str]:

@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 
 from pxrun.observe.model import ObservedContainer
 from pxrun.plan.context import PlanContext
-from pxrun.plan.diff import essence_pair, field_diffs, matches_quickly, redact, view
+from pxrun.plan.diff import essence_pair, field_diffs, matches_quickly, view
 from pxrun.plan.fingerprint import changed_steps, decode_fingerprint, encode_fingerprint
-from pxrun.plan.lifecycle import _check_root_only, plan_replace, power_tail
+from pxrun.plan.lifecycle import plan_replace, power_tail
 from pxrun.plan.model import (
     Action,
     AttachMount,
-    ConfigUpdate,
     DetachMount,
     FieldDiff,
     Json,
@@ -30,6 +29,8 @@ from pxrun.plan.model import (
     ResourceChange,
     SetPool,
 )
+from pxrun.plan.routes import route_of, route_writes
+from pxrun.plan.secrets import seal, seal_all
 from pxrun.plan.validate import missing_bridges, new_volume_problems, storage_problem
 from pxrun.pve.config import canonical, key_for, option_for, print_key, slot_of
 from pxrun.pve.options import ChangeKind
@@ -98,8 +99,10 @@ def _mounts(ctx: PlanContext, work: _Work, want: Container, have: Container,
     for slot in sorted(work.mount_slots):
         new, old = want.mounts.get(slot), have.mounts.get(slot)
         if old is None and new is not None:
-            work.attach.append(AttachMount(slot=slot, value=print_key(slot, want, site) or "",
-                                           storage=new.storage if new.kind == "new" else None))
+            value = seal(print_key(slot, want, site) or "", ctx.known)
+            work.attach.append(AttachMount(
+                slot=slot, value=value, route=route_of(ctx, slot, value, want, observed.future),
+                storage=new.storage if new.kind == "new" else None))
             continue
         if new is None:
             work.detach.append(DetachMount(slot=slot, volid=observed.volids.get(slot)))
@@ -140,9 +143,6 @@ def _validate(ctx: PlanContext, work: _Work, want: Container, node: str) -> None
         problem = storage_problem(move.storage, node, ctx.observed)
         if problem:
             ctx.error(want.name, f"{move.volume}: {problem}")
-    root_only = [p for p in work.touched if option_for(p).root_only is not None]
-    if root_only:
-        _check_root_only(ctx, want, root_only)
 
 
 def _migration(ctx: PlanContext, want: Container, observed: ObservedContainer) -> Migrate | None:
@@ -213,13 +213,15 @@ def _assemble(ctx: PlanContext, desired: Container, want: Container,
     want_running = want.state == "running"
     if work.set_keys or work.delete_keys:
         site = ctx.site(observed)
-        values = redact({k: print_key(k, want, site) for k in sorted(work.set_keys)},
-                        ctx.view_secrets())
-        ops.append(ConfigUpdate(
-            set={k: v for k, v in values.items() if v is not None},
-            delete=tuple(sorted(work.delete_keys)),
-            pending=tuple(sorted(work.pending_keys & (work.set_keys | work.delete_keys)))
-            if running else ()))
+        printed = {k: text for k in sorted(work.set_keys)
+                   if (text := print_key(k, want, site)) is not None}
+        api, node_write = route_writes(ctx, want, observed.future,
+                                       seal_all(printed, ctx.known), work.delete_keys)
+        pending = work.pending_keys if running else set()
+        if api:
+            ops.append(api.operation("api", pending))
+        if node_write:
+            ops.append(node_write.operation("node", pending))
     ops += [*work.attach, *work.detach, *work.resizes]
     if work.pool:
         ops.append(SetPool(before=observed.current.pool, after=want.pool))
