@@ -1,9 +1,10 @@
-"""An existing container: diff it, and turn the diff into operations by the policy table.
+"""An existing container: diff it, and turn the diff into operations by the option rows.
 
-Every field diff is looked up in `FIELD_POLICIES`; its kind says what it becomes — a key
-of one config PUT (live or pending), a resize, a mount hot-add or detach, a volume move, a
-migration, a pool change, a power transition, re-provisioning of changed steps, or a
-replace. Nothing here knows about individual fields: that is the table's job.
+Every field diff is looked up in the rows (`pxrun.pve.config.option_for`); its kind says
+what it becomes — a key of a config write (live or pending, its route decided by
+`routes.py`), a resize, a mount hot-add or detach, a volume move, a migration, a pool
+change, a power transition, re-provisioning of changed steps, or a replace. Nothing here
+knows about individual fields: that is the table's job.
 """
 
 from __future__ import annotations

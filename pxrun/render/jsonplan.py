@@ -11,8 +11,9 @@ Each field diff also carries its `effect` (what changing that field costs: live,
 resize, migrate, move_volume, replace, provision, pool), derived here from the change's
 own operations, so readers need not know Proxmox's semantics.
 
-Pure: no I/O. Secret values never reach this module (the planner shows them as
-"(sensitive)"); `plan_from_json` refuses a document of another major version.
+Pure: no I/O. Secret values never reach this module (views show them as "(sensitive)",
+operations name them, specs/0052); `plan_from_json` refuses a document of another major
+version (format 2.0 added routes and secret references: a 1.x plan may hold placeholders).
 """
 
 from __future__ import annotations
