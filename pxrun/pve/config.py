@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import types
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
-from pxrun.pve.access import RootNeed
+from pxrun.pve.access import RootNeed, RootRule
 from pxrun.pve.options import OPTIONS, Option, Site
 from pxrun.spec.model import Container, Stack
 
@@ -90,13 +91,17 @@ def create_params(want: Container, site: Site) -> dict[str, str]:
     return dict(sorted(params.items()))
 
 
+@lru_cache(maxsize=1024)
+def _root_rule(key: str) -> RootRule | None:
+    row = _printing_row(key)
+    return row.root_only if row is not None else None
+
+
 def root_needs(key: str, want: Container | None, have: Container | None) -> list[RootNeed]:
     """Why writing config `key` (setting or deleting it) needs root@pam; empty: a token
     may. `have` is the observed container, None for a create."""
-    row = _printing_row(key)
-    if row is None or row.root_only is None:
-        return []
-    return row.root_only(key, want, have)
+    rule = _root_rule(key)  # asked for every key a plan writes: memoised per key name
+    return [] if rule is None else rule(key, want, have)
 
 
 def root_only_options(stack: Stack) -> list[str]:
