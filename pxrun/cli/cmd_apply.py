@@ -330,8 +330,6 @@ def _print_summary(summary: Any, settings: Settings) -> None:
 
 
 def _warn(settings: Settings, message: str) -> None:
-    from rich.markup import escape
+    from pxrun.cli.output import warn
 
-    from pxrun.cli.output import make_console
-
-    make_console(settings, stderr=True).print(f"[bold yellow]warning:[/] {escape(message)}")
+    warn(settings, message)

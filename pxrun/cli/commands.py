@@ -18,3 +18,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "force-unlock": ("pxrun.cli.cmd_apply", "force_unlock_cmd",
                      "Release a stack's apply lock left by a crashed run."),
 }
+
+# Other names for a command (pxrun 0.1 spellings). Not listed in --help; resolved before
+# COMMANDS, so an alias works as soon as its target command exists.
+ALIASES: dict[str, str] = {
+    "save-config": "export",
+}

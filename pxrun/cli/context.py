@@ -22,3 +22,5 @@ class Settings:
     verbosity: int = 0
     quiet: bool = False
     color: bool = True
+    warned: set[str] = field(default_factory=set, repr=False)
+    """Warnings already printed in this run: each is printed once (`output.warn`)."""
