@@ -33,13 +33,14 @@ def make_console(settings: Settings | None = None, *, stderr: bool = False,
     from rich.console import Console
 
     stream = file if file is not None else (sys.stderr if stderr else sys.stdout)
-    isatty = getattr(stream, "isatty", None)
-    terminal = bool(isatty and isatty())
+    to_stderr = stderr and file is None
+    # rich decides what a terminal is (a TTY, or FORCE_COLOR / TTY_COMPATIBLE set)
+    terminal = Console(file=stream, stderr=to_stderr).is_terminal
     plain = no_color(settings)
     return Console(file=stream, no_color=plain, highlight=False, soft_wrap=True,
-                   stderr=stderr and file is None,
+                   stderr=to_stderr,
                    # color_system=None drops every style, bold and dim included
-                   **({"color_system": None} if plain or not terminal else {}),
+                   **({"color_system": None} if plain else {}),
                    **({} if terminal else {"width": UNLIMITED_WIDTH}))
 
 
