@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +23,7 @@ import click
 
 from pxrun.cli.cluster import open_client, root_runner
 from pxrun.cli.context import Settings
+from pxrun.cli.specload import load_spec, var_options
 from pxrun.cli.status import ExitStatus
 
 if TYPE_CHECKING:
@@ -60,6 +60,7 @@ def apply_options(func: F) -> F:
     options = [
         click.option("-f", "--file", "path", type=click.Path(path_type=Path), default=None,
                      help="Spec file or folder [default: pxrun.yaml, else the pxrun/ folder]."),
+        var_options,
         click.option("--auto-approve", is_flag=True, help="Do not ask for approval."),
         click.option("--parallelism", type=click.IntRange(1, 64), default=4, show_default=True,
                      help="Containers changed at once."),
@@ -151,6 +152,7 @@ def destroy_cmd(settings: Settings | None, /, targets: tuple[str, ...], **kwargs
               help="Spec whose stack to unlock [default: pxrun.yaml, else pxrun/].")
 @click.option("--stack", "stack", default=None, metavar="NAME", help="Stack to unlock.")
 @click.option("--sim", is_flag=True, help="Against the built-in simulator.")
+@var_options
 @click.pass_obj
 def force_unlock_cmd(settings: Settings | None, path: Path | None, stack: str | None,
                      sim: bool) -> int:
@@ -161,7 +163,7 @@ def force_unlock_cmd(settings: Settings | None, path: Path | None, stack: str | 
     settings.sim = settings.sim or sim
     spec_cluster = None
     if stack is None:
-        loaded = _load(path)
+        loaded = load_spec(settings, path)
         stack, spec_cluster = loaded.stack.stack, loaded.stack.cluster
     with open_client(settings, spec_cluster=spec_cluster) as (client, _):
         holder = force_unlock(client, stack)
@@ -172,13 +174,6 @@ def force_unlock_cmd(settings: Settings | None, path: Path | None, stack: str | 
     else:
         click.echo(f"released the lock of stack {stack!r}")
     return int(ExitStatus.OK)
-
-
-def _load(path: Path | None) -> LoadedStack:
-    from pxrun.spec.load import default_spec_path, load_stack
-
-    spec = path if path is not None else default_spec_path(Path.cwd())
-    return load_stack(spec, environ=dict(os.environ))
 
 
 def run_apply(settings: Settings | None, *, planfile: Path | None, mode: str,
@@ -201,7 +196,7 @@ def run_apply(settings: Settings | None, *, planfile: Path | None, mode: str,
                          hint="pass --auto-approve (e.g. in CI), or apply a reviewed plan "
                               "saved with `pxrun plan -o FILE`")
     saved = _read_plan(planfile) if planfile is not None else None
-    loaded = _load(path)
+    loaded = load_spec(settings, path)
     spec_dir = path if path is not None and path.is_dir() else (
         path.parent if path is not None else Path.cwd())
     options = ApplyOptions(parallelism=parallelism,

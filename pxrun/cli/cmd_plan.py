@@ -24,6 +24,7 @@ import click
 
 from pxrun.cli.cluster import connection_options, node_ssh_configured, open_client
 from pxrun.cli.context import Settings
+from pxrun.cli.specload import load_spec, spec_path, var_options
 from pxrun.cli.status import ExitStatus
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ _COUNTED = re.compile(r"^(?P<base>.+)-\d+$")
 @click.option("--cluster", "--profile", "cluster", metavar="NAME", default=None,
               help="Connection profile (as the global --cluster).")
 @connection_options
+@var_options
 @click.pass_obj
 def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
              detailed_exitcode: bool, json_output: bool, targets: tuple[str, ...],
@@ -79,7 +81,6 @@ def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
     from pxrun.observe.fetch import observe_cluster
     from pxrun.plan.planner import plan as make_plan
     from pxrun.render.jsonplan import plan_to_json
-    from pxrun.spec.load import default_spec_path, load_stack
 
     settings = settings if settings is not None else Settings()
     settings.sim = settings.sim or sim
@@ -90,9 +91,8 @@ def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
                          hint="--refresh-only only reports drift; it never plans a destroy")
 
     started = time.perf_counter()
-    spec = path if path is not None else default_spec_path(Path.cwd())
-    # {{ env.X }} is an explicit input of a spec: the CLI passes the process environment.
-    loaded = load_stack(spec, environ=dict(os.environ))
+    spec = spec_path(path)
+    loaded = load_spec(settings, spec)
     spec_dir = spec if spec.is_dir() else spec.parent
     loaded_at = time.perf_counter()
     with open_client(settings, spec_cluster=loaded.stack.cluster, spec_dir=spec_dir,

@@ -20,7 +20,6 @@ from pxrun.cli.context import Settings
 from pxrun.cli.globalopts import add_global_options, make_options
 from pxrun.cli.status import ExitStatus, exit_status_for
 
-
 COMPLETE_VAR = "_PXRUN_COMPLETE"
 """The environment variable click's completion scripts set when they ask for candidates."""
 

@@ -37,11 +37,10 @@ def make_console(settings: Settings | None = None, *, stderr: bool = False,
     # rich decides what a terminal is (a TTY, or FORCE_COLOR / TTY_COMPATIBLE set)
     terminal = Console(file=stream, stderr=to_stderr).is_terminal
     plain = no_color(settings)
+    # color_system=None drops every style, bold and dim included
     return Console(file=stream, no_color=plain, highlight=False, soft_wrap=True,
-                   stderr=to_stderr,
-                   # color_system=None drops every style, bold and dim included
-                   **({"color_system": None} if plain else {}),
-                   **({} if terminal else {"width": UNLIMITED_WIDTH}))
+                   stderr=to_stderr, width=None if terminal else UNLIMITED_WIDTH,
+                   color_system=None if plain else "auto")
 
 
 def warn(settings: Settings | None, message: str) -> None:

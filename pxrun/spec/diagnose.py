@@ -149,8 +149,9 @@ def _message(err: Mapping[str, Any], missing: str | None, doc: str = "",
         return _PLAIN[kind].format(unit=f" of {unit}" if unit else "")
     if kind == "literal_error":
         # the input is only compared, never shown: it may be a rendered secret
-        options = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
-        text = "must be " + " or ".join(options) if options else "is not one of the choices"
+        expected = str(err.get("ctx", {}).get("expected", ""))
+        options = re.findall(r"'([^']*)'", expected)
+        text = "must be " + (" or ".join(options) if options else expected or "one of the choices")
         if isinstance(err.get("input"), str):
             close = difflib.get_close_matches(err["input"], options, n=1, cutoff=0.6)
             if close:

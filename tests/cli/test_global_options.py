@@ -173,3 +173,17 @@ def test_warnings_print_once(capsys: pytest.CaptureFixture[str]) -> None:
     warn(settings, "something else")
     err = capsys.readouterr().err
     assert err.count("TLS verification is off") == 1 and "something else" in err
+
+
+def test_lock_owner_names_the_user_without_user_variables(monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    import getpass
+    import socket
+
+    from pxrun.apply.stacklock import default_owner
+
+    for var in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        monkeypatch.delenv(var, raising=False)
+    owner = default_owner()
+    assert owner.startswith(f"{getpass.getuser()}@{socket.gethostname()} pid ")
+    assert not owner.startswith("unknown@")
