@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +24,7 @@ import click
 
 from pxrun.cli.cluster import open_client, root_runner
 from pxrun.cli.context import Settings
-from pxrun.cli.specload import load_spec, var_options
+from pxrun.cli.specload import load_spec, spec_path, var_options
 from pxrun.cli.status import ExitStatus
 
 if TYPE_CHECKING:
@@ -195,10 +196,15 @@ def run_apply(settings: Settings | None, *, planfile: Path | None, mode: str,
         raise UsageError("refusing to apply without approval: no terminal to ask on",
                          hint="pass --auto-approve (e.g. in CI), or apply a reviewed plan "
                               "saved with `pxrun plan -o FILE`")
-    saved = _read_plan(planfile) if planfile is not None else None
-    loaded = load_spec(settings, path)
-    spec_dir = path if path is not None and path.is_dir() else (
-        path.parent if path is not None else Path.cwd())
+    saved: Plan | None = None
+    if planfile is not None:
+        saved, saved_spec = read_saved_plan(planfile)
+        path = path if path is not None else saved_spec
+    spec = spec_path(path)
+    loaded = load_spec(settings, spec)
+    if saved is not None:
+        check_saved_spec(saved, loaded, spec)
+    spec_dir = spec if spec.is_dir() else spec.parent
     options = ApplyOptions(parallelism=parallelism,
                            limits=Limits(node=node_limit, storage=storage_limit),
                            timeouts={**DEFAULT_TIMEOUTS, **op_timeouts},
@@ -218,7 +224,9 @@ def run_apply(settings: Settings | None, *, planfile: Path | None, mode: str,
                              lock_timeout=lock_timeout, spec_dir=spec_dir)
 
 
-def _read_plan(planfile: Path) -> Plan:
+def read_saved_plan(planfile: Path) -> tuple[Plan, Path | None]:
+    """A saved plan, and the spec it was made from: recorded relative to the plan file, so
+    `pxrun apply plan.json` works from any directory of the same checkout."""
     from pxrun.errors import UsageError
     from pxrun.render.jsonplan import plan_from_json
 
@@ -226,7 +234,25 @@ def _read_plan(planfile: Path) -> Plan:
         doc = json.loads(planfile.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise UsageError(f"cannot read the plan {planfile}: {exc}") from None
-    return plan_from_json(doc)
+    plan = plan_from_json(doc)
+    recorded = doc.get("spec_path") if isinstance(doc, dict) else None
+    if not isinstance(recorded, str):
+        return plan, None
+    return plan, Path(os.path.normpath(planfile.parent / recorded))
+
+
+def check_saved_spec(saved: Plan, loaded: LoadedStack, spec: Path) -> None:
+    """Refuse a saved plan whose spec is not the one it was made from (its hash differs)."""
+    from pxrun.apply.stale import StalePlanError
+    from pxrun.plan import spec_hash
+
+    now = spec_hash(loaded.stack)
+    if now != saved.spec_hash:
+        raise StalePlanError(
+            f"the plan is stale: the spec changed since the plan was made ({spec} hashes "
+            f"to {now[:19]}…, the plan was made from {saved.spec_hash[:19]}…)",
+            hint="run `pxrun plan -o FILE` again and apply the new plan (--var and "
+                 "--var-file values are part of the spec: pass the same ones)")
 
 
 def _locked_apply(client: ProxmoxerClient, settings: Settings, loaded: LoadedStack,

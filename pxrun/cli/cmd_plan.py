@@ -104,7 +104,8 @@ def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
     options = plan_options(loaded, observed, spec_dir, targets=targets, replace=replace,
                            mode=mode, no_prune=no_prune, restart=restart,
                            node_ssh_available=ssh_ready)
-    doc = plan_to_json(make_plan(loaded.stack, observed, options))
+    doc = plan_to_json(make_plan(loaded.stack, observed, options),
+                       spec_path=relative_to_plan(spec, out) if out is not None else None)
     if settings.verbosity > 0:
         click.echo(f"loaded {len(loaded.stack.containers)} containers in "
                    f"{loaded_at - started:.2f} s; observed {len(observed.containers)} of stack "
@@ -133,6 +134,12 @@ def plan_options(loaded: LoadedStack, observed: Observed, spec_dir: Path, *,
         node_ssh_available=node_ssh_available,
         file_digests=file_digests(loaded.stack, spec_dir),
         sensitive_values=loaded.secret_strings)
+
+
+def relative_to_plan(spec: Path, planfile: Path) -> str:
+    """Where the spec is, seen from the saved plan's folder (posix, for any checkout)."""
+    rel = os.path.relpath(spec.resolve(), planfile.resolve().parent)
+    return Path(rel).as_posix()
 
 
 def expand_addresses(names: tuple[str, ...], known: set[str], flag: str) -> list[str]:

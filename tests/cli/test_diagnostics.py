@@ -7,6 +7,7 @@ checks that no message anywhere carries pydantic's own wording.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
@@ -74,16 +75,13 @@ def _paths(model: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 
 def _put(data: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
     root: Any = data
-    for key, nxt in zip(path, path[1:], strict=False):
+    for key, nxt in itertools.pairwise(path):
         fresh: Any = [{}] if isinstance(nxt, int) else {}
         if isinstance(root, list):
             root = root[key]
             continue
         root = root.setdefault(key, fresh)
-    if isinstance(root, list):
-        root[path[-1]] = value
-    else:
-        root[path[-1]] = value
+    root[path[-1]] = value
     return data
 
 

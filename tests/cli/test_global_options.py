@@ -38,7 +38,7 @@ def _every_command() -> list[tuple[str, click.Command]]:
     return found
 
 
-@pytest.mark.parametrize(("path", "command"), _every_command(), ids=lambda v: str(v))
+@pytest.mark.parametrize(("path", "command"), _every_command(), ids=str)
 def test_every_command_accepts_every_global_option(path: str, command: click.Command) -> None:
     declared = {opt for p in command.params for opt in (*getattr(p, "opts", ()),
                                                          *getattr(p, "secondary_opts", ()))}
