@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "destroy": ("pxrun.cli.cmd_apply", "destroy_cmd", "Delete the stack's containers."),
     "force-unlock": ("pxrun.cli.cmd_apply", "force_unlock_cmd",
                      "Release a stack's apply lock left by a crashed run."),
+    "show": ("pxrun.cli.cmd_show", "show_cmd", "Show a saved plan for review."),
 }
 
 # Other names for a command (pxrun 0.1 spellings). Not listed in --help; resolved before
