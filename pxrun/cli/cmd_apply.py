@@ -16,7 +16,8 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -30,6 +31,7 @@ from pxrun.cli.status import ExitStatus
 if TYPE_CHECKING:
     from pxrun.apply.context import ApplyOptions
     from pxrun.apply.hooks import Hook
+    from pxrun.apply.summary import ApplySummary
     from pxrun.connect.client import ProxmoxerClient
     from pxrun.connect.settings import ConnectionFlags
     from pxrun.plan.model import Mode, Plan, RestartPolicy
@@ -137,17 +139,6 @@ def apply_cmd(settings: Settings | None, /, planfile: Path | None, targets: tupl
                      replace=replace, no_prune=no_prune, **kwargs)
 
 
-@click.command("destroy")
-@click.option("--target", "targets", multiple=True, metavar="NAME",
-              help="Destroy only this container (and what depends on it); repeatable.")
-@apply_options
-@click.pass_obj
-def destroy_cmd(settings: Settings | None, /, targets: tuple[str, ...], **kwargs: Any) -> int:
-    """Delete every container of the stack (or the --target ones)."""
-    return run_apply(settings, planfile=None, mode="destroy", targets=targets, replace=(),
-                     no_prune=False, **kwargs)
-
-
 @click.command("force-unlock")
 @click.option("-f", "--file", "path", type=click.Path(path_type=Path), default=None,
               help="Spec whose stack to unlock [default: pxrun.yaml, else pxrun/].")
@@ -183,14 +174,10 @@ def run_apply(settings: Settings | None, *, planfile: Path | None, mode: str,
               storage_limit: int, restart: str | None, lock_timeout: float,
               json_output: bool, sim: bool, cluster: str | None, flags: ConnectionFlags,
               op_timeouts: dict[str, float]) -> int:
-    from pxrun.apply.context import DEFAULT_TIMEOUTS, ApplyOptions
-    from pxrun.apply.limits import Limits
     from pxrun.errors import UsageError
 
-    settings = settings if settings is not None else Settings()
-    settings.sim = settings.sim or sim
-    settings.cluster = cluster or settings.cluster
-    settings.json = settings.json or json_output
+    settings = merge_run_settings(settings, {"sim": sim, "cluster": cluster,
+                                             "json_output": json_output})
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     if planfile is None and not auto_approve and not interactive:
         raise UsageError("refusing to apply without approval: no terminal to ask on",
@@ -205,23 +192,54 @@ def run_apply(settings: Settings | None, *, planfile: Path | None, mode: str,
     if saved is not None:
         check_saved_spec(saved, loaded, spec)
     spec_dir = spec if spec.is_dir() else spec.parent
-    options = ApplyOptions(parallelism=parallelism,
-                           limits=Limits(node=node_limit, storage=storage_limit),
-                           timeouts={**DEFAULT_TIMEOUTS, **op_timeouts},
-                           # A fresh plan already holds --restart (lifecycle.restart wins
-                           # there); for a saved plan, an explicit --restart overrides.
-                           restart=cast("RestartPolicy | None",
-                                        restart if planfile is not None else None))
-    with open_client(settings, spec_cluster=loaded.stack.cluster, spec_dir=spec_dir,
-                     flags=flags) as (client, info), root_runner(info) as runner:
-        # With node SSH, root@pam-only options go through `pct set` on the node (and the
-        # plan allows them); without it the plan refuses them with guidance.
-        options = dataclasses.replace(options, root_runner=runner)
-        hook = make_hook(settings, interactive=interactive)
-        return _locked_apply(client, settings, loaded, saved, hook, options, mode=mode,
+    # A fresh plan already holds --restart (lifecycle.restart wins there); for a saved
+    # plan, an explicit --restart overrides.
+    options = build_apply_options(parallelism=parallelism, node_limit=node_limit,
+                                  storage_limit=storage_limit, op_timeouts=op_timeouts,
+                                  restart=restart if planfile is not None else None)
+    with apply_session(settings, options, flags=flags, interactive=interactive,
+                       spec_cluster=loaded.stack.cluster, spec_dir=spec_dir,
+                       ) as (client, options, hook):
+        return locked_apply(client, settings, loaded, saved, hook, options, mode=mode,
                              targets=targets, replace=replace, no_prune=no_prune,
                              restart=restart, auto_approve=auto_approve or saved is not None,
                              lock_timeout=lock_timeout, spec_dir=spec_dir)
+
+
+def merge_run_settings(settings: Settings | None, flags: dict[str, Any]) -> Settings:
+    """The run's Settings with the command's own --sim, --cluster and --json folded in."""
+    settings = settings if settings is not None else Settings()
+    settings.sim = settings.sim or bool(flags.get("sim"))
+    settings.cluster = flags.get("cluster") or settings.cluster
+    settings.json = settings.json or bool(flags.get("json_output"))
+    return settings
+
+
+def build_apply_options(*, parallelism: int = 4, node_limit: int = 2, storage_limit: int = 2,
+                        op_timeouts: dict[str, float] | None = None,
+                        restart: str | None = None) -> ApplyOptions:
+    """The executor's options from the command line (defaults as the flags' defaults)."""
+    from pxrun.apply.context import DEFAULT_TIMEOUTS, ApplyOptions
+    from pxrun.apply.limits import Limits
+
+    return ApplyOptions(parallelism=parallelism,
+                        limits=Limits(node=node_limit, storage=storage_limit),
+                        timeouts={**DEFAULT_TIMEOUTS, **(op_timeouts or {})},
+                        restart=cast("RestartPolicy | None", restart))
+
+
+@contextmanager
+def apply_session(settings: Settings, options: ApplyOptions, *, flags: ConnectionFlags | None,
+                  interactive: bool, spec_cluster: Any = None, spec_dir: Path | None = None,
+                  ) -> Iterator[tuple[ProxmoxerClient, ApplyOptions, Hook]]:
+    """A connected client, the apply options completed with node SSH, and the progress view.
+
+    With node SSH, root@pam-only options go through `pct set` on the node (and the plan
+    allows them); without it the plan refuses them with guidance."""
+    with open_client(settings, spec_cluster=spec_cluster, spec_dir=spec_dir,
+                     flags=flags) as (client, info), root_runner(info) as runner:
+        yield (client, dataclasses.replace(options, root_runner=runner),
+               make_hook(settings, interactive=interactive))
 
 
 def read_saved_plan(planfile: Path) -> tuple[Plan, Path | None]:
@@ -255,11 +273,15 @@ def check_saved_spec(saved: Plan, loaded: LoadedStack, spec: Path) -> None:
                  "--var-file values are part of the spec: pass the same ones)")
 
 
-def _locked_apply(client: ProxmoxerClient, settings: Settings, loaded: LoadedStack,
-                  saved: Plan | None, hook: Hook, options: ApplyOptions, *, mode: str,
-                  targets: tuple[str, ...], replace: tuple[str, ...], no_prune: bool,
-                  restart: str | None, auto_approve: bool, lock_timeout: float,
-                  spec_dir: Path) -> int:
+def locked_apply(client: ProxmoxerClient, settings: Settings, loaded: LoadedStack,
+                 saved: Plan | None, hook: Hook, options: ApplyOptions, *, mode: str,
+                 targets: tuple[str, ...], replace: tuple[str, ...], no_prune: bool,
+                 restart: str | None, auto_approve: bool, lock_timeout: float,
+                 spec_dir: Path, confirm: Callable[[Plan], bool] | None = None,
+                 on_summary: Callable[[ApplySummary], None] | None = None) -> int:
+    """Lock the stack, observe, plan (or prove a saved plan fresh), show, approve, apply,
+    report. `confirm` replaces the "Only 'yes'" question (by-hand commands); `on_summary`
+    sees the outcome after the summary table (create prints how to connect)."""
     from pxrun.apply.engine import apply_plan
     from pxrun.apply.stacklock import StackLock
     from pxrun.apply.stale import check_fresh
@@ -284,20 +306,23 @@ def _locked_apply(client: ProxmoxerClient, settings: Settings, loaded: LoadedSta
         if saved is not None:
             check_fresh(saved, fresh.observed_digests, fresh.spec_hash, loaded.stack.stack)
         plan = saved or fresh
-        verdict = _show_and_approve(plan, settings, loaded, auto_approve)
+        verdict = _show_and_approve(plan, settings, loaded, auto_approve, confirm)
         if verdict is not None:
             return verdict
         summary = apply_plan(client, plan, options=options, hook=hook)
     finally:
         lock.release()
     _print_summary(summary, settings)
+    if on_summary is not None:
+        on_summary(summary)
     if summary.interrupted:
         return int(ExitStatus.INTERRUPTED)
     return int(ExitStatus.OK if summary.ok else ExitStatus.ERROR)
 
 
 def _show_and_approve(plan: Plan, settings: Settings, loaded: LoadedStack,
-                      auto_approve: bool) -> int | None:
+                      auto_approve: bool, confirm: Callable[[Plan], bool] | None = None,
+                      ) -> int | None:
     """Show the plan; None to go on, else the exit status (errors, nothing to do, "no")."""
     from pxrun.cli.cmd_plan import _colour, _echo
     from pxrun.render import wording
@@ -320,6 +345,11 @@ def _show_and_approve(plan: Plan, settings: Settings, loaded: LoadedStack,
         return int(ExitStatus.OK)
     if auto_approve:
         return None
+    if confirm is not None:
+        if confirm(plan):
+            return None
+        click.echo("Cancelled: nothing was changed.", err=True)
+        return int(ExitStatus.ERROR)
     click.echo("\nDo you want to perform these actions? Only 'yes' will be accepted.")
     answer = click.prompt("Enter a value", default="", show_default=False)
     if answer.strip() != "yes":
