@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "force-unlock": ("pxrun.cli.cmd_apply", "force_unlock_cmd",
                      "Release a stack's apply lock left by a crashed run."),
     "show": ("pxrun.cli.cmd_show", "show_cmd", "Show a saved plan for review."),
+    "templates": ("pxrun.cli.cmd_templates", "templates",
+                  "List OS templates, or download one to the nodes."),
 }
 
 # Other names for a command (pxrun 0.1 spellings). Not listed in --help; resolved before
