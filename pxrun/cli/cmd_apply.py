@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from pxrun.apply.hooks import Hook
     from pxrun.apply.summary import ApplySummary
     from pxrun.connect.client import ProxmoxerClient
+    from pxrun.connect.session import ConnectionInfo
     from pxrun.connect.settings import ConnectionFlags
     from pxrun.plan.model import Mode, Plan, RestartPolicy
     from pxrun.spec.load import LoadedStack
@@ -199,7 +200,7 @@ def run_apply(settings: Settings | None, *, planfile: Path | None, mode: str,
                                   restart=restart if planfile is not None else None)
     with apply_session(settings, options, flags=flags, interactive=interactive,
                        spec_cluster=loaded.stack.cluster, spec_dir=spec_dir,
-                       ) as (client, options, hook):
+                       ) as (client, options, hook, _):
         return locked_apply(client, settings, loaded, saved, hook, options, mode=mode,
                              targets=targets, replace=replace, no_prune=no_prune,
                              restart=restart, auto_approve=auto_approve or saved is not None,
@@ -231,15 +232,16 @@ def build_apply_options(*, parallelism: int = 4, node_limit: int = 2, storage_li
 @contextmanager
 def apply_session(settings: Settings, options: ApplyOptions, *, flags: ConnectionFlags | None,
                   interactive: bool, spec_cluster: Any = None, spec_dir: Path | None = None,
-                  ) -> Iterator[tuple[ProxmoxerClient, ApplyOptions, Hook]]:
-    """A connected client, the apply options completed with node SSH, and the progress view.
+                  ) -> Iterator[tuple[ProxmoxerClient, ApplyOptions, Hook, ConnectionInfo]]:
+    """A connected client, the apply options completed with node SSH, the progress view, and
+    where the client points.
 
     With node SSH, root@pam-only options go through `pct set` on the node (and the plan
     allows them); without it the plan refuses them with guidance."""
     with open_client(settings, spec_cluster=spec_cluster, spec_dir=spec_dir,
                      flags=flags) as (client, info), root_runner(info) as runner:
         yield (client, dataclasses.replace(options, root_runner=runner),
-               make_hook(settings, interactive=interactive))
+               make_hook(settings, interactive=interactive), info)
 
 
 def read_saved_plan(planfile: Path) -> tuple[Plan, Path | None]:

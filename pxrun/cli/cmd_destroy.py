@@ -84,7 +84,7 @@ def destroy_vmid(settings: Settings | None, vmid: int, *, auto_approve: bool,
                        f"{plan.stack}, with its volumes?", flag="--force")
 
     with apply_session(settings, options, flags=flags, interactive=False) as (
-            client, options, hook):
+            client, options, hook, _):
         stack, name = managed_name(client, vmid)
         loaded = LoadedStack(Stack(version=1, stack=stack), files=())
         return locked_apply(client, settings, loaded, None, hook, options, mode="destroy",

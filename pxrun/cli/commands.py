@@ -18,6 +18,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                 "Delete the stack's containers, or one container by VMID."),
     "force-unlock": ("pxrun.cli.cmd_apply", "force_unlock_cmd",
                      "Release a stack's apply lock left by a crashed run."),
+    "create": ("pxrun.cli.cmd_create", "create_cmd",
+               "Create one container: a few questions, flags, or -c FILE."),
     "show": ("pxrun.cli.cmd_show", "show_cmd", "Show a saved plan for review."),
     "templates": ("pxrun.cli.cmd_templates", "templates",
                   "List OS templates, or download one to the nodes."),

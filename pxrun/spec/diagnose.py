@@ -200,6 +200,16 @@ def validation_problems(error: ValidationError, data: Any, locate: Locate,
             for where, texts in grouped.values()]
 
 
+def plain_message(err: Mapping[str, Any], model: type[BaseModel]) -> str:
+    """One pydantic error of `model` in the user's words (for values typed at a prompt)."""
+    from pxrun.spec.introspect import field_description
+
+    at = _field_loc(tuple(err.get("loc", ())), None)
+    name = str(at[-1]) if at and isinstance(at[-1], str) else "the value"
+    text = _message(err, None, field_description(model, at), name)
+    return text if text.startswith(name) else f"{name}: {text}"
+
+
 def _field_loc(loc: tuple[str | int, ...], field: str | None) -> tuple[str | int, ...]:
     """The error location without pydantic's trailing union-member tags ('int', 'str')."""
     while loc and isinstance(loc[-1], str) and (loc[-1] in _TYPE_TAGS or "[" in loc[-1]):
