@@ -18,6 +18,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                 "Delete the stack's containers, or one container by VMID."),
     "force-unlock": ("pxrun.cli.cmd_apply", "force_unlock_cmd",
                      "Release a stack's apply lock left by a crashed run."),
+    "completion": ("pxrun.cli.cmd_shell", "completion", "Print a shell completion script."),
+    "man": ("pxrun.cli.cmd_shell", "man", "Print the manual page, made from this help."),
     "create": ("pxrun.cli.cmd_create", "create_cmd",
                "Create one container: a few questions, flags, or -c FILE."),
     "show": ("pxrun.cli.cmd_show", "show_cmd", "Show a saved plan for review."),
