@@ -60,6 +60,7 @@ def drift_cmd(settings: Settings | None, path: Path | None, json_output: bool,
     settings.cluster = cluster or settings.cluster
     settings.json = settings.json or json_output
     started, stack = time.time(), "unknown"
+    load_credentials()
     try:
         loaded, spec_dir = load_spec(path)
         stack = loaded.stack.stack
@@ -77,6 +78,22 @@ def drift_cmd(settings: Settings | None, path: Path | None, json_output: bool,
                                              duration=report.duration_seconds, report=report))
     show_drift(report, settings, loaded.redact)
     return int(ExitStatus.CHANGES if report.drifted else ExitStatus.OK)
+
+
+CREDENTIALS = ("PROXMOX_TOKEN_SECRET", "PROXMOX_TOKEN_ID")
+
+
+def load_credentials() -> None:
+    """systemd's `LoadCredential=` hands secrets over as files in $CREDENTIALS_DIRECTORY
+    (readable only by the service, never in the unit's environment or `ps`). A credential
+    named like one of our variables fills that variable for this process when unset."""
+    folder = os.environ.get("CREDENTIALS_DIRECTORY")
+    if not folder:
+        return
+    for name in CREDENTIALS:
+        file = Path(folder) / name
+        if name not in os.environ and file.is_file():
+            os.environ[name] = file.read_text(encoding="utf-8").strip()
 
 
 def load_spec(path: Path | None) -> tuple[LoadedStack, Path]:

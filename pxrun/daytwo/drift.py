@@ -21,7 +21,7 @@ from pxrun import __version__
 from pxrun.observe.model import Observed
 from pxrun.plan.model import FieldDiff, Plan
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION: Literal["1.0"] = "1.0"
 Json = Any
 
 
