@@ -9,12 +9,16 @@ parse, node_exporter would reject.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.apply.conftest import Stage, sim_settings, stage  # noqa: F401  (fixtures)
 from tests.sim.conftest import SimEnv, sim_env  # noqa: F401  (fixture)
+
+if TYPE_CHECKING:
+    from pxrun.daytwo.watch import Watcher
 
 
 @pytest.fixture
@@ -44,3 +48,51 @@ def parse_metrics(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], fl
 def metric(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str,
            **labels: str) -> float:
     return samples[(name, tuple(sorted(labels.items())))]
+
+
+class FakeClock:
+    """Wall time that moves only when a test says so (node timeouts, lock expiry)."""
+
+    def __init__(self, start: float = 1_800_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class Log(list):  # type: ignore[type-arg]
+    """The watcher's JSON events, kept in order."""
+
+    def events(self, name: str) -> list[dict]:
+        return [e for e in self if e["event"] == name]
+
+    def names(self) -> list[str]:
+        return [e["event"] for e in self]
+
+
+def make_watcher(stage: Stage, clock: FakeClock, *, client: object = None,
+                 owner: str = "w1", apply: bool = True, **options: object) -> tuple[
+                     "Watcher", Log]:
+    """A watcher of the stage's spec, driven cycle by cycle with `watcher.cycle()`."""
+    from pxrun.apply.context import ApplyOptions
+    from pxrun.daytwo.check import Desired
+    from pxrun.daytwo.reconcile import ActOptions
+    from pxrun.daytwo.watch import Watcher, WatchOptions
+    from pxrun.plan.options import PlanOptions
+    from pxrun.spec.load import load_stack
+
+    def load() -> Desired:
+        return Desired(stack=load_stack(stage.spec).stack, options=PlanOptions())
+
+    act = ActOptions(fence_confirmed=bool(options.pop("fence_confirmed", False)),
+                     apply=ApplyOptions(retry_delay=0.01, ip_poll=0.01))
+    log = Log()
+    watch_options = WatchOptions(interval=float(options.pop("interval", 30.0)), apply=apply,
+                                 act=act, renew_in_background=False,
+                                 **options)  # type: ignore[arg-type]
+    watcher = Watcher(client or stage.client, load, watch_options,  # type: ignore[arg-type]
+                      emit=log.append, stack="t", clock=clock, owner=owner)
+    return watcher, log
