@@ -16,6 +16,7 @@ from typing import Any
 
 from pxrun.apply.context import ApplyOptions
 from pxrun.apply.engine import apply_plan
+from pxrun.apply.hooks import Hook
 from pxrun.connect.client import ProxmoxClient
 from pxrun.daytwo.check import Check, Desired
 from pxrun.plan.model import Action, Plan, ResourceChange
@@ -82,13 +83,27 @@ def reconcile(client: ProxmoxClient, desired: Desired, check: Check, *, lost: fr
     return acted, decisions
 
 
+class _LogHook(Hook):
+    """apply's progress as log events: each Proxmox task and each warning."""
+
+    def __init__(self, say: Say) -> None:
+        self.say = say
+
+    def task_started(self, address: str, step: str, upid: str) -> None:
+        self.say("task_started", container=address, operation=step, upid=upid)
+
+    def warning(self, address: str, message: str) -> None:
+        self.say("apply_warning", container=address or None, operation="apply",
+                 error=message)
+
+
 def _apply(client: ProxmoxClient, plan: Plan, todo: list[ResourceChange],
            options: ApplyOptions, stop: threading.Event, say: Say) -> list[Acted]:
     for change in todo:
         say("apply_started", container=change.address, node=change.node,
             operation=category(change.action), reason=change.reason)
     summary = apply_plan(client, plan.model_copy(update={"changes": tuple(todo)}),
-                         options=options, stop=stop)
+                         options=options, hook=_LogHook(say), stop=stop)
     by_address = {c.address: c for c in todo}
     out = []
     for result in summary.results:

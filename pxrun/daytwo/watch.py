@@ -162,7 +162,7 @@ class Watcher:
             self.metrics.checks.set_nodes(self.stack, self.nodes.states(self.clock()))
         seconds = time.perf_counter() - ticks
         report = check.report
-        self.last_ok = now
+        self.last_ok = self.clock()
         result = "in sync" if not report.drifted else \
             f"drift: {report.summary.drifted_containers} containers"
         self.record(None, "check", result, duration=round(seconds, 3))
