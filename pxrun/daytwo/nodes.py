@@ -45,8 +45,8 @@ class NodeTracker:
         down = set(unreachable)
         events: list[NodeEvent] = []
         for node in sorted(down | set(self._since)):
-            if node in down:
-                self._containers[node] = tuple(containers.get(node, ()))
+            if node in down and containers.get(node):  # else keep what was last known
+                self._containers[node] = tuple(containers[node])
             held = self._containers.get(node, ())
             if node in down and node not in self._since:
                 self._since[node] = now
