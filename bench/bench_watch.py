@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_plan_e2e import SPEC, TEMPLATE, seed  # noqa: E402
+from bench_plan_e2e import SPEC, TEMPLATE, seed
 
 
 def rss_kib(pid: int) -> int:

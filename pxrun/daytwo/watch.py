@@ -37,6 +37,7 @@ from pxrun.daytwo.nodes import NodeTracker
 from pxrun.daytwo.reconcile import Acted, ActOptions, category, diff_values, reconcile
 from pxrun.daytwo.records import Record, Records
 from pxrun.errors import ApiError, PxrunError
+from pxrun.plan.nodelost import NodeLostDecision
 
 Emit = Callable[[dict[str, Any]], None]
 STANDARD = ("stack", "container", "node", "operation", "error")
@@ -76,7 +77,7 @@ class Watcher:
         self.last_ok: float | None = None
         self._names: dict[int, str] = {}  # vmid -> spec name, remembered across outages
         self._said: dict[str, Any] = {}  # what the records last said per container
-        self._decided: set[tuple[int, bool]] = set()
+        self._decided: set[tuple[str, int, bool]] = set()  # (node, vmid, recreate) logged
 
     # -- events and records ----------------------------------------------------------------
     def say(self, event: str, **fields: Any) -> None:
@@ -214,9 +215,8 @@ class Watcher:
                 self._names.get(guest.vmid) or guest.name or str(guest.vmid))
         down = {n for n, info in observed.nodes.items() if not info.online} | set(held)
         for event in self.nodes.update(down, held, now):
-            if event.kind == "reconnected":
-                self._decided = {d for d in self._decided if d[0] not in {
-                    g.vmid for g in observed.unknown}}
+            if event.kind == "reconnected":  # a later outage is decided and logged anew
+                self._decided = {d for d in self._decided if d[0] != event.node}
             if event.kind == "timeout_exceeded":
                 self.metrics.alerts.labels(self.stack, event.node).inc()
             for name in event.containers or (None,):
@@ -234,11 +234,11 @@ class Watcher:
                     self._said.pop(name, None)
                     self.record(name, "none", result, node=event.node)
 
-    def _log_decisions(self, decisions: Any) -> None:
+    def _log_decisions(self, decisions: tuple[NodeLostDecision, ...]) -> None:
         for d in decisions:
-            if (d.vmid, d.recreate) in self._decided:
+            if (d.node, d.vmid, d.recreate) in self._decided:
                 continue
-            self._decided.add((d.vmid, d.recreate))
+            self._decided.add((d.node, d.vmid, d.recreate))
             self.say("node_lost_decision", container=d.address, node=d.node,
                      operation="recreate" if d.recreate else "alert", reason=d.reason,
                      vmid=d.vmid)

@@ -73,9 +73,9 @@ class Log(list):  # type: ignore[type-arg]
         return [e["event"] for e in self]
 
 
-def make_watcher(stage: Stage, clock: FakeClock, *, client: object = None,
-                 owner: str = "w1", apply: bool = True, **options: object) -> tuple[
-                     "Watcher", Log]:
+def make_watcher(stage: Stage, clock: FakeClock, *,  # noqa: F811  (not the fixture)
+                 client: object = None, owner: str = "w1", apply: bool = True,
+                 **options: object) -> tuple[Watcher, Log]:
     """A watcher of the stage's spec, driven cycle by cycle with `watcher.cycle()`."""
     from pxrun.apply.context import ApplyOptions
     from pxrun.daytwo.check import Desired

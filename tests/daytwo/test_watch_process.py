@@ -151,7 +151,11 @@ def test_health_fails_when_checks_fail(stage: Stage, child_factory: Any) -> None
     failed = child.until("check_failed")
     assert failed["operation"] == "check" and failed["error"]
     child.until("check_failed")  # the next cycle fails too, and the process stays up
+    # Two waits of at least one interval each have passed since the last good check.
+    status, body = child.get("/healthz")
+    assert status == 503 and json.loads(body)["ok"] is False
     status, body = child.get("/metrics")
+    assert status == 200
     samples = parse_metrics(body.decode())
     assert metric(samples, "pxrun_last_check_success", stack="t") == 0
     assert metric(samples, "pxrun_reconciles_total", stack="t", result="failed") >= 1
