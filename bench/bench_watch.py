@@ -18,16 +18,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_plan_e2e import SPEC, TEMPLATE, seed
+from bench_plan_e2e import seeded_simulator
 
 
 def rss_kib(pid: int) -> int:
@@ -66,38 +63,10 @@ def main() -> int:
     parser.add_argument("--apply-cycles", type=int, default=10)
     args = parser.parse_args()
 
-    from pxrun.connect.client import ProxmoxerClient
-    from pxrun.connect.settings import ConnectionSettings, Endpoint, Secret
-    from pxrun.sim.runtime import SimRuntime, init_state
-    from pxrun.sim.settings import SimSettings
-
-    with tempfile.TemporaryDirectory(prefix="pxrun-bench-") as tmp:
-        work = Path(tmp)
-        state = work / "sim"
-        settings = SimSettings(time_scale=0.0, seed=1, concurrency=args.concurrency)
-        init_state(state, settings=settings)
-        spec = work / "pxrun.yaml"
-        spec.write_text(SPEC.format(template=TEMPLATE, count=args.containers))
-        with SimRuntime(state, settings=settings) as runtime:
-            facts = runtime.facts
-            conn = ConnectionSettings(endpoint=Endpoint("127.0.0.1", facts.port),
-                                      token_id=facts.token_id,
-                                      token_secret=Secret(facts.token_secret),
-                                      ca_file=facts.ca_file)
-            started = time.perf_counter()
-            with ProxmoxerClient(conn) as client:
-                seed(client, facts.nodes, args.containers)
-            print(f"seeded {args.containers} containers in "
-                  f"{time.perf_counter() - started:.1f} s")
-            assert runtime.sim is not None
-            runtime.sim.settings.faults.latency_ms = args.latency_ms
-            runtime.sim.settings.concurrency = args.concurrency
-            env = {**os.environ, "PROXMOX_HOST": facts.endpoint,
-                   "PROXMOX_TOKEN_ID": facts.token_id,
-                   "PROXMOX_TOKEN_SECRET": facts.token_secret,
-                   "PROXMOX_CA_FILE": str(facts.ca_file), "NO_COLOR": "1"}
-            report_only, rss = watch(env, work, spec, args.cycles)
-            active, _ = watch(env, work, spec, args.apply_cycles, "--apply")
+    with seeded_simulator(args.containers, args.latency_ms, args.concurrency) as (
+            _, work, spec, env):
+        report_only, rss = watch(env, work, spec, args.cycles)
+        active, _ = watch(env, work, spec, args.apply_cycles, "--apply")
     for label, times in (("report-only", report_only), ("--apply (lock holder)", active)):
         median = statistics.median(times)
         verdict = "ok" if median <= 1.5 else "over the 1.5 s target"
