@@ -32,8 +32,9 @@ EXIT_STATUS = (("0", "success, no changes"), ("1", "error"),
 
 
 def roff(text: str) -> str:
-    """Text safe in a roff line: backslashes, leading dots and hyphens escaped."""
+    """Text safe in a roff line: backslashes, leading dots, hyphens and non-ASCII escaped."""
     text = text.replace("\\", "\\e").replace("-", "\\-")
+    text = "".join(c if ord(c) < 128 else f"\\[u{ord(c):04X}]" for c in text)
     return re.sub(r"^([.'])", r"\\&\1", text, flags=re.M)
 
 

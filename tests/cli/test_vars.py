@@ -64,6 +64,6 @@ def test_every_spec_command_takes_vars(simdir: Path, capsys: pytest.CaptureFixtu
     Path("pxrun.yaml").write_text(SPEC, encoding="utf-8")
     for command in (["validate"], ["plan"], ["apply", "--auto-approve"],
                     ["destroy", "--auto-approve"], ["doctor", "-f", "pxrun.yaml"],
-                    ["force-unlock"]):
+                    ["force-unlock"], ["drift"]):
         assert run(simdir, *command, "--var", "nosuch=1") == 3, command
         assert "no var 'nosuch'" in capsys.readouterr().err
