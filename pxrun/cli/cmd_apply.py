@@ -326,14 +326,14 @@ def _show_and_approve(plan: Plan, settings: Settings, loaded: LoadedStack,
                       auto_approve: bool, confirm: Callable[[Plan], bool] | None = None,
                       ) -> int | None:
     """Show the plan; None to go on, else the exit status (errors, nothing to do, "no")."""
-    from pxrun.cli.cmd_plan import _colour, _echo
+    from pxrun.cli.cmd_plan import _colour, _echo, print_diagnostics
     from pxrun.render import wording
     from pxrun.render.human import render_diagnostics, render_plan
     from pxrun.render.jsonplan import plan_to_json
 
     doc = plan_to_json(plan)
-    for line in render_diagnostics(doc, markup=_colour(settings, sys.stderr)):
-        _echo(loaded.redact(line), settings, err=True)
+    print_diagnostics(render_diagnostics(doc, markup=_colour(settings, sys.stderr)), settings,
+                      loaded.redact)
     if plan.errors:
         return int(ExitStatus.ERROR)
     if settings.json:

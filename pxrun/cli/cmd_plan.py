@@ -17,6 +17,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -187,8 +188,8 @@ def show_plan(doc: dict[str, Any], settings: Settings, *, loaded: LoadedStack | 
     from pxrun.render.jsonplan import dumps
 
     redact = loaded.redact if loaded is not None else (lambda text: text)
-    for line in render_diagnostics(doc, markup=_colour(settings, sys.stderr)):
-        _echo(redact(line), settings, err=True)
+    print_diagnostics(render_diagnostics(doc, markup=_colour(settings, sys.stderr)), settings,
+                      redact)
     if settings.json:
         click.echo(redact(dumps(doc)), nl=False)
     elif settings.quiet or doc.get("errored"):
@@ -205,6 +206,17 @@ def show_plan(doc: dict[str, Any], settings: Settings, *, loaded: LoadedStack | 
     if detailed_exitcode and doc.get("changes_present"):
         return int(ExitStatus.CHANGES)
     return int(ExitStatus.OK)
+
+
+def print_diagnostics(lines: list[str], settings: Settings,
+                      redact: Callable[[str], str] = lambda text: text) -> None:
+    """The plan's errors and warnings on stderr, each line once per run (a warning the
+    connection or the lock already printed is not repeated)."""
+    for line in lines:
+        if line in settings.warned:
+            continue
+        settings.warned.add(line)
+        _echo(redact(line), settings, err=True)
 
 
 def _colour(settings: Settings, stream: Any) -> bool:

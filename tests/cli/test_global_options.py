@@ -187,3 +187,17 @@ def test_lock_owner_names_the_user_without_user_variables(monkeypatch: pytest.Mo
     owner = default_owner()
     assert owner.startswith(f"{getpass.getuser()}@{socket.gethostname()} pid ")
     assert not owner.startswith("unknown@")
+
+
+def test_plan_diagnostics_print_once(capsys: pytest.CaptureFixture[str]) -> None:
+    """A plan shown twice in one run (apply: the plan, then after approval) or a warning the
+    lock already printed does not repeat its lines."""
+    from pxrun.cli.cmd_plan import print_diagnostics
+    from pxrun.cli.context import Settings
+
+    settings = Settings()
+    lines = ["warning: web: pending changes await a restart", "hint: restart it"]
+    print_diagnostics(lines, settings)
+    print_diagnostics([*lines, "warning: db: another"], settings)
+    err = capsys.readouterr().err
+    assert err.count("pending changes await") == 1 and err.count("another") == 1
