@@ -68,6 +68,17 @@ def _keyed(words: list[str], keys: tuple[str, ...]) -> tuple[dict[str, str], lis
     return found, rest
 
 
+def _on(rest: list[str], found: dict[str, str], key: str, example: str) -> list[str]:
+    """`on NAME` among the words sets `key`; the other words are returned."""
+    if "on" not in rest:
+        return rest
+    at = rest.index("on")
+    if at + 1 >= len(rest):
+        raise UsageError(f"'on' needs a {key} name, {example}")
+    found[key] = rest[at + 1]
+    return rest[:at] + rest[at + 2:]
+
+
 def _checked(values: dict[str, str], model_name: str) -> dict[str, str]:
     """`values` if the spec's model accepts them (UsageError in the user's words if not)."""
     from pydantic import ValidationError
@@ -97,14 +108,8 @@ def check_network(answer: str) -> dict[str, str]:
 
 def parse_resources(answer: str) -> dict[str, str]:
     """`4 2048 20 on local-lvm`, `cores=4 memory=2G`, or '' (defaults) -> settings. Pure."""
-    words = _words(answer)
-    found, rest = _keyed(words, RESOURCE_KEYS)
-    if "on" in rest:
-        at = rest.index("on")
-        if at + 1 >= len(rest):
-            raise UsageError("'on' needs a storage name, e.g. 2 1024 10 on local-lvm")
-        found["storage"] = rest[at + 1]
-        rest = rest[:at] + rest[at + 2:]
+    found, rest = _keyed(_words(answer), RESOURCE_KEYS)
+    rest = _on(rest, found, "storage", "e.g. 2 1024 10 on local-lvm")
     if len(rest) > 3:
         raise UsageError("give at most cores, memory (MiB) and disk (GiB), e.g. 2 1024 10")
     for key, value in zip(("cores", "memory", "disk"), rest, strict=False):
@@ -115,12 +120,7 @@ def parse_resources(answer: str) -> dict[str, str]:
 def parse_network(answer: str) -> dict[str, str]:
     """`dhcp`, `10.0.0.5/24 10.0.0.1`, `ip=... gw=... on vmbr1 vlan=20` or '' -> settings."""
     found, rest = _keyed(_words(answer), NETWORK_KEYS)
-    if "on" in rest:
-        at = rest.index("on")
-        if at + 1 >= len(rest):
-            raise UsageError("'on' needs a bridge name, e.g. dhcp on vmbr0")
-        found["bridge"] = rest[at + 1]
-        rest = rest[:at] + rest[at + 2:]
+    rest = _on(rest, found, "bridge", "e.g. dhcp on vmbr0")
     if len(rest) > 2:
         raise UsageError("give dhcp, or an address/prefix and a gateway, e.g. "
                          "10.0.0.5/24 10.0.0.1")
