@@ -51,7 +51,7 @@ FLAG_OF: dict[tuple[str, ...], str] = {
 
 @click.command("create", context_settings={"help_option_names": ["--help"]})
 @click.option("-c", "--config", "-f", "--file", "config", metavar="FILE",
-              type=click.Path(path_type=Path, dir_okay=False),
+              type=click.Path(path_type=Path),
               help="Take the container from FILE: a pxrun 0.1 container file or a spec with "
                    "one container. Flags override it.")
 @click.option("-h", "--hostname", help="Hostname (asked when missing, without -c).")
@@ -112,7 +112,8 @@ def create_cmd(settings: Settings | None, /, flags: ConnectionFlags, **opts: Any
     interactive = opts["config"] is None and opts["hostname"] is None
     options = build_apply_options()
     spec_cluster = file_stack.stack.cluster if file_stack is not None else None
-    with apply_session(settings, options, flags=flags, interactive=False,
+    terminal = sys.stdin.isatty() and sys.stdout.isatty()  # a live progress table
+    with apply_session(settings, options, flags=flags, interactive=terminal,
                        spec_cluster=spec_cluster) as (client, options, hook, info):
         observed = observe_cluster(client, opts["stack"])
         if interactive:
@@ -134,8 +135,15 @@ def create_cmd(settings: Settings | None, /, flags: ConnectionFlags, **opts: Any
         return locked_apply(client, settings, loaded, None, hook, options, mode="normal",
                             targets=(name,), replace=(), no_prune=True, restart=None,
                             auto_approve=True, lock_timeout=opts["lock_timeout"],
-                            spec_dir=opts["config"].parent if opts["config"] else Path.cwd(),
+                            spec_dir=_spec_dir(opts["config"]),
                             on_summary=lambda s: _connect_details(s, name, settings, info))
+
+
+def _spec_dir(config: Path | None) -> Path:
+    """Where the -c file's relative paths (provisioning files) are relative to."""
+    if config is None:
+        return Path.cwd()
+    return config if config.is_dir() else config.parent
 
 
 def _storage_flags(opts: dict[str, Any], notes: list[str]) -> None:

@@ -12,6 +12,7 @@ Exit statuses: 0 destroyed (or nothing to do), 1 failed, refused or answered no,
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -83,7 +84,8 @@ def destroy_vmid(settings: Settings | None, vmid: int, *, auto_approve: bool,
         return confirm(f"Destroy container {change.address} (vmid {vmid}{where}) of stack "
                        f"{plan.stack}, with its volumes?", flag="--force")
 
-    with apply_session(settings, options, flags=flags, interactive=False) as (
+    terminal = sys.stdin.isatty() and sys.stdout.isatty()  # a live progress table
+    with apply_session(settings, options, flags=flags, interactive=terminal) as (
             client, options, hook, _):
         stack, name = managed_name(client, vmid)
         loaded = LoadedStack(Stack(version=1, stack=stack), files=())
