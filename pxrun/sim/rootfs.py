@@ -151,7 +151,6 @@ def ensure_rootfs(state_dir: Path, vmid: int, distro: Distro, hostname: str) -> 
     etc.joinpath("resolv.conf").write_text("nameserver 127.0.0.53\n", encoding="utf-8")
     etc.joinpath("nsswitch.conf").write_text(
         "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n", encoding="utf-8")
-    _copy_host_etc(etc)
     (tmp / "root" / ".profile").write_text("# pxrun simulator\n", encoding="utf-8")
     packages = "".join(f"{name} 1.0-sim\n" for name in _SEED_PACKAGES[distro.family])
     (tmp / "var/lib/pxrun-sim/packages").write_text(packages, encoding="utf-8")
@@ -178,25 +177,8 @@ def ensure_nodefs(state_dir: Path, node: str) -> Path:
     (root / "etc/group").write_text("root:x:0:\n", encoding="utf-8")
     (root / "etc/os-release").write_text(
         Distro("debian", "12", "apt").os_release(), encoding="utf-8")
-    _copy_host_etc(root / "etc")
     (root / "etc/hostname").write_text(node + "\n", encoding="utf-8")
     return root
-
-
-def _copy_host_etc(etc: Path) -> None:
-    """The bits of the host's /etc its read-only binaries need (alternatives, ld.so cache).
-
-    Without /etc/alternatives, host commands such as `awk` are dangling symlinks.
-    """
-    host = Path("/etc")
-    if (host / "alternatives").is_dir():
-        shutil.copytree(host / "alternatives", etc / "alternatives", symlinks=True,
-                        dirs_exist_ok=True)
-    for name in ("ld.so.cache", "ld.so.conf"):
-        if (host / name).is_file():
-            shutil.copy2(host / name, etc / name)
-    if (host / "ld.so.conf.d").is_dir():
-        shutil.copytree(host / "ld.so.conf.d", etc / "ld.so.conf.d", dirs_exist_ok=True)
 
 
 def remove_rootfs(state_dir: Path, vmid: int) -> None:

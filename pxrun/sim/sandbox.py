@@ -51,9 +51,13 @@ def _host_system_binds(root: Path) -> list[str]:
     """The host's system directories, read-only; symlinked ones (usrmerge) stay symlinks.
 
     The symlinks are made in the root itself (bwrap's --symlink refuses an existing one).
+    The bits of the host's /etc its binaries need (alternatives, the ld.so cache) are
+    bound read-only too: without /etc/alternatives, `awk` is a dangling symlink.
     """
     (root / "usr" / "local").mkdir(parents=True, exist_ok=True)
     args: list[str] = ["--ro-bind", "/usr", "/usr", "--bind", f"{root}/usr/local", "/usr/local"]
+    for name in _HOST_ETC:
+        args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
     for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
         host = Path("/") / name
         mine = root / name
@@ -118,6 +122,10 @@ def container_argv(root: Path, shims: Path, family: str, hostname: str,
     args += ["--proc", "/proc", "--dev", "/dev", "--unshare-pid", "--unshare-uts",
              "--unshare-ipc", "--hostname", hostname, "--die-with-parent", "--clearenv"]
     return args + _tail(env, cwd, argv)
+
+
+_HOST_ETC = tuple(n for n in ("alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d")
+                  if os.path.exists(f"/etc/{n}"))
 
 
 @functools.cache
