@@ -11,7 +11,8 @@ pipes, lists, `mktemp`, `test -e`, `bash -lc` and `pct push … && pct exec …`
 line that *is* one pct invocation skips the shell and is answered at once, with the same
 code (`pctrun`), which keeps a provisioning step's overhead to one sandbox. SFTP (and scp)
 see the node's view as "/". The login `ct<vmid>` reaches the inside of a running container
-directly, as SSH to a container's own address would (`provision.via: ssh`). stdin, stdout,
+directly, as SSH to a container's own address would (`provision.via: ssh`); a node forwards
+TCP to this endpoint only (so it can serve as a jump host). stdin, stdout,
 stderr and exit statuses pass through. This is a simulation, not isolation or security.
 """
 
@@ -273,6 +274,12 @@ class _Auth(asyncssh.SSHServer):
 
     def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
         return self._endpoint.accepts(username, key)
+
+    def connection_requested(self, dest_host: str, dest_port: int, orig_host: str,
+                             orig_port: int) -> bool:
+        """TCP forwarding (`ssh -J`, Fabric's gateway) to the simulator's own SSH endpoint
+        only: a node used as a jump host to reach the others. Nothing else is forwarded."""
+        return dest_host in ("127.0.0.1", "localhost") and dest_port == self._endpoint.port
 
 
 async def _pipe(argv: list[str], process: asyncssh.SSHServerProcess[bytes]) -> int:
