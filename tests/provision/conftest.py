@@ -58,9 +58,9 @@ class Sim:
             params["ostemplate"] = f"local:vztmpl/{template}"
         if net:
             params["net0"] = "name=eth0,bridge=vmbr0,ip=dhcp"
-        for upid in (self.px.nodes(node).lxc.post(**params),
-                     self.px.nodes(node).lxc(vmid).status.start.post()):
-            assert wait_task(self.px, node, upid)["exitstatus"] == "OK"
+        lxc = self.px.nodes(node).lxc
+        assert wait_task(self.px, node, lxc.post(**params))["exitstatus"] == "OK"
+        assert wait_task(self.px, node, lxc(vmid).status.start.post())["exitstatus"] == "OK"
 
 
 @pytest.fixture(scope="module")
