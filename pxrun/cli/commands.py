@@ -17,4 +17,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "destroy": ("pxrun.cli.cmd_apply", "destroy_cmd", "Delete the stack's containers."),
     "force-unlock": ("pxrun.cli.cmd_apply", "force_unlock_cmd",
                      "Release a stack's apply lock left by a crashed run."),
+    "drift": ("pxrun.cli.cmd_drift", "drift_cmd", "Report what changed outside pxrun (cron)."),
+    "watch": ("pxrun.cli.cmd_watch", "watch_cmd",
+              "Reconcile loop: report drift, serve /metrics, apply if allowed."),
 }
