@@ -10,7 +10,7 @@ on the container, which anyone who may read its config can see, so a step whose 
 a secret is fingerprinted with HMAC-SHA256 under a key derived (slowly) from *all* the
 stack's secret values and never stored anywhere: the recorded value says nothing about a
 weak password unless every secret is guessed at once. Steps without secrets use plain
-SHA-256, so rotating a secret re-runs only the steps that use a secret. See spec 0060.
+SHA-256, so rotating a secret re-runs only the steps that use a secret. See spec 0061.
 """
 
 from __future__ import annotations
