@@ -15,7 +15,6 @@ from pxrun.provision.actions import (
     Exec,
     Facts,
     Put,
-    StepError,
     ensure_command,
     install_script,
     q,
@@ -183,7 +182,3 @@ def put_file(dest: str, data: bytes, mode: str | None, owner: str | None,
     return [Exec(f"mkdir -p {q(parent)}\n", what=f"directory {parent}"),
             Put(dest, data, mode, owner, group)]
 
-
-def require(facts: Facts, families: Sequence[str], what: str) -> None:
-    if facts.family not in families:
-        raise StepError(f"{what} is not supported on {facts.os_id!r}")
