@@ -159,3 +159,18 @@ def test_bind_mounts_show_the_nodes_directory_read_only(pve1: Connection) -> Non
     result = run(pve1, "pct exec 101 -- sh -c 'cat /media/a.mkv; touch /media/b'")
     assert result.stdout == "film\n"
     assert "Read-only file system" in result.stderr
+
+
+def test_a_volumes_files_follow_a_migration(env: Env) -> None:
+    facts, px = env
+    create_ct(px, "pve1", 105, hostname="mover", start=False)
+    px.nodes("pve1").lxc(105).config.put(mp0="local-lvm:1,mp=/srv/data")
+    wait_task(px, "pve1", px.nodes("pve1").lxc(105).status.start.post())
+    with connect(facts) as conn:
+        assert run(conn, "pct exec 105 -- sh -c 'echo moved > /srv/data/f'").exited == 0
+    wait_task(px, "pve1", px.nodes("pve1").lxc(105).status.stop.post())
+    assert wait_task(px, "pve1", px.nodes("pve1").lxc(105).migrate.post(target="pve2"))[
+        "exitstatus"] == "OK"
+    wait_task(px, "pve2", px.nodes("pve2").lxc(105).status.start.post())
+    with connect(facts, "pve2") as conn:
+        assert run(conn, "pct exec 105 -- cat /srv/data/f").stdout == "moved\n"
