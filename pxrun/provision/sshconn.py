@@ -15,6 +15,7 @@ recorded one is always refused.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import socket
 import threading
@@ -88,7 +89,7 @@ def _target(ssh: SshSettings, name: str, host: str, override: Any, *, user: str)
         known_hosts=ssh.known_hosts, trust_unknown=ssh.trust_unknown_hosts)
     jump = (override.jump if override and override.jump else None) or ssh.jump
     if jump:
-        return SshTarget(**{**base.__dict__, "jump": parse_jump(jump, base)})
+        return dataclasses.replace(base, jump=parse_jump(jump, base))
     return base
 
 
