@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, SecretStr, model_validator
+from pydantic import AfterValidator, BeforeValidator, SecretStr, model_validator
 
 from pxrun.spec.model_base import SpecModel, as_list
 from pxrun.spec.rules import (
@@ -63,7 +63,7 @@ def _local_path(value: str) -> str:
     return value
 
 
-LocalPath = Annotated[str, BeforeValidator(_local_path)]
+LocalPath = Annotated[str, AfterValidator(_local_path)]  # after: a non-string is a type error
 
 
 class User(SpecModel):
