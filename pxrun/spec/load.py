@@ -27,6 +27,7 @@ from pxrun.spec.diagnose import Problem, Where, fold, validation_problems
 from pxrun.spec.graph import did_you_mean, resolve_dependencies
 from pxrun.spec.legacy import convert, is_legacy
 from pxrun.spec.merge import Layer, Provenance, StrictUnion, deep_merge
+from pxrun.spec.overrides import VarOverride, apply_overrides
 from pxrun.spec.template import Renderer, Scope, Unavailable, WatchedScope, keys_read
 from pxrun.spec.yamlsrc import Mark, SourceDoc, parse_yaml, read_yaml
 from pxrun.spec.yamlsrc import Path as DataPath
@@ -93,9 +94,11 @@ class _Entry:
 
 
 class _Loader:
-    def __init__(self, path: Path, environ: Mapping[str, str]) -> None:
+    def __init__(self, path: Path, environ: Mapping[str, str],
+                 overrides: Mapping[str, VarOverride] | None = None) -> None:
         self.root = path
         self.environ = dict(environ)
+        self.overrides = dict(overrides or {})
         self.problems: list[Problem] = []
         self.diags: list[Diagnostic] = []
         self.secret_values: dict[str, str] = {}
@@ -291,6 +294,9 @@ class _Stack:
         vars_prov = Provenance(self.vars.layers or [Layer(self.first, ("vars",))])
         vars_data = Renderer({"env": env, "secrets": secrets}).render(
             self.vars.data, {}, self._reporter("", vars_prov, ("vars",)))
+        if loader.overrides:
+            vars_data, problems = apply_overrides(vars_data, loader.overrides)
+            loader.diags.extend(problems)
         renderer = Renderer({"vars": Scope.wrap(vars_data, "vars"), "env": env,
                              "secrets": secrets, "stack": stack_name})
         defaults = [Layer(layer.doc, layer.prefix, "defaults") for layer in self.defaults.layers]
@@ -314,7 +320,7 @@ class _Stack:
             cluster_prov = Provenance([Layer(self.found["cluster"][1], ("cluster",))])
             result["cluster"] = renderer.render(result["cluster"], {}, self._reporter(
                 "", cluster_prov, ("cluster",)))
-        if self.vars.data:
+        if vars_data:
             result["vars"] = vars_data
         result["containers"] = {n: r.data for n, r in self.containers.items()}
         for key in sorted(keys_read(env)):
@@ -382,15 +388,17 @@ class _Stack:
             return None
 
 
-def load_stack(path: Path, *, environ: Mapping[str, str] | None = None) -> LoadedStack:
+def load_stack(path: Path, *, environ: Mapping[str, str] | None = None,
+               var_overrides: Mapping[str, VarOverride] | None = None) -> LoadedStack:
     """Load, merge, render and validate the stack at `path` (a file or a folder).
 
     `environ` is what `{{ env.X }}` sees (nothing when None: the caller decides whether the
     process environment is part of the spec's inputs); the sops child process gets the
-    process environment with `environ` on top. Raises SpecError with every problem found,
-    SecretsError when sops cannot decrypt.
+    process environment with `environ` on top. `var_overrides` (--var, --var-file) replace
+    values of the spec's `vars`. Raises SpecError with every problem found, SecretsError
+    when sops cannot decrypt.
     """
-    loader = _Loader(path, environ or {})
+    loader = _Loader(path, environ or {}, var_overrides)
     docs = loader.read_files()
     stack = _Stack(loader, docs)
     data = stack.resolve()
