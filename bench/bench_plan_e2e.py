@@ -21,7 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
 SPEC = """\
@@ -50,7 +53,7 @@ def seed(client: object, nodes: tuple[str, ...], count: int) -> None:
 
 
 def _create(client: object, nodes: tuple[str, ...], index: int) -> None:
-    from pxrun.observe.marker import Marker, join_description, stack_tag
+    from pxrun.pve.marker import Marker, join_description, stack_tag
 
     name = f"ct-{index}"
     marker = Marker(stack="bench", name=name, extra={"template": TEMPLATE})
@@ -60,6 +63,44 @@ def _create(client: object, nodes: tuple[str, ...], index: int) -> None:
         rootfs="local-lvm:1", net0="name=eth0,bridge=vmbr0,ip=dhcp", unprivileged=1,
         tags=stack_tag("bench"), description=join_description("", marker))
     client.wait_task(upid)  # type: ignore[attr-defined]
+
+
+@contextmanager
+def seeded_simulator(containers: int, latency_ms: float, concurrency: int,
+                     ) -> Iterator[tuple[Any, Path, Path, dict[str, str]]]:
+    """A simulator in this process with `containers` of stack `bench`, latency and the
+    concurrency limit switched on after seeding: (runtime, work dir, spec, environment for
+    a `pxrun` child that connects through PROXMOX_* variables)."""
+    from pxrun.connect.client import ProxmoxerClient
+    from pxrun.connect.settings import ConnectionSettings, Endpoint, Secret
+    from pxrun.sim.runtime import SimRuntime, init_state
+    from pxrun.sim.settings import SimSettings
+
+    with tempfile.TemporaryDirectory(prefix="pxrun-bench-") as tmp:
+        work = Path(tmp)
+        state = work / "sim"
+        settings = SimSettings(time_scale=0.0, seed=1, concurrency=concurrency)
+        init_state(state, settings=settings)
+        spec = work / "pxrun.yaml"
+        spec.write_text(SPEC.format(template=TEMPLATE, count=containers))
+        with SimRuntime(state, settings=settings) as runtime:
+            facts = runtime.facts
+            conn = ConnectionSettings(endpoint=Endpoint("127.0.0.1", facts.port),
+                                      token_id=facts.token_id,
+                                      token_secret=Secret(facts.token_secret),
+                                      ca_file=facts.ca_file)
+            started = time.perf_counter()
+            with ProxmoxerClient(conn) as client:
+                seed(client, facts.nodes, containers)
+            print(f"seeded {containers} containers in {time.perf_counter() - started:.1f} s")
+            assert runtime.sim is not None
+            runtime.sim.settings.faults.latency_ms = latency_ms
+            runtime.sim.settings.concurrency = concurrency
+            env = {**os.environ, "PROXMOX_HOST": facts.endpoint,
+                   "PROXMOX_TOKEN_ID": facts.token_id,
+                   "PROXMOX_TOKEN_SECRET": facts.token_secret,
+                   "PROXMOX_CA_FILE": str(facts.ca_file), "NO_COLOR": "1"}
+            yield runtime, work, spec, env
 
 
 def main() -> int:
@@ -72,63 +113,34 @@ def main() -> int:
                         help="Also write a cProfile of one more run to this file.")
     args = parser.parse_args()
 
-    from pxrun.connect.client import ProxmoxerClient
-    from pxrun.connect.settings import ConnectionSettings, Endpoint, Secret
-    from pxrun.sim.runtime import SimRuntime, init_state
-    from pxrun.sim.settings import SimSettings
-
-    with tempfile.TemporaryDirectory(prefix="pxrun-bench-") as tmp:
-        work = Path(tmp)
-        state = work / "sim"
-        settings = SimSettings(time_scale=0.0, seed=1, concurrency=args.concurrency)
-        init_state(state, settings=settings)
-        spec = work / "pxrun.yaml"
-        spec.write_text(SPEC.format(template=TEMPLATE, count=args.containers))
-        with SimRuntime(state, settings=settings) as runtime:
-            facts = runtime.facts
-            conn = ConnectionSettings(endpoint=Endpoint("127.0.0.1", facts.port),
-                                      token_id=facts.token_id,
-                                      token_secret=Secret(facts.token_secret),
-                                      ca_file=facts.ca_file)
+    with seeded_simulator(args.containers, args.latency_ms, args.concurrency) as (
+            runtime, work, spec, env):
+        stats = runtime._http.stats  # type: ignore[union-attr]
+        command = [sys.executable, "-m", "pxrun", "-v", "plan", "-f", str(spec),
+                   "--detailed-exitcode", "-o", str(work / "plan.json")]
+        times: list[float] = []
+        for run in range(args.runs):
+            before = stats.requests
             started = time.perf_counter()
-            with ProxmoxerClient(conn) as client:
-                seed(client, facts.nodes, args.containers)
-            print(f"seeded {args.containers} containers in "
-                  f"{time.perf_counter() - started:.1f} s")
-
-            assert runtime.sim is not None
-            runtime.sim.settings.faults.latency_ms = args.latency_ms
-            runtime.sim.settings.concurrency = args.concurrency
-            stats = runtime._http.stats  # type: ignore[union-attr]
-            env = {**os.environ, "PROXMOX_HOST": facts.endpoint,
-                   "PROXMOX_TOKEN_ID": facts.token_id,
-                   "PROXMOX_TOKEN_SECRET": facts.token_secret,
-                   "PROXMOX_CA_FILE": str(facts.ca_file), "NO_COLOR": "1"}
-            command = [sys.executable, "-m", "pxrun", "-v", "plan", "-f", str(spec),
-                       "--detailed-exitcode", "-o", str(work / "plan.json")]
-            times: list[float] = []
-            for run in range(args.runs):
-                before = stats.requests
-                started = time.perf_counter()
-                done = subprocess.run(command, env=env, cwd=work, capture_output=True,
-                                      text=True, check=False)
-                elapsed = time.perf_counter() - started
-                times.append(elapsed)
-                summary = (done.stdout.strip().splitlines() or ["(no output)"])[-1]
-                if "Saved the plan" in summary:
-                    summary = done.stdout.strip().splitlines()[-2]
-                print(f"run {run + 1}: {elapsed:.3f} s, {stats.requests - before} requests, "
-                      f"exit {done.returncode}: {summary}")
-                for line in done.stderr.splitlines():
-                    if line.startswith("loaded "):
-                        print(f"       {line}")
-                if done.returncode not in (0, 2):
-                    print(done.stderr, file=sys.stderr)
-                    return 1
-            if args.profile is not None:
-                subprocess.run([sys.executable, "-m", "cProfile", "-o", str(args.profile.resolve()),
-                                *command[1:]], env=env, cwd=work, capture_output=True, check=False)
-                print(f"profile written to {args.profile}")
+            done = subprocess.run(command, env=env, cwd=work, capture_output=True,
+                                  text=True, check=False)
+            elapsed = time.perf_counter() - started
+            times.append(elapsed)
+            summary = (done.stdout.strip().splitlines() or ["(no output)"])[-1]
+            if "Saved the plan" in summary:
+                summary = done.stdout.strip().splitlines()[-2]
+            print(f"run {run + 1}: {elapsed:.3f} s, {stats.requests - before} requests, "
+                  f"exit {done.returncode}: {summary}")
+            for line in done.stderr.splitlines():
+                if line.startswith("loaded "):
+                    print(f"       {line}")
+            if done.returncode not in (0, 2):
+                print(done.stderr, file=sys.stderr)
+                return 1
+        if args.profile is not None:
+            subprocess.run([sys.executable, "-m", "cProfile", "-o", str(args.profile.resolve()),
+                            *command[1:]], env=env, cwd=work, capture_output=True, check=False)
+            print(f"profile written to {args.profile}")
     best, median = min(times), statistics.median(times)
     target = "ok" if median <= 1.5 else "over the 1.5 s target"
     print(f"pxrun plan, {args.containers} containers, {args.latency_ms:g} ms latency, "

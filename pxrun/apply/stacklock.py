@@ -85,8 +85,18 @@ def _epoch(text: Any) -> float:
 
 def default_owner() -> str:
     """Who holds the lock, for the message another run shows: user@host pid."""
-    user = os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
-    return f"{user}@{socket.gethostname()} pid {os.getpid()}"
+    return f"{_user()}@{socket.gethostname()} pid {os.getpid()}"
+
+
+def _user() -> str:
+    """The login name: the environment (LOGNAME, USER, ...), else the password database, so
+    a CI job or a container without $USER still names a user (`root`, not `unknown`)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no such variable and no passwd entry for the uid
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
 
 
 def read_lock(client: ProxmoxClient, stack: str) -> LockInfo | bool | None:
@@ -106,8 +116,10 @@ class StackLock:
 
     def __init__(self, client: ProxmoxClient, stack: str, *, owner: str | None = None,
                  ttl: float = DEFAULT_TTL, clock: Callable[[], float] = time.time,
-                 on_warning: Callable[[str], None] | None = None) -> None:
+                 on_warning: Callable[[str], None] | None = None,
+                 background: bool = True) -> None:
         self.client = client
+        self.background = background  # renew from a thread; else the caller calls renew()
         self.stack = stack
         self.ttl = ttl
         self.clock = clock
@@ -190,6 +202,8 @@ class StackLock:
             _delete_pool(self.client, claim)
 
     def _start_renewing(self) -> None:
+        if not self.background:
+            return
         self._stop.clear()
         self._renewer = threading.Thread(target=self._renew_loop, daemon=True,
                                          name=f"stack-lock-{self.stack}")
@@ -198,15 +212,23 @@ class StackLock:
     def _renew_loop(self) -> None:
         while not self._stop.wait(self.ttl / 3):
             try:
-                current = read_lock(self.client, self.stack)
-                if not isinstance(current, LockInfo) or current.id != self.info.id:
+                if not self.renew():
                     self.on_warning(f"the lock of stack {self.stack!r} was taken away "
                                     "(force-unlock?); finishing the running work")
                     return
-                self.client.put("pools", poolid=pool_id(self.stack),
-                                comment=self._fresh().to_comment())
             except ApiError as exc:
                 self.on_warning(f"could not renew the stack lock: {exc.message}")
+
+    def renew(self) -> bool:
+        """Push the expiry out by `ttl` if the lock is still ours; False (and no longer
+        held) when someone else holds it now. A long-lived holder such as `pxrun watch`
+        calls this at every cycle; API errors propagate."""
+        current = read_lock(self.client, self.stack)
+        if not isinstance(current, LockInfo) or current.id != self.info.id:
+            self.held = False
+            return False
+        self.client.put("pools", poolid=pool_id(self.stack), comment=self._fresh().to_comment())
+        return True
 
     def release(self) -> None:
         """Give the lock back, only if it is still ours."""

@@ -22,3 +22,9 @@ class Settings:
     verbosity: int = 0
     quiet: bool = False
     color: bool = True
+    var_flags: tuple[str, ...] = ()
+    """`--var NAME=VALUE` flags, in order (`cli.specload.load_spec`)."""
+    var_files: tuple[Path, ...] = ()
+    """`--var-file FILE` flags, in order."""
+    warned: set[str] = field(default_factory=set, repr=False)
+    """Warnings already printed in this run: each is printed once (`output.warn`)."""

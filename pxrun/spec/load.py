@@ -27,7 +27,8 @@ from pxrun.spec.diagnose import Problem, Where, fold, validation_problems
 from pxrun.spec.graph import did_you_mean, resolve_dependencies
 from pxrun.spec.legacy import convert, is_legacy
 from pxrun.spec.merge import Layer, Provenance, StrictUnion, deep_merge
-from pxrun.spec.template import Renderer, Scope, Unavailable
+from pxrun.spec.overrides import VarOverride, apply_overrides
+from pxrun.spec.template import Renderer, Scope, Unavailable, WatchedScope, keys_read
 from pxrun.spec.yamlsrc import Mark, SourceDoc, parse_yaml, read_yaml
 from pxrun.spec.yamlsrc import Path as DataPath
 
@@ -51,7 +52,15 @@ class LoadedStack:
     secrets_file: Path | None = None
     locations: Mapping[str, str] = field(default_factory=dict)
     """Container name -> 'file:line:col' of its entry, for later (plan-time) messages."""
-    secret_strings: frozenset[str] = field(default=frozenset(), repr=False)
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """Every secret the spec may use, by its name in templates -> its value: each value of
+    the sops file (`secrets.db.password`) and each environment variable the spec reads
+    (`env.TOKEN`), four characters or longer. Plans refer to them by name (specs/0052)."""
+
+    @property
+    def secret_strings(self) -> frozenset[str]:
+        """The secret values: what output redacts."""
+        return frozenset(self.secrets.values())
 
     def redact(self, text: str) -> str:
         """`text` with every decrypted secret value replaced by '***'."""
@@ -85,12 +94,14 @@ class _Entry:
 
 
 class _Loader:
-    def __init__(self, path: Path, environ: Mapping[str, str]) -> None:
+    def __init__(self, path: Path, environ: Mapping[str, str],
+                 overrides: Mapping[str, VarOverride] | None = None) -> None:
         self.root = path
         self.environ = dict(environ)
+        self.overrides = dict(overrides or {})
         self.problems: list[Problem] = []
         self.diags: list[Diagnostic] = []
-        self.secret_strings: set[str] = set()
+        self.secret_values: dict[str, str] = {}
         self.groups: dict[str, list[str]] = {}
         """Counted container -> its replicas (none for count: 0), for depends_on."""
 
@@ -193,7 +204,7 @@ class _Loader:
         if problems or not isinstance(parsed.data, Mapping | None):
             raise SecretsError(f"{display}: the decrypted content is not a YAML mapping")
         data = parsed.data or {}
-        self.secret_strings = sops.leaf_strings(data)
+        self.secret_values.update(sops.secret_refs(data, "secrets"))
         return Scope.wrap(data, "secrets")
 
     # -- stage 4: containers -------------------------------------------------------------
@@ -278,11 +289,14 @@ class _Stack:
     def resolve(self) -> dict[str, Any]:
         loader = self.loader
         secrets = loader.secrets(self.found)
-        env = Scope.wrap(loader.environ, "env")
+        env = WatchedScope(loader.environ, "env")
         stack_name = self.found.get("stack", (None,))[0]
         vars_prov = Provenance(self.vars.layers or [Layer(self.first, ("vars",))])
         vars_data = Renderer({"env": env, "secrets": secrets}).render(
             self.vars.data, {}, self._reporter("", vars_prov, ("vars",)))
+        if loader.overrides:
+            vars_data, problems = apply_overrides(vars_data, loader.overrides)
+            loader.diags.extend(problems)
         renderer = Renderer({"vars": Scope.wrap(vars_data, "vars"), "env": env,
                              "secrets": secrets, "stack": stack_name})
         defaults = [Layer(layer.doc, layer.prefix, "defaults") for layer in self.defaults.layers]
@@ -306,9 +320,13 @@ class _Stack:
             cluster_prov = Provenance([Layer(self.found["cluster"][1], ("cluster",))])
             result["cluster"] = renderer.render(result["cluster"], {}, self._reporter(
                 "", cluster_prov, ("cluster",)))
-        if self.vars.data:
+        if vars_data:
             result["vars"] = vars_data
         result["containers"] = {n: r.data for n, r in self.containers.items()}
+        for key in sorted(keys_read(env)):
+            value = loader.environ.get(key, "")
+            if len(value) >= sops.MIN_SECRET:
+                loader.secret_values[f"env.{key}"] = value
         return result
 
     def _dependencies(self, groups: dict[str, list[str]]) -> None:
@@ -370,22 +388,25 @@ class _Stack:
             return None
 
 
-def load_stack(path: Path, *, environ: Mapping[str, str] | None = None) -> LoadedStack:
+def load_stack(path: Path, *, environ: Mapping[str, str] | None = None,
+               var_overrides: Mapping[str, VarOverride] | None = None) -> LoadedStack:
     """Load, merge, render and validate the stack at `path` (a file or a folder).
 
     `environ` is what `{{ env.X }}` sees (nothing when None: the caller decides whether the
     process environment is part of the spec's inputs); the sops child process gets the
-    process environment with `environ` on top. Raises SpecError with every problem found,
-    SecretsError when sops cannot decrypt.
+    process environment with `environ` on top. `var_overrides` (--var, --var-file) replace
+    values of the spec's `vars`. Raises SpecError with every problem found, SecretsError
+    when sops cannot decrypt.
     """
-    loader = _Loader(path, environ or {})
+    loader = _Loader(path, environ or {}, var_overrides)
     docs = loader.read_files()
     stack = _Stack(loader, docs)
     data = stack.resolve()
     model = stack.validate(data) if docs else None
     diags = loader.diags + fold(loader.problems)
-    if loader.secret_strings:
-        diags = [Diagnostic(d.file, d.line, d.col, sops.redact(d.message, loader.secret_strings))
+    secret_strings = set(loader.secret_values.values())
+    if secret_strings:
+        diags = [Diagnostic(d.file, d.line, d.col, sops.redact(d.message, secret_strings))
                  for d in diags]
     if diags or model is None:
         raise SpecError(diags or [Diagnostic(str(path), 0, 0, "the spec is empty")])
@@ -395,4 +416,4 @@ def load_stack(path: Path, *, environ: Mapping[str, str] | None = None) -> Loade
         locations[name] = f"{mark.file}:{mark.line}:{mark.col}"
     return LoadedStack(model, tuple(file for file, _ in docs),
                        stack.found["secrets"][0] if "secrets" in stack.found else None,
-                       locations, frozenset(loader.secret_strings))
+                       locations, dict(sorted(loader.secret_values.items())))

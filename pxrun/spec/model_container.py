@@ -118,6 +118,11 @@ class Lifecycle(SpecModel):
     """When a change needs a restart: do it (auto), leave it pending (never), or ask."""
     create_before_destroy: bool | None = None
     """On replace, create the new container before deleting the old one."""
+    on_node_lost: Literal["alert", "recreate"] = "alert"
+    """What `pxrun watch` does when the container's node stops answering for longer than
+    its --node-timeout: alert only (default), or recreate it on another node. recreate is
+    for stateless containers: only when it has no data volumes (or only existing volumes on
+    shared storage) and the old node is fenced (--fence-confirmed)."""
 
     @field_validator("ignore_changes")
     @classmethod
