@@ -36,6 +36,7 @@ from pxrun.sim.settings import SimSettings
 from pxrun.sim.statelock import StateLock
 from pxrun.sim.storages import Storages
 from pxrun.sim.tasks import TaskEngine
+from pxrun.sim.volfiles import VolumeFiles
 
 CLUSTER_NAME = "pxrun-sim"
 
@@ -111,6 +112,7 @@ class Simulator:
         if self._lock_file is None:
             self._lock_file = StateLock(self.state_dir)
         self._lock_file.acquire()
+        self.storages.files = VolumeFiles(self.state_dir)
         if self._store is None:
             self._store = persist.Store(self.state_dir)
         if self.needs_full_save:

@@ -76,6 +76,8 @@ class Storages:
         self._used: dict[str, int] = {}
         self._owned: dict[int | None, dict[tuple[str, str], Volume]] = {}
         self.dirty_owners: set[int | None] = set()
+        # The files inside the volumes (volfiles.VolumeFiles), once a state dir is claimed.
+        self.files: Any = None
 
     # -- where ---------------------------------------------------------------------------
     @staticmethod
@@ -132,10 +134,26 @@ class Storages:
         self.dirty_owners.add(vol.vmid)
 
     def drop(self, location: str, volid: str) -> Volume | None:
+        """Free a volume; its files go too unless another node's storage has that volid."""
+        vol = self._take(location, volid)
+        if vol is not None and self.files is not None and not any(
+                volid in vols for vols in self.volumes.values()):
+            if vol.content == "backup":
+                self.files.drop_archive(volid)
+            else:
+                self.files.remove(volid)
+        return vol
+
+    def _take(self, location: str, volid: str) -> Volume | None:
         vol = self.volumes.get(location, {}).pop(volid, None)
         if vol is not None:
             self._forget(location, vol)
         return vol
+
+    def copy_files(self, source: str, target: str) -> None:
+        """A volume's data was copied into another volume (migrate, move, clone)."""
+        if self.files is not None:
+            self.files.copy(source, target)
 
     def free(self, volid: str, node: str) -> None:
         sid = volid.split(":", 1)[0]
@@ -205,12 +223,14 @@ class Storages:
         (and, for a new owner, the new owner's next free disk number)."""
         sid = volid.split(":", 1)[0]
         location = self.location(self.defs[sid], node)
-        vol = self.drop(location, volid)
+        vol = self._take(location, volid)
         if vol is None:
             raise AllocError(f"volume '{volid}' does not exist")
         new = self.volname(sid, node, vmid, prefix)
         self.put(location, Volume(volid=new, size=vol.size, content=vol.content, vmid=vmid,
                                   fmt=vol.fmt, ctime=vol.ctime, extra=dict(vol.extra)))
+        if self.files is not None:
+            self.files.rename(volid, new)
         return new
 
     def has_feature(self, feature: str, volid: str, *, snapshot: bool = False) -> bool:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pxrun.sim import backups
 from pxrun.sim.api import Request, fail, param_error, route
 from pxrun.sim.formats import split_list
-from pxrun.sim.guest import has_feature
+from pxrun.sim.guest import has_feature, mountpoints
 from pxrun.sim.handlers.config import access_of
 from pxrun.sim.handlers.power import do_start, do_stop
 from pxrun.sim.storages import AllocError
@@ -217,6 +217,10 @@ def _backup_locked(ctx: TaskContext, ct: Container, sdef: StorageDef, p: dict[st
                                     backups.archived_config(ct), dict(ct.firewall), notes,
                                     bool(p.get("protected")))
         sim.storages.put(location, vol)
+        if sim.storages.files is not None:
+            keys = {key: str(mp["volume"]) for key, mp in mountpoints(ct.conf)
+                    if str(mp["volume"]) in volids}
+            sim.storages.files.archive(ct.vmid, keys, vol.volid)
         ctx.log(f"INFO: Total bytes written: {size * 2} ({size * 2 // (1 << 20)}MiB, "
                 "118MiB/s)")
         ctx.log(f"INFO: archive file size: {size // (1 << 20)}MB")

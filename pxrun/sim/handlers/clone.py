@@ -143,6 +143,11 @@ def _clone_worker(sim: Simulator, src: Container, new: Container,
                     except AllocError as exc:
                         raise TaskError(str(exc)) from exc
                     made.append(created.volid)
+                    if key == "rootfs":
+                        if sim.storages.files is not None:
+                            sim.storages.files.copy_rootfs(src.vmid, new.vmid)
+                    else:
+                        sim.storages.copy_files(volid, created.volid)
                     if sim.storages.defs[sid].type == "lvmthin":
                         ctx.log(f'  Logical volume "{disk_name(created.volid)}" created.')
                     value = dict(mp)

@@ -119,6 +119,7 @@ def move_volume(sim: Simulator, req: Request) -> Any:
                     except AllocError as exc:
                         raise TaskError(str(exc)) from exc
                     ctx.log(f"moving volume {old} to {new.volid}")
+                    sim.storages.copy_files(old, new.volid)
                 ctx.phase(0.5)
                 with sim.lock:
                     mp["volume"] = new.volid
@@ -271,6 +272,8 @@ def _move_volumes(sim: Simulator, ctx: TaskContext, ct: Container, source: str, 
             sim.storages.free(new_volid, target)
         raise
     renamed = dict(moves)
+    for old, new_volid in renamed.items():
+        sim.storages.copy_files(old, new_volid)
     for old in renamed:
         sim.storages.free(old, source)
     # All keys at once from the old values: renaming one volume at a time could give a key

@@ -100,6 +100,9 @@ def restore(sim: Simulator, req: Request) -> Any:
                     change.ct.conf.pop("lock", None)
                     change.commit()
                     change = None
+                    if sim.storages.files is not None:
+                        made = {key: str(mp["volume"]) for key, mp in mountpoints(ct.conf)}
+                        sim.storages.files.restore(archive, vmid, made)
                     ct.raw_lxc = raw_lxc
                     ct.firewall = firewall
                     if template:

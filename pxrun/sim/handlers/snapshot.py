@@ -31,6 +31,12 @@ def _ct(sim: Simulator, req: Request) -> Container:
     return sim.ct_on(req.params["node"], int(req.params["vmid"]))
 
 
+def _mount_volumes(conf: Any) -> list[str]:
+    """The volumes of the mount points (not rootfs: its files are the container's own)."""
+    return [str(mp["volume"]) for key, mp in mountpoints(conf)
+            if key != "rootfs" and ":" in str(mp["volume"])]
+
+
 def _lvm_names(sim: Simulator, ct: Container, snapname: str) -> list[str]:
     names = []
     for _key, mp in mountpoints(ct.conf):
@@ -108,6 +114,8 @@ def take_snapshot(ctx: TaskContext, ct: Container, name: str, description: str |
                             "reached threshold.")
         for lv in _lvm_names(sim, ct, name):
             ctx.log(f'  Logical volume "{lv}" created.')
+        if sim.storages.files is not None:
+            sim.storages.files.snapshot(ct.vmid, _mount_volumes(ct.conf), name)
         snap = ct.snapshots[name]
         snap.pop("snapstate", None)
         ct.snapshots[name] = snap
@@ -145,6 +153,8 @@ def remove_snapshot(ctx: TaskContext, ct: Container, name: str, *, force: bool =
         before = referenced_volumes(ct)
         for lv in _lvm_names(sim, ct, name):
             ctx.log(f'  Logical volume "{lv}" successfully removed.')
+        if sim.storages.files is not None:
+            sim.storages.files.drop_snapshot(ct.vmid, _mount_volumes(snap), name)
         del ct.snapshots[name]
         parent = snap.get("parent")
         for other in ct.snapshots.values():
@@ -259,6 +269,8 @@ def rollback(sim: Simulator, req: Request) -> Any:
                         ctx.log(f'  Logical volume "{lv}" successfully removed.')
                         ctx.log(f'  Logical volume "{lv}" created.')
                 restore_snapshot_config(ct, name)
+                if sim.storages.files is not None:
+                    sim.storages.files.rollback(ct.vmid, _mount_volumes(ct.conf), name)
                 sim.commit()
             if start:
                 do_start(ctx, ct)
