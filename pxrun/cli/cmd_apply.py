@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
-from pxrun.cli.cluster import open_client, root_runner
+from pxrun.cli.cluster import open_client, request_timeout, root_runner
 from pxrun.cli.context import Settings
 from pxrun.cli.status import ExitStatus
 
@@ -103,10 +103,10 @@ def _split_timeouts(values: tuple[str, ...]) -> tuple[float | None, dict[str, fl
             number = float(seconds if sep else kind)
         except ValueError:
             raise UsageError(f"--timeout {value}: expected KIND=SECONDS or SECONDS") from None
-        if number <= 0:
-            raise UsageError(f"--timeout {value}: must be positive")
         if not sep:
-            request = number
+            request = request_timeout(number)
+        elif not 0 < number < float("inf"):  # also refuses nan
+            raise UsageError(f"--timeout {value}: must be a positive number of seconds")
         elif kind not in TIMEOUT_KINDS:
             raise UsageError(f"--timeout {value}: unknown kind {kind!r}; one of "
                              + ", ".join(TIMEOUT_KINDS))
@@ -224,14 +224,24 @@ def run_apply(settings: Settings | None, *, planfile: Path | None, mode: str,
 
 
 def _read_plan(planfile: Path) -> Plan:
-    from pxrun.errors import UsageError
+    from pxrun.errors import PlanError, UsageError
     from pxrun.render.jsonplan import plan_from_json
+    from pxrun.spec.paths import MAX_LOCAL_FILE, LocalFileError, read_bounded
 
     try:
-        doc = json.loads(planfile.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot read the plan {planfile}: {exc}") from None
-    return plan_from_json(doc)
+        doc = json.loads(read_bounded(planfile, limit=MAX_LOCAL_FILE).decode("utf-8"))
+    except LocalFileError as exc:
+        raise UsageError(f"the plan {planfile} {exc}" if str(exc).startswith("is ")
+                         else f"the plan {planfile}: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # RecursionError: [[[[ ... 100,000 deep
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise UsageError(f"the plan {planfile} is not JSON: {reason}") from None
+    if not isinstance(doc, dict):
+        raise UsageError(f"the plan {planfile} is not a pxrun plan (not a JSON object)")
+    try:
+        return plan_from_json(doc)
+    except PlanError as exc:  # another format version, or not a plan: the argument is wrong
+        raise UsageError(exc.message, hint=exc.hint) from None
 
 
 def _locked_apply(client: ProxmoxerClient, settings: Settings, loaded: LoadedStack,

@@ -12,6 +12,7 @@ bridge, ...) or the cluster failed, 3 the spec or the command line is invalid.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -220,9 +221,14 @@ def _echo(text: str, settings: Settings, *, err: bool = False, nl: bool = True) 
 
 def _write_atomically(path: Path, text: str) -> None:
     """Write via a temporary file and rename, so a reader never sees half a plan."""
+    from pxrun.errors import UsageError
+
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
+    except OSError as exc:
+        raise UsageError(f"cannot write the plan to {path}: {exc.strerror}") from None
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
