@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import click
 
 from pxrun.cli.cluster import open_client, request_timeout, root_runner
-from pxrun.cli.context import Settings
+from pxrun.cli.context import Settings, outside_paths_allowed
 from pxrun.cli.status import ExitStatus
 
 if TYPE_CHECKING:
@@ -178,7 +178,8 @@ def _load(path: Path | None) -> LoadedStack:
     from pxrun.spec.load import default_spec_path, load_stack
 
     spec = path if path is not None else default_spec_path(Path.cwd())
-    return load_stack(spec, environ=dict(os.environ))
+    return load_stack(spec, environ=dict(os.environ),
+                    allow_outside_paths=outside_paths_allowed())
 
 
 def run_apply(settings: Settings | None, *, planfile: Path | None, mode: str,
@@ -202,8 +203,7 @@ def run_apply(settings: Settings | None, *, planfile: Path | None, mode: str,
                               "saved with `pxrun plan -o FILE`")
     saved = _read_plan(planfile) if planfile is not None else None
     loaded = _load(path)
-    spec_dir = path if path is not None and path.is_dir() else (
-        path.parent if path is not None else Path.cwd())
+    spec_dir = loaded.spec_dir  # also right for the default pxrun/ folder
     options = ApplyOptions(parallelism=parallelism,
                            limits=Limits(node=node_limit, storage=storage_limit),
                            timeouts={**DEFAULT_TIMEOUTS, **op_timeouts},

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from pxrun.cli.cluster import connection_options, open_client
-from pxrun.cli.context import Settings
+from pxrun.cli.context import Settings, outside_paths_allowed
 from pxrun.cli.status import ExitStatus
 
 if TYPE_CHECKING:
@@ -66,11 +66,13 @@ def _load_spec(path: Path | None) -> tuple[Any, Path | None, str]:
         except UsageError:
             return None, None, ""
         try:
-            loaded = load_stack(path, environ=dict(os.environ))
+            loaded = load_stack(path, environ=dict(os.environ),
+                                allow_outside_paths=outside_paths_allowed())
         except PxrunError as exc:
             return None, None, f"{path} not checked: {exc.message} (see `pxrun validate`)"
     else:
-        loaded = load_stack(path, environ=dict(os.environ))
+        loaded = load_stack(path, environ=dict(os.environ),
+                                allow_outside_paths=outside_paths_allowed())
     spec_dir = path if path.is_dir() else path.parent
     return loaded.stack, spec_dir, ""
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import click
 
 from pxrun.cli.cluster import connection_options, open_client
-from pxrun.cli.context import Settings
+from pxrun.cli.context import Settings, outside_paths_allowed
 from pxrun.cli.status import ExitStatus
 
 if TYPE_CHECKING:
@@ -102,7 +102,8 @@ def load_spec(path: Path | None) -> tuple[LoadedStack, Path]:
 
     spec = path if path is not None else default_spec_path(Path.cwd())
     # {{ env.X }} is an explicit input of a spec: the CLI passes the process environment.
-    loaded = load_stack(spec, environ=dict(os.environ))
+    loaded = load_stack(spec, environ=dict(os.environ),
+                    allow_outside_paths=outside_paths_allowed())
     return loaded, spec if spec.is_dir() else spec.parent
 
 

@@ -13,7 +13,6 @@ bridge, ...) or the cluster failed, 3 the spec or the command line is invalid.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import sys
@@ -24,7 +23,7 @@ from typing import TYPE_CHECKING, Any, cast
 import click
 
 from pxrun.cli.cluster import connection_options, node_ssh_configured, open_client
-from pxrun.cli.context import Settings
+from pxrun.cli.context import Settings, outside_paths_allowed
 from pxrun.cli.status import ExitStatus
 
 if TYPE_CHECKING:
@@ -93,7 +92,8 @@ def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
     started = time.perf_counter()
     spec = path if path is not None else default_spec_path(Path.cwd())
     # {{ env.X }} is an explicit input of a spec: the CLI passes the process environment.
-    loaded = load_stack(spec, environ=dict(os.environ))
+    loaded = load_stack(spec, environ=dict(os.environ),
+                    allow_outside_paths=outside_paths_allowed())
     spec_dir = spec if spec.is_dir() else spec.parent
     loaded_at = time.perf_counter()
     with open_client(settings, spec_cluster=loaded.stack.cluster, spec_dir=spec_dir,
@@ -132,7 +132,8 @@ def plan_options(loaded: LoadedStack, observed: Observed, spec_dir: Path, *,
         replace=frozenset(expand_addresses(replace, known, "--replace")),
         mode=cast("Mode", mode), no_prune=no_prune, restart=cast("RestartPolicy", restart),
         node_ssh_available=node_ssh_available,
-        file_digests=file_digests(loaded.stack, spec_dir),
+        file_digests=file_digests(loaded.stack, spec_dir,
+                                  allow_outside=loaded.allow_outside_paths),
         sensitive_values=loaded.secret_strings)
 
 
@@ -155,21 +156,28 @@ def expand_addresses(names: tuple[str, ...], known: set[str], flag: str) -> list
     return out
 
 
-def file_digests(stack: Stack, spec_dir: Path) -> dict[str, str]:
+def file_digests(stack: Stack, spec_dir: Path, *, allow_outside: bool = False
+                 ) -> dict[str, str]:
     """sha256 of each local file provisioning copies or renders, so an edited file shows in
-    the plan. Paths are relative to the spec's folder; a missing file gets no digest (the
-    planner or apply reports it)."""
+    the plan. Paths are relative to the spec's folder (and must stay inside it, as the loader
+    checked); a missing file gets no digest (apply reports it); one that cannot be read (a
+    device, /proc/self/mem, too large) is a spec error."""
+    from pxrun.errors import Diagnostic, SpecError
+    from pxrun.spec.paths import LocalFileError, digest, provision_files, resolve_inside
+
     digests: dict[str, str] = {}
-    for container in stack.containers.values():
-        if container.provision is None:
+    problems: list[Diagnostic] = []
+    for container, _, name in provision_files(stack):
+        if name in digests:
             continue
-        for item in container.provision.files:
-            name = item.src or item.template
-            if name is None or name in digests:
-                continue
-            file = spec_dir / name
-            if file.is_file():
-                digests[name] = hashlib.sha256(file.read_bytes()).hexdigest()
+        try:
+            file = resolve_inside(spec_dir, name, allow_outside=allow_outside)
+            if file.exists():
+                digests[name] = digest(file)
+        except LocalFileError as exc:
+            problems.append(Diagnostic(str(spec_dir / name), 0, 0, f"{container}: {exc}"))
+    if problems:
+        raise SpecError(problems)
     return digests
 
 

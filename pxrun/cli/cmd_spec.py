@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from pxrun.cli.context import Settings
+from pxrun.cli.context import Settings, outside_paths_allowed
 
 
 @click.command()
@@ -29,7 +29,8 @@ def validate(settings: Settings | None, path: Path | None) -> int:
 
     spec = path if path is not None else default_spec_path(Path())
     # {{ env.X }} is an explicit input of a spec: the CLI passes the process environment.
-    loaded = load_stack(spec, environ=dict(os.environ))
+    loaded = load_stack(spec, environ=dict(os.environ),
+                    allow_outside_paths=outside_paths_allowed())
     stack = loaded.stack
     count = len(stack.containers)
     if settings is not None and settings.json:

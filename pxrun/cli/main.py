@@ -58,10 +58,12 @@ class LazyGroup(click.Group):
 @click.option("-v", "--verbose", count=True, help="More detail; repeat for more.")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors and results.")
 @click.option("--no-color", is_flag=True, help="No colours, even on a terminal.")
+@click.option("--allow-outside-paths", is_flag=True,
+              help="Let a spec name files (src, template, secrets) outside its folder.")
 @click.pass_context
 def cli(ctx: click.Context, sim: bool, sim_dir: Path, request_log: Path | None,
         cluster: str | None, json_output: bool, verbose: int, quiet: bool,
-        no_color: bool) -> None:
+        no_color: bool, allow_outside_paths: bool) -> None:
     """pxrun: Proxmox VE LXC containers as code.
 
     Keep the desired state of your containers in YAML, see exactly what will change with
@@ -69,7 +71,8 @@ def cli(ctx: click.Context, sim: bool, sim_dir: Path, request_log: Path | None,
     against the built-in Proxmox VE simulator.
     """
     ctx.obj = Settings(sim=sim, sim_dir=sim_dir, request_log=request_log, cluster=cluster,
-                       json=json_output, verbosity=verbose, quiet=quiet, color=not no_color)
+                       json=json_output, verbosity=verbose, quiet=quiet, color=not no_color,
+                       allow_outside_paths=allow_outside_paths)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

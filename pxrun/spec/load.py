@@ -27,6 +27,7 @@ from pxrun.spec.diagnose import Problem, Where, fold, validation_problems
 from pxrun.spec.graph import did_you_mean, resolve_dependencies
 from pxrun.spec.legacy import convert, is_legacy
 from pxrun.spec.merge import Layer, Provenance, StrictUnion, deep_merge
+from pxrun.spec.paths import LocalFileError, outside_files, resolve_inside
 from pxrun.spec.template import Renderer, Scope, Unavailable
 from pxrun.spec.yamlsrc import Mark, SourceDoc, parse_yaml, read_yaml
 from pxrun.spec.yamlsrc import Path as DataPath
@@ -52,6 +53,10 @@ class LoadedStack:
     locations: Mapping[str, str] = field(default_factory=dict)
     """Container name -> 'file:line:col' of its entry, for later (plan-time) messages."""
     secret_strings: frozenset[str] = field(default=frozenset(), repr=False)
+    spec_dir: Path = Path()
+    """The folder `files[].src`/`template` are relative to (the spec's, or the folder itself)."""
+    allow_outside_paths: bool = False
+    """Whether files it names may be outside `spec_dir` (`paths.resolve_inside`)."""
 
     def redact(self, text: str) -> str:
         """`text` with every decrypted secret value replaced by '***'."""
@@ -85,8 +90,10 @@ class _Entry:
 
 
 class _Loader:
-    def __init__(self, path: Path, environ: Mapping[str, str]) -> None:
+    def __init__(self, path: Path, environ: Mapping[str, str], allow_outside: bool) -> None:
         self.root = path
+        self.spec_dir = path if path.is_dir() else path.parent
+        self.allow_outside = allow_outside
         self.environ = dict(environ)
         self.problems: list[Problem] = []
         self.diags: list[Diagnostic] = []
@@ -185,6 +192,12 @@ class _Loader:
                 "secrets must be the path of a sops-encrypted YAML file"))
             return Unavailable()
         display = str(Path(doc.file).parent / doc.data["secrets"])
+        try:
+            resolve_inside(Path(doc.file).parent, doc.data["secrets"],
+                           allow_outside=self.allow_outside)
+        except LocalFileError as exc:
+            self.diags.append(doc.mark(("secrets",)).diagnostic(f"secrets: {exc}"))
+            return Unavailable()
         if not value.is_file():
             self.diags.append(doc.mark(("secrets",)).diagnostic(
                 f"secrets file not found: {display}"))
@@ -345,6 +358,13 @@ class _Stack:
             doc = self.found[str(path[0])][1]
         return Where(doc.mark(path), doc.key_mark(path), "", path)
 
+    def local_files(self, model: Stack) -> None:
+        """`files[].src` and `template` outside the spec's folder, where they are written."""
+        for name, rel, message in outside_files(model, self.loader.spec_dir,
+                                                allow_outside=self.loader.allow_outside):
+            where = self.locate(("containers", name, *rel))
+            self.loader.problems.append(Problem(where.mark, name, where.rel, message, where.note))
+
     def _stack_wide(self, problem: Problem) -> Problem:
         """A stack-wide rule (vmids unique) points at the containers block, not at line 1."""
         if problem.subject or problem.rel or not self.containers or (
@@ -370,19 +390,23 @@ class _Stack:
             return None
 
 
-def load_stack(path: Path, *, environ: Mapping[str, str] | None = None) -> LoadedStack:
+def load_stack(path: Path, *, environ: Mapping[str, str] | None = None,
+               allow_outside_paths: bool = False) -> LoadedStack:
     """Load, merge, render and validate the stack at `path` (a file or a folder).
 
     `environ` is what `{{ env.X }}` sees (nothing when None: the caller decides whether the
     process environment is part of the spec's inputs); the sops child process gets the
-    process environment with `environ` on top. Raises SpecError with every problem found,
-    SecretsError when sops cannot decrypt.
+    process environment with `environ` on top. Files the spec names (`secrets:`, `files[]`
+    `src`/`template`) must be inside its folder unless `allow_outside_paths`. Raises
+    SpecError with every problem found, SecretsError when sops cannot decrypt.
     """
-    loader = _Loader(path, environ or {})
+    loader = _Loader(path, environ or {}, allow_outside_paths)
     docs = loader.read_files()
     stack = _Stack(loader, docs)
     data = stack.resolve()
     model = stack.validate(data) if docs else None
+    if model is not None:
+        stack.local_files(model)
     diags = loader.diags + fold(loader.problems)
     if loader.secret_strings:
         diags = [Diagnostic(d.file, d.line, d.col, sops.redact(d.message, loader.secret_strings))
@@ -395,4 +419,5 @@ def load_stack(path: Path, *, environ: Mapping[str, str] | None = None) -> Loade
         locations[name] = f"{mark.file}:{mark.line}:{mark.col}"
     return LoadedStack(model, tuple(file for file, _ in docs),
                        stack.found["secrets"][0] if "secrets" in stack.found else None,
-                       locations, frozenset(loader.secret_strings))
+                       locations, frozenset(loader.secret_strings), loader.spec_dir,
+                       allow_outside_paths)

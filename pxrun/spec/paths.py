@@ -18,7 +18,12 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pxrun.spec.model import Stack
 
 MAX_LOCAL_FILE = 64 << 20
 """`src`/`template` files and saved plans: far above a config file, far below memory trouble."""
@@ -29,8 +34,7 @@ class LocalFileError(ValueError):
     """A file a spec names or a command reads cannot be used; the message says why, briefly."""
 
 
-def resolve_inside(spec_dir: Path, name: str, *, what: str,
-                   allow_outside: bool = False) -> Path:
+def resolve_inside(spec_dir: Path, name: str, *, allow_outside: bool = False) -> Path:
     """The file `name` (relative to the spec's folder, or absolute) names.
 
     Raises LocalFileError when it resolves outside `spec_dir` and `allow_outside` is False,
@@ -40,13 +44,35 @@ def resolve_inside(spec_dir: Path, name: str, *, what: str,
         root = spec_dir.resolve()
         path = (root / Path(name).expanduser()).resolve()
     except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Python 3.11)
-        raise LocalFileError(f"{what} {name!r} cannot be resolved: {_reason(exc)}") from None
+        raise LocalFileError(f"{name!r} cannot be resolved: {_reason(exc)}") from None
     if not allow_outside and not path.is_relative_to(root):
         shown = f"{name!r}" if str(path) == name else f"{name!r} ({path})"
         raise LocalFileError(
-            f"{what} {shown} is outside the spec's folder {root}; keep the file beside the "
-            f"spec, or pass {ALLOW_FLAG} if you trust this spec")
+            f"{shown} is outside the spec's folder {root}; keep the file beside the spec, "
+            f"or pass {ALLOW_FLAG} if you trust this spec")
     return path
+
+
+def provision_files(stack: Stack) -> Iterator[tuple[str, tuple[str | int, ...], str]]:
+    """(container, path inside it, file name) of every `files[]` `src` and `template`."""
+    for name, container in stack.containers.items():
+        for i, item in enumerate(container.provision.files if container.provision else ()):
+            for key in ("src", "template"):
+                value = getattr(item, key)
+                if value is not None:
+                    yield name, ("provision", "files", i, key), value
+
+
+def outside_files(stack: Stack, spec_dir: Path, *, allow_outside: bool,
+                  ) -> list[tuple[str, tuple[str | int, ...], str]]:
+    """(container, path inside it, problem) of each named file `resolve_inside` refuses."""
+    problems = []
+    for name, rel, file in provision_files(stack):
+        try:
+            resolve_inside(spec_dir, file, allow_outside=allow_outside)
+        except LocalFileError as exc:
+            problems.append((name, rel, str(exc)))
+    return problems
 
 
 def read_bounded(path: Path | str, *, limit: int) -> bytes:
