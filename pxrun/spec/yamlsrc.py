@@ -104,12 +104,18 @@ class _Builder:
         """Collection nodes being built right now: meeting one again is a recursive alias."""
         self.merges: dict[int, list[Any]] = {}
         self.merging: set[int] = set()
+        self.marks: dict[int, Mark] = {}
+        self.scalars: dict[int, Any] = {}
+        """Scalars built once per node (they are immutable): an alias to one costs a lookup."""
         self.values = 0
         self.aliased = 0
 
     def _mark(self, node: yaml.Node) -> Mark:
-        m = node.start_mark
-        return Mark(self.doc.file, m.line + 1, m.column + 1)
+        found = self.marks.get(id(node))
+        if found is None:
+            m = node.start_mark
+            found = self.marks[id(node)] = Mark(self.doc.file, m.line + 1, m.column + 1)
+        return found
 
     def _count(self, node: yaml.Node, path: Path) -> None:
         """Charge one value against the limits."""
@@ -150,6 +156,12 @@ class _Builder:
             self.active.discard(id(node))
 
     def _scalar(self, node: yaml.Node) -> Any:
+        if id(node) in self.scalars:
+            return self.scalars[id(node)]
+        value = self.scalars[id(node)] = self._construct(node)
+        return value
+
+    def _construct(self, node: yaml.Node) -> Any:
         constructor = self.constructors.get(node.tag)
         if constructor is None:
             self.problems.append(self._mark(node).diagnostic(
