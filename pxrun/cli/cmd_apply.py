@@ -242,6 +242,10 @@ def _read_plan(planfile: Path) -> Plan:
         return plan_from_json(doc)
     except PlanError as exc:  # another format version, or not a plan: the argument is wrong
         raise UsageError(exc.message, hint=exc.hint) from None
+    except (AttributeError, LookupError, TypeError, ValueError, RecursionError):
+        raise UsageError(f"the plan {planfile} is not a pxrun plan (its content does not "
+                         "match the plan format)",
+                         hint="run `pxrun plan -o FILE` again") from None
 
 
 def _locked_apply(client: ProxmoxerClient, settings: Settings, loaded: LoadedStack,
