@@ -29,7 +29,7 @@ from pxrun.spec.legacy import convert, is_legacy
 from pxrun.spec.merge import Layer, Provenance, StrictUnion, deep_merge
 from pxrun.spec.paths import LocalFileError, outside_files, resolve_inside
 from pxrun.spec.template import Renderer, Scope, Unavailable
-from pxrun.spec.yamlsrc import Mark, SourceDoc, parse_yaml, read_yaml
+from pxrun.spec.yamlsrc import MAX_FILE_BYTES, Budget, Mark, SourceDoc, parse_yaml, read_yaml
 from pxrun.spec.yamlsrc import Path as DataPath
 
 if TYPE_CHECKING:
@@ -94,6 +94,7 @@ class _Loader:
         self.root = path
         self.spec_dir = path if path.is_dir() else path.parent
         self.allow_outside = allow_outside
+        self.budget = Budget()
         self.environ = dict(environ)
         self.problems: list[Problem] = []
         self.diags: list[Diagnostic] = []
@@ -112,7 +113,7 @@ class _Loader:
             self.diags.append(Diagnostic(str(self.root), 0, 0, "no *.yaml files in this folder"))
         docs: list[tuple[Path, SourceDoc]] = []
         for file in files:
-            doc, problems = read_yaml(str(file), str(file))
+            doc, problems = read_yaml(str(file), str(file), self.budget)
             self.diags.extend(problems)
             docs.append((file, doc))
         referenced = {(f.parent / d.data["secrets"]).resolve() for f, d in docs
@@ -129,7 +130,8 @@ class _Loader:
     def _prepare(self, file: Path, doc: SourceDoc, *, single: bool) -> SourceDoc | None:
         """The document in stack form (decrypted, converted), or None to skip it."""
         if sops.is_encrypted(doc.data):
-            doc, problems = parse_yaml(sops.decrypt(file, str(file), self.environ), str(file))
+            doc, problems = parse_yaml(sops.decrypt(file, str(file), self.environ), str(file),
+                                       self.budget)
             self.diags.extend(problems)
         if doc.data is None:
             if single and not any(d.file == str(file) for d in self.diags):
@@ -198,11 +200,13 @@ class _Loader:
         except LocalFileError as exc:
             self.diags.append(doc.mark(("secrets",)).diagnostic(f"secrets: {exc}"))
             return Unavailable()
-        if not value.is_file():
+        if not value.is_file() or value.stat().st_size > MAX_FILE_BYTES:
             self.diags.append(doc.mark(("secrets",)).diagnostic(
-                f"secrets file not found: {display}"))
+                f"secrets file not found: {display}" if not value.is_file() else
+                f"secrets file {display} is larger than {MAX_FILE_BYTES >> 20} MiB"))
             return Unavailable()
-        parsed, problems = parse_yaml(sops.decrypt(value, display, self.environ), display)
+        parsed, problems = parse_yaml(sops.decrypt(value, display, self.environ), display,
+                                      self.budget)
         if problems or not isinstance(parsed.data, Mapping | None):
             raise SecretsError(f"{display}: the decrypted content is not a YAML mapping")
         data = parsed.data or {}

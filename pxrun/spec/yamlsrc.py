@@ -46,6 +46,18 @@ MAX_ALIAS_VALUES = 100_000
 """Values aliases may add beyond ten times the values written out (`<<: *defaults` in every
 container stays far below it; an alias bomb reaches it within milliseconds)."""
 ALIAS_RATIO = 10
+MAX_TOTAL_BYTES = 64 << 20
+"""All the files of one stack together (a folder of per-container files)."""
+
+
+@dataclass
+class Budget:
+    """What one load has read and built so far, across all its documents: a folder of a
+    thousand small alias bombs is one large bomb."""
+
+    bytes: int = 0
+    values: int = 0
+    aliased: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +105,10 @@ class _TooLarge(Exception):
 class _Builder:
     """Turns a composed node graph into plain values plus marks, collecting problems."""
 
-    def __init__(self, loader: yaml.SafeLoader, doc: SourceDoc) -> None:
+    def __init__(self, loader: yaml.SafeLoader, doc: SourceDoc, budget: Budget) -> None:
         self.loader = loader
         self.doc = doc
+        self.budget = budget
         self.problems: list[Diagnostic] = []
         self.constructors: dict[Any, Any] = loader.yaml_constructors
         self.built: set[int] = set()
@@ -107,8 +120,6 @@ class _Builder:
         self.marks: dict[int, Mark] = {}
         self.scalars: dict[int, Any] = {}
         """Scalars built once per node (they are immutable): an alias to one costs a lookup."""
-        self.values = 0
-        self.aliased = 0
 
     def _mark(self, node: yaml.Node) -> Mark:
         found = self.marks.get(id(node))
@@ -119,18 +130,19 @@ class _Builder:
 
     def _count(self, node: yaml.Node, path: Path) -> None:
         """Charge one value against the limits."""
-        self.values += 1
+        budget = self.budget
+        budget.values += 1
         if id(node) in self.built:
-            self.aliased += 1
+            budget.aliased += 1
         else:
             self.built.add(id(node))
-        if self.aliased > MAX_ALIAS_VALUES and self.aliased > ALIAS_RATIO * (
-                self.values - self.aliased):
+        if budget.aliased > MAX_ALIAS_VALUES and budget.aliased > ALIAS_RATIO * (
+                budget.values - budget.aliased):
             raise _TooLarge(self.doc.key_mark(path).diagnostic(
-                f"aliases expand to more than {self.aliased - 1:,} values, over "
+                f"aliases expand to more than {budget.aliased - 1:,} values, over "
                 f"{ALIAS_RATIO} times what is written out (an alias bomb?); use fewer "
                 "nested aliases"))
-        if self.values > MAX_VALUES:
+        if budget.values > MAX_VALUES:
             raise _TooLarge(self.doc.key_mark(path).diagnostic(
                 f"the document has more than {MAX_VALUES:,} values; split the stack"))
 
@@ -245,15 +257,19 @@ def _short(exc: Exception) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def parse_yaml(text: str, file: str) -> tuple[SourceDoc, list[Diagnostic]]:
-    """Parse one YAML document. Problems come back as diagnostics, never as exceptions."""
+def parse_yaml(text: str, file: str, budget: Budget | None = None,
+               ) -> tuple[SourceDoc, list[Diagnostic]]:
+    """Parse one YAML document. Problems come back as diagnostics, never as exceptions.
+
+    `budget` is shared by the documents of one load (a fresh one when None).
+    """
     doc = SourceDoc(file=file, data=None)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return doc, []
-        builder = _Builder(loader, doc)
+        builder = _Builder(loader, doc, budget if budget is not None else Budget())
         try:
             doc.data = builder.build(node, ())
         except _TooLarge as exc:
@@ -273,15 +289,22 @@ def parse_yaml(text: str, file: str) -> tuple[SourceDoc, list[Diagnostic]]:
         loader.dispose()
 
 
-def read_yaml(path: str, display: str) -> tuple[SourceDoc, list[Diagnostic]]:
+def read_yaml(path: str, display: str, budget: Budget | None = None,
+              ) -> tuple[SourceDoc, list[Diagnostic]]:
     """Read and parse a file; an unreadable, huge or non-UTF-8 file is a diagnostic too."""
+    budget = budget if budget is not None else Budget()
     try:
         raw = read_bounded(path, limit=MAX_FILE_BYTES)
     except LocalFileError as exc:
         return SourceDoc(display, None), [Diagnostic(display, 0, 0, str(exc))]
+    budget.bytes += len(raw)
+    if budget.bytes > MAX_TOTAL_BYTES:
+        return SourceDoc(display, None), [Diagnostic(
+            display, 0, 0, f"the stack's files are larger than {MAX_TOTAL_BYTES >> 20} MiB "
+            "together")]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         return SourceDoc(display, None), [Diagnostic(display, 0, 0,
                                                      f"not UTF-8 text (byte {exc.start})")]
-    return parse_yaml(text, display)
+    return parse_yaml(text, display, budget)

@@ -110,3 +110,26 @@ def test_hostile_spec(case: dict[str, Any], tmp_path: Path) -> None:
             assert diag.col == int(col), diag
     elif "larger than" not in diag.message:  # only a file too large to read has no line
         assert diag.line >= 1, diag
+
+
+def test_a_folder_of_small_alias_bombs_is_one_bomb(tmp_path: Path) -> None:
+    """Each file stays under the alias limit; together they do not (one budget per load)."""
+    folder = tmp_path / "stack"
+    folder.mkdir()
+    for i in range(4):  # 9**5 = 59,049 values through aliases each
+        (folder / f"part{i}.yaml").write_text(alias_bomb("seq", 6).replace(
+            "vars:", f"vars:\n  part{i}:").replace("\n  a", "\n    a"))
+    with pytest.raises(SpecError) as info:
+        load_stack(folder)
+    assert any("aliases expand to more than 100,000 values" in d.message and d.line >= 1
+               for d in info.value.diagnostics), info.value.diagnostics
+
+
+def test_a_folder_larger_than_64_mib_together(tmp_path: Path) -> None:
+    folder = tmp_path / "stack"
+    folder.mkdir()
+    for i in range(5):
+        (folder / f"part{i}.yaml").write_text(padding(14))
+    with pytest.raises(SpecError) as info:
+        load_stack(folder)
+    assert any("larger than 64 MiB together" in d.message for d in info.value.diagnostics)
