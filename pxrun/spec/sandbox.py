@@ -40,6 +40,8 @@ MAX_SIZE = 1 << 20
 """Characters (and items) of any value a template builds, and of its output: 1 Mi."""
 MAX_INT_BITS = 8192
 """Integers a template computes: ~2,500 digits, below Python's 4,300-digit text limit."""
+MAX_NESTING = 100
+"""Lists and mappings inside each other: spec data stops at 64 (`yamlsrc.MAX_DEPTH`)."""
 RENDER_SECONDS = 1.0
 """Time one value may take to render; real templates take microseconds."""
 
@@ -60,23 +62,28 @@ class LimitExceeded(SecurityError):
 
 
 def size_of(value: Any, budget: int = MAX_SIZE) -> int:
-    """Characters plus items in `value`, shared parts counted at every use; stops past `budget`."""
-    total = 0
-    stack = [value]
-    while stack and total <= budget:
-        item = stack.pop()
+    """Characters plus items in `value`, shared parts counted at every use (each measured
+    once); stops counting past `budget`. Nesting past MAX_NESTING counts as too large."""
+    known: dict[int, int] = {}
+
+    def measure(item: Any, depth: int) -> int:
         if isinstance(item, str | bytes):
-            total += len(item)
-        elif isinstance(item, Mapping):
-            total += 1
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple | set | frozenset):
-            total += 1
-            stack.extend(item)
-        else:
-            total += 1
-    return total
+            return len(item)
+        if not isinstance(item, Mapping | list | tuple | set | frozenset):
+            return 1
+        if depth > MAX_NESTING:
+            return budget + 1
+        found = known.get(id(item))
+        if found is None:
+            found = 1
+            for child in (*item.keys(), *item.values()) if isinstance(item, Mapping) else item:
+                found += measure(child, depth + 1)
+                if found > budget:
+                    break
+            known[id(item)] = found
+        return found
+
+    return measure(value, 0)
 
 
 def _refuse(what: str) -> LimitExceeded:
