@@ -204,6 +204,18 @@ class NodeCommandError(PxrunError):
         self.stderr = stderr
 
 
+class ProvisionError(PxrunError):
+    """A provisioning step failed inside a container (or could not be prepared). The
+    message names the container and the step; `log` is the full, redacted log."""
+
+    hint = "the step's output is in the log named above"
+
+    def __init__(self, message: str, *, step: str = "", log: str = "", hint: str = "") -> None:
+        super().__init__(message, hint=hint or (f"full output: {log}" if log else ""))
+        self.step = step
+        self.log = log
+
+
 class SimulatorError(PxrunError):
     """The embedded or standalone simulator could not start or its state is unusable."""
 

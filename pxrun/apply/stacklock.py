@@ -85,8 +85,18 @@ def _epoch(text: Any) -> float:
 
 def default_owner() -> str:
     """Who holds the lock, for the message another run shows: user@host pid."""
-    user = os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
-    return f"{user}@{socket.gethostname()} pid {os.getpid()}"
+    return f"{_user()}@{socket.gethostname()} pid {os.getpid()}"
+
+
+def _user() -> str:
+    """The login name: the environment (LOGNAME, USER, ...), else the password database, so
+    a CI job or a container without $USER still names a user (`root`, not `unknown`)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no such variable and no passwd entry for the uid
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
 
 
 def read_lock(client: ProxmoxClient, stack: str) -> LockInfo | bool | None:

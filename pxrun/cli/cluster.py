@@ -139,16 +139,13 @@ def root_runner(info: ConnectionInfo) -> Iterator[Any]:
 
 def print_connection_warnings(info: ConnectionInfo, settings: Settings) -> None:
     """Warnings on stderr (never on stdout, which may carry JSON); `-q` hides all but TLS-off."""
-    from rich.markup import escape
-
-    from pxrun.cli.output import make_console
+    from pxrun.cli.output import warn
     from pxrun.connect.settings import TLS_OFF_WARNING
 
-    console = make_console(settings, stderr=True)
     for warning in info.warnings:
         if settings.quiet and not warning.startswith(TLS_OFF_WARNING):
             continue
-        console.print(f"[bold yellow]warning:[/] {escape(warning)}")
+        warn(settings, warning)
 
 
 @contextmanager

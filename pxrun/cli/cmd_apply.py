@@ -16,20 +16,24 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
 from pxrun.cli.cluster import open_client, request_timeout, root_runner
-from pxrun.cli.context import Settings, outside_paths_allowed
+from pxrun.cli.context import Settings
+from pxrun.cli.specload import load_spec, spec_path, var_options
 from pxrun.cli.status import ExitStatus
 
 if TYPE_CHECKING:
     from pxrun.apply.context import ApplyOptions
     from pxrun.apply.hooks import Hook
+    from pxrun.apply.summary import ApplySummary
     from pxrun.connect.client import ProxmoxerClient
+    from pxrun.connect.session import ConnectionInfo
     from pxrun.connect.settings import ConnectionFlags
     from pxrun.plan.model import Mode, Plan, RestartPolicy
     from pxrun.spec.load import LoadedStack
@@ -60,6 +64,7 @@ def apply_options(func: F) -> F:
     options = [
         click.option("-f", "--file", "path", type=click.Path(path_type=Path), default=None,
                      help="Spec file or folder [default: pxrun.yaml, else the pxrun/ folder]."),
+        var_options,
         click.option("--auto-approve", is_flag=True, help="Do not ask for approval."),
         click.option("--parallelism", type=click.IntRange(1, 64), default=4, show_default=True,
                      help="Containers changed at once."),
@@ -135,22 +140,12 @@ def apply_cmd(settings: Settings | None, /, planfile: Path | None, targets: tupl
                      replace=replace, no_prune=no_prune, **kwargs)
 
 
-@click.command("destroy")
-@click.option("--target", "targets", multiple=True, metavar="NAME",
-              help="Destroy only this container (and what depends on it); repeatable.")
-@apply_options
-@click.pass_obj
-def destroy_cmd(settings: Settings | None, /, targets: tuple[str, ...], **kwargs: Any) -> int:
-    """Delete every container of the stack (or the --target ones)."""
-    return run_apply(settings, planfile=None, mode="destroy", targets=targets, replace=(),
-                     no_prune=False, **kwargs)
-
-
 @click.command("force-unlock")
 @click.option("-f", "--file", "path", type=click.Path(path_type=Path), default=None,
               help="Spec whose stack to unlock [default: pxrun.yaml, else pxrun/].")
 @click.option("--stack", "stack", default=None, metavar="NAME", help="Stack to unlock.")
 @click.option("--sim", is_flag=True, help="Against the built-in simulator.")
+@var_options
 @click.pass_obj
 def force_unlock_cmd(settings: Settings | None, path: Path | None, stack: str | None,
                      sim: bool) -> int:
@@ -161,7 +156,7 @@ def force_unlock_cmd(settings: Settings | None, path: Path | None, stack: str | 
     settings.sim = settings.sim or sim
     spec_cluster = None
     if stack is None:
-        loaded = _load(path)
+        loaded = load_spec(settings, path)
         stack, spec_cluster = loaded.stack.stack, loaded.stack.cluster
     with open_client(settings, spec_cluster=spec_cluster) as (client, _):
         holder = force_unlock(client, stack)
@@ -174,56 +169,86 @@ def force_unlock_cmd(settings: Settings | None, path: Path | None, stack: str | 
     return int(ExitStatus.OK)
 
 
-def _load(path: Path | None) -> LoadedStack:
-    from pxrun.spec.load import default_spec_path, load_stack
-
-    spec = path if path is not None else default_spec_path(Path.cwd())
-    return load_stack(spec, environ=dict(os.environ),
-                    allow_outside_paths=outside_paths_allowed())
-
-
 def run_apply(settings: Settings | None, *, planfile: Path | None, mode: str,
               targets: tuple[str, ...], replace: tuple[str, ...], no_prune: bool,
               path: Path | None, auto_approve: bool, parallelism: int, node_limit: int,
               storage_limit: int, restart: str | None, lock_timeout: float,
               json_output: bool, sim: bool, cluster: str | None, flags: ConnectionFlags,
               op_timeouts: dict[str, float]) -> int:
-    from pxrun.apply.context import DEFAULT_TIMEOUTS, ApplyOptions
-    from pxrun.apply.limits import Limits
     from pxrun.errors import UsageError
 
-    settings = settings if settings is not None else Settings()
-    settings.sim = settings.sim or sim
-    settings.cluster = cluster or settings.cluster
-    settings.json = settings.json or json_output
+    settings = merge_run_settings(settings, {"sim": sim, "cluster": cluster,
+                                             "json_output": json_output})
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     if planfile is None and not auto_approve and not interactive:
         raise UsageError("refusing to apply without approval: no terminal to ask on",
                          hint="pass --auto-approve (e.g. in CI), or apply a reviewed plan "
                               "saved with `pxrun plan -o FILE`")
-    saved = _read_plan(planfile) if planfile is not None else None
-    loaded = _load(path)
-    spec_dir = loaded.spec_dir  # also right for the default pxrun/ folder
-    options = ApplyOptions(parallelism=parallelism,
-                           limits=Limits(node=node_limit, storage=storage_limit),
-                           timeouts={**DEFAULT_TIMEOUTS, **op_timeouts},
-                           # A fresh plan already holds --restart (lifecycle.restart wins
-                           # there); for a saved plan, an explicit --restart overrides.
-                           restart=cast("RestartPolicy | None",
-                                        restart if planfile is not None else None))
-    with open_client(settings, spec_cluster=loaded.stack.cluster, spec_dir=spec_dir,
-                     flags=flags) as (client, info), root_runner(info) as runner:
-        # With node SSH, root@pam-only options go through `pct set` on the node (and the
-        # plan allows them); without it the plan refuses them with guidance.
-        options = dataclasses.replace(options, root_runner=runner)
-        hook = make_hook(settings, interactive=interactive)
-        return _locked_apply(client, settings, loaded, saved, hook, options, mode=mode,
+    saved: Plan | None = None
+    if planfile is not None:
+        saved, saved_spec = read_saved_plan(planfile)
+        path = path if path is not None else saved_spec
+    spec = spec_path(path)
+    loaded = load_spec(settings, spec)
+    if saved is not None:
+        check_saved_spec(saved, loaded, spec)
+    spec_dir = spec if spec.is_dir() else spec.parent
+    # A fresh plan already holds --restart (lifecycle.restart wins there); for a saved
+    # plan, an explicit --restart overrides.
+    options = build_apply_options(parallelism=parallelism, node_limit=node_limit,
+                                  storage_limit=storage_limit, op_timeouts=op_timeouts,
+                                  restart=restart if planfile is not None else None)
+    with apply_session(settings, options, flags=flags, interactive=interactive,
+                       spec_cluster=loaded.stack.cluster, spec_dir=spec_dir,
+                       ) as (client, options, hook, _):
+        return locked_apply(client, settings, loaded, saved, hook, options, mode=mode,
                              targets=targets, replace=replace, no_prune=no_prune,
                              restart=restart, auto_approve=auto_approve or saved is not None,
                              lock_timeout=lock_timeout, spec_dir=spec_dir)
 
 
-def _read_plan(planfile: Path) -> Plan:
+def merge_run_settings(settings: Settings | None, flags: dict[str, Any]) -> Settings:
+    """The run's Settings with the command's own --sim, --cluster and --json folded in."""
+    settings = settings if settings is not None else Settings()
+    settings.sim = settings.sim or bool(flags.get("sim"))
+    settings.cluster = flags.get("cluster") or settings.cluster
+    settings.json = settings.json or bool(flags.get("json_output"))
+    return settings
+
+
+def build_apply_options(*, parallelism: int = 4, node_limit: int = 2, storage_limit: int = 2,
+                        op_timeouts: dict[str, float] | None = None,
+                        restart: str | None = None) -> ApplyOptions:
+    """The executor's options from the command line (defaults as the flags' defaults)."""
+    from pxrun.apply.context import DEFAULT_TIMEOUTS, ApplyOptions
+    from pxrun.apply.limits import Limits
+
+    return ApplyOptions(parallelism=parallelism,
+                        limits=Limits(node=node_limit, storage=storage_limit),
+                        timeouts={**DEFAULT_TIMEOUTS, **(op_timeouts or {})},
+                        restart=cast("RestartPolicy | None", restart))
+
+
+@contextmanager
+def apply_session(settings: Settings, options: ApplyOptions, *, flags: ConnectionFlags | None,
+                  interactive: bool, spec_cluster: Any = None, spec_dir: Path | None = None,
+                  ) -> Iterator[tuple[ProxmoxerClient, ApplyOptions, Hook, ConnectionInfo]]:
+    """A connected client, the apply options completed with node SSH, the progress view, and
+    where the client points.
+
+    With node SSH, root@pam-only options go through `pct set` on the node (and the plan
+    allows them); without it the plan refuses them with guidance."""
+    with open_client(settings, spec_cluster=spec_cluster, spec_dir=spec_dir,
+                     flags=flags) as (client, info), root_runner(info) as runner:
+        yield (client, dataclasses.replace(options, root_runner=runner),
+               make_hook(settings, interactive=interactive), info)
+
+
+def read_saved_plan(planfile: Path) -> tuple[Plan, Path | None]:
+    """A saved plan, and the spec it was made from: recorded relative to the plan file, so
+    `pxrun apply plan.json` works from any directory of the same checkout. A file that is
+    not a readable JSON plan (a device, nested 100,000 deep, another shape) is a usage
+    error: the argument is wrong."""
     from pxrun.errors import PlanError, UsageError
     from pxrun.render.jsonplan import plan_from_json
     from pxrun.spec.paths import MAX_LOCAL_FILE, LocalFileError, read_bounded
@@ -239,20 +264,42 @@ def _read_plan(planfile: Path) -> Plan:
     if not isinstance(doc, dict):
         raise UsageError(f"the plan {planfile} is not a pxrun plan (not a JSON object)")
     try:
-        return plan_from_json(doc)
+        plan = plan_from_json(doc)
     except PlanError as exc:  # another format version, or not a plan: the argument is wrong
         raise UsageError(exc.message, hint=exc.hint) from None
     except (AttributeError, LookupError, TypeError, ValueError, RecursionError):
         raise UsageError(f"the plan {planfile} is not a pxrun plan (its content does not "
                          "match the plan format)",
                          hint="run `pxrun plan -o FILE` again") from None
+    recorded = doc.get("spec_path")
+    if not isinstance(recorded, str):
+        return plan, None
+    return plan, Path(os.path.normpath(planfile.parent / recorded))
 
 
-def _locked_apply(client: ProxmoxerClient, settings: Settings, loaded: LoadedStack,
-                  saved: Plan | None, hook: Hook, options: ApplyOptions, *, mode: str,
-                  targets: tuple[str, ...], replace: tuple[str, ...], no_prune: bool,
-                  restart: str | None, auto_approve: bool, lock_timeout: float,
-                  spec_dir: Path) -> int:
+def check_saved_spec(saved: Plan, loaded: LoadedStack, spec: Path) -> None:
+    """Refuse a saved plan whose spec is not the one it was made from (its hash differs)."""
+    from pxrun.apply.stale import StalePlanError
+    from pxrun.plan import spec_hash
+
+    now = spec_hash(loaded.stack)
+    if now != saved.spec_hash:
+        raise StalePlanError(
+            f"the plan is stale: the spec changed since the plan was made ({spec} hashes "
+            f"to {now[:19]}…, the plan was made from {saved.spec_hash[:19]}…)",
+            hint="run `pxrun plan -o FILE` again and apply the new plan (--var and "
+                 "--var-file values are part of the spec: pass the same ones)")
+
+
+def locked_apply(client: ProxmoxerClient, settings: Settings, loaded: LoadedStack,
+                 saved: Plan | None, hook: Hook, options: ApplyOptions, *, mode: str,
+                 targets: tuple[str, ...], replace: tuple[str, ...], no_prune: bool,
+                 restart: str | None, auto_approve: bool, lock_timeout: float,
+                 spec_dir: Path, confirm: Callable[[Plan], bool] | None = None,
+                 on_summary: Callable[[ApplySummary], None] | None = None) -> int:
+    """Lock the stack, observe, plan (or prove a saved plan fresh), show, approve, apply,
+    report. `confirm` replaces the "Only 'yes'" question (by-hand commands); `on_summary`
+    sees the outcome after the summary table (create prints how to connect)."""
     from pxrun.apply.engine import apply_plan
     from pxrun.apply.stacklock import StackLock
     from pxrun.apply.stale import check_fresh
@@ -277,29 +324,32 @@ def _locked_apply(client: ProxmoxerClient, settings: Settings, loaded: LoadedSta
         if saved is not None:
             check_fresh(saved, fresh.observed_digests, fresh.spec_hash, loaded.stack.stack)
         plan = saved or fresh
-        verdict = _show_and_approve(plan, settings, loaded, auto_approve)
+        verdict = _show_and_approve(plan, settings, loaded, auto_approve, confirm)
         if verdict is not None:
             return verdict
         summary = apply_plan(client, plan, options=options, hook=hook)
     finally:
         lock.release()
     _print_summary(summary, settings)
+    if on_summary is not None:
+        on_summary(summary)
     if summary.interrupted:
         return int(ExitStatus.INTERRUPTED)
     return int(ExitStatus.OK if summary.ok else ExitStatus.ERROR)
 
 
 def _show_and_approve(plan: Plan, settings: Settings, loaded: LoadedStack,
-                      auto_approve: bool) -> int | None:
+                      auto_approve: bool, confirm: Callable[[Plan], bool] | None = None,
+                      ) -> int | None:
     """Show the plan; None to go on, else the exit status (errors, nothing to do, "no")."""
-    from pxrun.cli.cmd_plan import _colour, _echo
+    from pxrun.cli.cmd_plan import _colour, _echo, print_diagnostics
     from pxrun.render import wording
     from pxrun.render.human import render_diagnostics, render_plan
     from pxrun.render.jsonplan import plan_to_json
 
     doc = plan_to_json(plan)
-    for line in render_diagnostics(doc, markup=_colour(settings, sys.stderr)):
-        _echo(loaded.redact(line), settings, err=True)
+    print_diagnostics(render_diagnostics(doc, markup=_colour(settings, sys.stderr)), settings,
+                      loaded.redact)
     if plan.errors:
         return int(ExitStatus.ERROR)
     if settings.json:
@@ -313,6 +363,11 @@ def _show_and_approve(plan: Plan, settings: Settings, loaded: LoadedStack,
         return int(ExitStatus.OK)
     if auto_approve:
         return None
+    if confirm is not None:
+        if confirm(plan):
+            return None
+        click.echo("Cancelled: nothing was changed.", err=True)
+        return int(ExitStatus.ERROR)
     click.echo("\nDo you want to perform these actions? Only 'yes' will be accepted.")
     answer = click.prompt("Enter a value", default="", show_default=False)
     if answer.strip() != "yes":
@@ -344,8 +399,6 @@ def _print_summary(summary: Any, settings: Settings) -> None:
 
 
 def _warn(settings: Settings, message: str) -> None:
-    from rich.markup import escape
+    from pxrun.cli.output import warn
 
-    from pxrun.cli.output import make_console
-
-    make_console(settings, stderr=True).print(f"[bold yellow]warning:[/] {escape(message)}")
+    warn(settings, message)

@@ -8,14 +8,14 @@ when it cannot be reached, TLS fails or authentication fails. Token secrets are 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from pxrun.cli.cluster import connection_options, open_client
-from pxrun.cli.context import Settings, outside_paths_allowed
+from pxrun.cli.context import Settings
+from pxrun.cli.specload import load_spec, var_options
 from pxrun.cli.status import ExitStatus
 
 if TYPE_CHECKING:
@@ -31,12 +31,13 @@ _STATUS_STYLE = {"yes": "green", "partial": "yellow", "no": "red"}
 @click.option("-f", "--file", "path", type=click.Path(path_type=Path), default=None,
               help="Spec to check for options an API token cannot set (default: pxrun.yaml).")
 @connection_options
+@var_options
 @click.pass_obj
 def doctor(settings: Settings, path: Path | None, flags: ConnectionFlags) -> int:
     """Check connection settings, TLS, the cluster and what the API token may do."""
     from pxrun.connect.doctor import diagnose
 
-    stack, spec_dir, note = _load_spec(path)
+    stack, spec_dir, note = _load_spec(settings, path)
     # Human output shows the warnings in the report; JSON output keeps stdout pure JSON, so
     # the warnings (TLS off above all) also go to stderr.
     with open_client(settings, spec_cluster=getattr(stack, "cluster", None), spec_dir=spec_dir,
@@ -51,11 +52,11 @@ def doctor(settings: Settings, path: Path | None, flags: ConnectionFlags) -> int
     return int(ExitStatus.OK if report.ok else ExitStatus.ERROR)
 
 
-def _load_spec(path: Path | None) -> tuple[Any, Path | None, str]:
+def _load_spec(settings: Settings, path: Path | None) -> tuple[Any, Path | None, str]:
     """(stack or None, its folder, a note). A spec named with -f must load; the default one
     is optional, and so is the spec layer itself (doctor works without any spec)."""
     try:
-        from pxrun.spec.load import default_spec_path, load_stack
+        from pxrun.spec.load import default_spec_path
     except ImportError:
         return None, None, ""
     from pxrun.errors import PxrunError, UsageError
@@ -66,13 +67,11 @@ def _load_spec(path: Path | None) -> tuple[Any, Path | None, str]:
         except UsageError:
             return None, None, ""
         try:
-            loaded = load_stack(path, environ=dict(os.environ),
-                                allow_outside_paths=outside_paths_allowed())
+            loaded = load_spec(settings, path)
         except PxrunError as exc:
             return None, None, f"{path} not checked: {exc.message} (see `pxrun validate`)"
     else:
-        loaded = load_stack(path, environ=dict(os.environ),
-                                allow_outside_paths=outside_paths_allowed())
+        loaded = load_spec(settings, path)
     spec_dir = path if path.is_dir() else path.parent
     return loaded.stack, spec_dir, ""
 

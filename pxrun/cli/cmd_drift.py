@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 import click
 
 from pxrun.cli.cluster import connection_options, open_client
-from pxrun.cli.context import Settings, outside_paths_allowed
+from pxrun.cli.context import Settings
+from pxrun.cli.specload import var_options
 from pxrun.cli.status import ExitStatus
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 @click.option("--cluster", "--profile", "cluster", metavar="NAME", default=None,
               help="Connection profile (as the global --cluster).")
 @connection_options
+@var_options
 @click.pass_obj
 def drift_cmd(settings: Settings | None, path: Path | None, json_output: bool,
               metrics: Path | None, sim: bool, cluster: str | None,
@@ -62,7 +64,7 @@ def drift_cmd(settings: Settings | None, path: Path | None, json_output: bool,
     started, stack = time.time(), "unknown"
     load_credentials()
     try:
-        loaded, spec_dir = load_spec(path)
+        loaded, spec_dir = load_spec(path, settings)
         stack = loaded.stack.stack
         with open_client(settings, spec_cluster=loaded.stack.cluster, spec_dir=spec_dir,
                          flags=flags) as (client, _):
@@ -96,14 +98,15 @@ def load_credentials() -> None:
             os.environ[name] = file.read_text(encoding="utf-8").strip()
 
 
-def load_spec(path: Path | None) -> tuple[LoadedStack, Path]:
-    """The spec (default pxrun.yaml, else pxrun/) and the folder its files are relative to."""
-    from pxrun.spec.load import default_spec_path, load_stack
+def load_spec(path: Path | None, settings: Settings | None = None,
+              ) -> tuple[LoadedStack, Path]:
+    """The spec (default pxrun.yaml, else pxrun/) and the folder its files are relative to;
+    the environment and --var/--var-file values as every command sees them."""
+    from pxrun.cli import specload
+    from pxrun.spec.load import default_spec_path
 
     spec = path if path is not None else default_spec_path(Path.cwd())
-    # {{ env.X }} is an explicit input of a spec: the CLI passes the process environment.
-    loaded = load_stack(spec, environ=dict(os.environ),
-                    allow_outside_paths=outside_paths_allowed())
+    loaded = specload.load_spec(settings, spec)
     return loaded, spec if spec.is_dir() else spec.parent
 
 

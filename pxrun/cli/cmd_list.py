@@ -29,6 +29,9 @@ _STATUS_STYLE = {"running": "green", "stopped": "dim", "unknown": "yellow"}
 @click.option("--node", "nodes", multiple=True, metavar="NODE", help="Only guests on NODE "
               "(repeatable).")
 @click.option("--running", is_flag=True, help="Only running guests.")
+@click.option("--status", type=click.Choice(["running", "stopped"]), default=None,
+              help="Only guests in this state (pxrun 0.1's flag; --running is the same as "
+                   "--status running).")
 @click.option("--stack", "stacks", multiple=True, metavar="NAME",
               help="Only containers of stack NAME (repeatable).")
 @click.option("--managed", is_flag=True, help="Only containers some pxrun stack owns.")
@@ -36,17 +39,23 @@ _STATUS_STYLE = {"running": "green", "stopped": "dim", "unknown": "yellow"}
 @click.option("--ips", is_flag=True, help="Ask running containers for live IP addresses "
               "(one more request each).")
 @click.option("--yaml", "as_yaml", is_flag=True, help="YAML output.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "yaml"]), default=None,
+              help="Output format (pxrun 0.1's flag; same as --json / --yaml).")
 @connection_options
 @click.pass_obj
-def list_cmd(settings: Settings, nodes: tuple[str, ...], running: bool, stacks: tuple[str, ...],
-             managed: bool, show_all: bool, ips: bool, as_yaml: bool,
-             flags: ConnectionFlags) -> int:
+def list_cmd(settings: Settings, nodes: tuple[str, ...], running: bool, status: str | None,
+             stacks: tuple[str, ...], managed: bool, show_all: bool, ips: bool, as_yaml: bool,
+             fmt: str | None, flags: ConnectionFlags) -> int:
     """List containers on the cluster, with the stack that owns each."""
     from pxrun.observe.inventory import list_guests
 
+    if running:
+        status = status or "running"
+    if fmt is not None:
+        settings.json, as_yaml = fmt == "json", fmt == "yaml"
     with open_client(settings, flags=flags) as (client, _info):
         rows = list_guests(client, include_vms=show_all, live_ips=ips)
-    rows = filter_rows(rows, nodes=nodes, running=running, stacks=stacks, managed=managed)
+    rows = filter_rows(rows, nodes=nodes, status=status, stacks=stacks, managed=managed)
     if settings.json:
         click.echo(json.dumps([r.to_json() for r in rows], indent=2))
     elif as_yaml:
@@ -58,12 +67,13 @@ def list_cmd(settings: Settings, nodes: tuple[str, ...], running: bool, stacks: 
     return int(ExitStatus.OK)
 
 
-def filter_rows(rows: list[GuestRow], *, nodes: tuple[str, ...] = (), running: bool = False,
-                stacks: tuple[str, ...] = (), managed: bool = False) -> list[GuestRow]:
+def filter_rows(rows: list[GuestRow], *, nodes: tuple[str, ...] = (),
+                status: str | None = None, stacks: tuple[str, ...] = (),
+                managed: bool = False) -> list[GuestRow]:
     """The rows the filters keep, in vmid order. Pure."""
     return sorted((r for r in rows
                    if (not nodes or r.node in nodes)
-                   and (not running or r.status == "running")
+                   and (status is None or r.status == status)
                    and (not stacks or r.stack in stacks)
                    and (not managed or r.stack is not None)),
                   key=lambda r: r.vmid)

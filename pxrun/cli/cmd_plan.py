@@ -17,13 +17,15 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import click
 
 from pxrun.cli.cluster import connection_options, node_ssh_configured, open_client
-from pxrun.cli.context import Settings, outside_paths_allowed
+from pxrun.cli.context import Settings
+from pxrun.cli.specload import load_spec, spec_path, var_options
 from pxrun.cli.status import ExitStatus
 
 if TYPE_CHECKING:
@@ -63,6 +65,7 @@ _COUNTED = re.compile(r"^(?P<base>.+)-\d+$")
 @click.option("--cluster", "--profile", "cluster", metavar="NAME", default=None,
               help="Connection profile (as the global --cluster).")
 @connection_options
+@var_options
 @click.pass_obj
 def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
              detailed_exitcode: bool, json_output: bool, targets: tuple[str, ...],
@@ -79,7 +82,6 @@ def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
     from pxrun.observe.fetch import observe_cluster
     from pxrun.plan.planner import plan as make_plan
     from pxrun.render.jsonplan import plan_to_json
-    from pxrun.spec.load import default_spec_path, load_stack
 
     settings = settings if settings is not None else Settings()
     settings.sim = settings.sim or sim
@@ -90,10 +92,8 @@ def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
                          hint="--refresh-only only reports drift; it never plans a destroy")
 
     started = time.perf_counter()
-    spec = path if path is not None else default_spec_path(Path.cwd())
-    # {{ env.X }} is an explicit input of a spec: the CLI passes the process environment.
-    loaded = load_stack(spec, environ=dict(os.environ),
-                    allow_outside_paths=outside_paths_allowed())
+    spec = spec_path(path)
+    loaded = load_spec(settings, spec)
     spec_dir = spec if spec.is_dir() else spec.parent
     loaded_at = time.perf_counter()
     with open_client(settings, spec_cluster=loaded.stack.cluster, spec_dir=spec_dir,
@@ -105,7 +105,8 @@ def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
     options = plan_options(loaded, observed, spec_dir, targets=targets, replace=replace,
                            mode=mode, no_prune=no_prune, restart=restart,
                            node_ssh_available=ssh_ready)
-    doc = plan_to_json(make_plan(loaded.stack, observed, options))
+    doc = plan_to_json(make_plan(loaded.stack, observed, options),
+                       spec_path=relative_to_plan(spec, out) if out is not None else None)
     if settings.verbosity > 0:
         click.echo(f"loaded {len(loaded.stack.containers)} containers in "
                    f"{loaded_at - started:.2f} s; observed {len(observed.containers)} of stack "
@@ -137,6 +138,12 @@ def plan_options(loaded: LoadedStack, observed: Observed, spec_dir: Path, *,
         sensitive_values=loaded.secret_strings)
 
 
+def relative_to_plan(spec: Path, planfile: Path) -> str:
+    """Where the spec is, seen from the saved plan's folder (posix, for any checkout)."""
+    rel = os.path.relpath(spec.resolve(), planfile.resolve().parent)
+    return Path(rel).as_posix()
+
+
 def expand_addresses(names: tuple[str, ...], known: set[str], flag: str) -> list[str]:
     """Container names for `--target`/`--replace`: a counted base name (`web`) stands for
     all its replicas. An unknown name is a usage error, with the closest known name."""
@@ -163,17 +170,15 @@ def file_digests(stack: Stack, spec_dir: Path, *, allow_outside: bool = False
     checked); a missing file gets no digest (apply reports it); one that cannot be read (a
     device, /proc/self/mem, too large) is a spec error."""
     from pxrun.errors import Diagnostic, SpecError
-    from pxrun.spec.paths import LocalFileError, digest, provision_files, resolve_inside
+    from pxrun.spec.paths import LocalFileError, digest, provision_files, read_named
 
     digests: dict[str, str] = {}
     problems: list[Diagnostic] = []
     for container, _, name in provision_files(stack):
-        if name in digests:
+        if name in digests or not (spec_dir / name).exists():
             continue
         try:
-            file = resolve_inside(spec_dir, name, allow_outside=allow_outside)
-            if file.exists():
-                digests[name] = digest(file)
+            digests[name] = digest(read_named(spec_dir, name, allow_outside=allow_outside))
         except LocalFileError as exc:
             problems.append(Diagnostic(str(spec_dir / name), 0, 0, f"{container}: {exc}"))
     if problems:
@@ -189,8 +194,8 @@ def show_plan(doc: dict[str, Any], settings: Settings, *, loaded: LoadedStack | 
     from pxrun.render.jsonplan import dumps
 
     redact = loaded.redact if loaded is not None else (lambda text: text)
-    for line in render_diagnostics(doc, markup=_colour(settings, sys.stderr)):
-        _echo(redact(line), settings, err=True)
+    print_diagnostics(render_diagnostics(doc, markup=_colour(settings, sys.stderr)), settings,
+                      redact)
     if settings.json:
         click.echo(redact(dumps(doc)), nl=False)
     elif settings.quiet or doc.get("errored"):
@@ -207,6 +212,17 @@ def show_plan(doc: dict[str, Any], settings: Settings, *, loaded: LoadedStack | 
     if detailed_exitcode and doc.get("changes_present"):
         return int(ExitStatus.CHANGES)
     return int(ExitStatus.OK)
+
+
+def print_diagnostics(lines: list[str], settings: Settings,
+                      redact: Callable[[str], str] = lambda text: text) -> None:
+    """The plan's errors and warnings on stderr, each line once per run (a warning the
+    connection or the lock already printed is not repeated)."""
+    for line in lines:
+        if line in settings.warned:
+            continue
+        settings.warned.add(line)
+        _echo(redact(line), settings, err=True)
 
 
 def _colour(settings: Settings, stream: Any) -> bool:

@@ -6,17 +6,18 @@ spec layer only (pydantic, Jinja, YAML) and never the API client, Fabric or the 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
-from pxrun.cli.context import Settings, outside_paths_allowed
+from pxrun.cli.context import Settings
+from pxrun.cli.specload import load_spec, var_options
 
 
 @click.command()
 @click.option("-f", "--file", "path", type=click.Path(path_type=Path), default=None,
               help="Spec file or folder [default: pxrun.yaml, else the pxrun/ folder].")
+@var_options
 @click.pass_obj
 def validate(settings: Settings | None, path: Path | None) -> int:
     """Check a spec and report every problem with file:line:col.
@@ -25,12 +26,7 @@ def validate(settings: Settings | None, path: Path | None) -> int:
     merges defaults, expands count, renders {{ }} and validates the result. Exits 0 when
     the spec is valid and 3 when it is not.
     """
-    from pxrun.spec.load import default_spec_path, load_stack
-
-    spec = path if path is not None else default_spec_path(Path())
-    # {{ env.X }} is an explicit input of a spec: the CLI passes the process environment.
-    loaded = load_stack(spec, environ=dict(os.environ),
-                    allow_outside_paths=outside_paths_allowed())
+    loaded = load_spec(settings, path)
     stack = loaded.stack
     count = len(stack.containers)
     if settings is not None and settings.json:

@@ -21,6 +21,7 @@ import click
 
 from pxrun.cli.cluster import connection_options, node_ssh_configured, open_client, root_runner
 from pxrun.cli.context import Settings
+from pxrun.cli.specload import var_options
 from pxrun.cli.status import ExitStatus
 
 if TYPE_CHECKING:
@@ -87,6 +88,7 @@ def _allow(value: str) -> frozenset[str]:
 @click.option("--cluster", "--profile", "cluster", metavar="NAME", default=None,
               help="Connection profile (as the global --cluster).")
 @connection_options
+@var_options
 @click.pass_obj
 def watch_cmd(settings: Settings | None, path: Path | None, interval: float, jitter: float,
               apply_: bool, allow: str, restart: str, node_timeout: float,
@@ -120,14 +122,14 @@ def watch_cmd(settings: Settings | None, path: Path | None, interval: float, jit
     settings.sim = settings.sim or sim
     settings.cluster = cluster or settings.cluster
     load_credentials()
-    loaded, spec_dir = load_spec(path)
+    loaded, spec_dir = load_spec(path, settings)
     stop = threading.Event()
     with open_client(settings, spec_cluster=loaded.stack.cluster, spec_dir=spec_dir,
                      flags=flags) as (client, info), root_runner(info) as runner:
         ssh = node_ssh_configured(info)
 
         def load() -> Any:
-            fresh, _ = load_spec(path)
+            fresh, _ = load_spec(path, settings)
             return desired_from(fresh, spec_dir, restart=restart, node_ssh_available=ssh)
 
         act = ActOptions(allow=allowed, restart=restart,  # type: ignore[arg-type]

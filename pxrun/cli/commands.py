@@ -14,10 +14,24 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "doctor": ("pxrun.cli.cmd_doctor", "doctor", "Check connection, TLS and token rights."),
     "sim": ("pxrun.cli.cmd_sim", "sim", "Run and manage the Proxmox VE simulator."),
     "apply": ("pxrun.cli.cmd_apply", "apply_cmd", "Make the cluster match the spec."),
-    "destroy": ("pxrun.cli.cmd_apply", "destroy_cmd", "Delete the stack's containers."),
+    "destroy": ("pxrun.cli.cmd_destroy", "destroy_cmd",
+                "Delete the stack's containers, or one container by VMID."),
     "force-unlock": ("pxrun.cli.cmd_apply", "force_unlock_cmd",
                      "Release a stack's apply lock left by a crashed run."),
     "drift": ("pxrun.cli.cmd_drift", "drift_cmd", "Report what changed outside pxrun (cron)."),
     "watch": ("pxrun.cli.cmd_watch", "watch_cmd",
               "Reconcile loop: report drift, serve /metrics, apply if allowed."),
+    "completion": ("pxrun.cli.cmd_shell", "completion", "Print a shell completion script."),
+    "man": ("pxrun.cli.cmd_shell", "man", "Print the manual page, made from this help."),
+    "create": ("pxrun.cli.cmd_create", "create_cmd",
+               "Create one container: a few questions, flags, or -c FILE."),
+    "show": ("pxrun.cli.cmd_show", "show_cmd", "Show a saved plan for review."),
+    "templates": ("pxrun.cli.cmd_templates", "templates",
+                  "List OS templates, or download one to the nodes."),
+}
+
+# Other names for a command (pxrun 0.1 spellings). Not listed in --help; resolved before
+# COMMANDS, so an alias works as soon as its target command exists.
+ALIASES: dict[str, str] = {
+    "save-config": "export",
 }

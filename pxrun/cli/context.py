@@ -24,16 +24,9 @@ class Settings:
     color: bool = True
     allow_outside_paths: bool = False
     """Files a spec names may be outside its folder (`--allow-outside-paths`)."""
-
-
-def outside_paths_allowed() -> bool:
-    """`--allow-outside-paths` of the running command (False outside a command, e.g. tests).
-
-    Read from the click context so every command that loads a spec honours the flag
-    without each passing the settings down to its loading helper.
-    """
-    import click
-
-    ctx = click.get_current_context(silent=True)
-    settings = ctx.find_object(Settings) if ctx is not None else None
-    return settings is not None and settings.allow_outside_paths
+    var_flags: tuple[str, ...] = ()
+    """`--var NAME=VALUE` flags, in order (`cli.specload.load_spec`)."""
+    var_files: tuple[Path, ...] = ()
+    """`--var-file FILE` flags, in order."""
+    warned: set[str] = field(default_factory=set, repr=False)
+    """Warnings already printed in this run: each is printed once (`output.warn`)."""

@@ -11,8 +11,17 @@ A cluster block is the same in a profile and in a spec's inline `cluster:` block
     ca_file: pve-ca.pem                   # relative to this file
     fingerprint: "AB:CD:...:EF"           # SHA-256 of the server certificate (pinning)
     timeout: 10                           # seconds per request
-    ssh: {user: root, port: 22, key_file: ~/.ssh/id_ed25519, known_hosts: ~/.ssh/known_hosts,
-          hosts: {pve1: 10.0.0.11}}
+    ssh:                                  # node SSH, for `pct set` and provisioning
+      user: root                          # or a user with passwordless sudo for pct
+      port: 22
+      key_file: ~/.ssh/id_ed25519
+      known_hosts: ~/.ssh/known_hosts     # host keys are always checked against it
+      trust_unknown_hosts: false          # true: record an unknown key on first use
+      jump: admin@bastion.lan:22          # a jump host for every node (optional)
+      hosts: {pve1: 10.0.0.11}            # node -> address (default: /cluster/status ip)
+      nodes:                              # per-node overrides of any of the above
+        pve2: {host: 10.0.1.12, port: 2222, user: pxrun, key_file: ~/.ssh/pve2, jump: gw}
+      containers: {user: root, port: 22}  # for provision.via: ssh (straight into the CT)
 
 The profiles file holds several such blocks under `clusters:`, and may name a `default:`.
 Why reject unknown keys: a typo like `fingerprnt` would otherwise silently turn pinning off.
@@ -35,7 +44,9 @@ BLOCK_KEYS = frozenset({
     "endpoint", "token_id", "token_secret", "token_secret_file", "token_secret_key", "verify",
     "ca_file", "fingerprint", "timeout", "ssh", "verify_ssl",
 })
-SSH_KEYS = frozenset({"user", "port", "key_file", "known_hosts", "hosts"})
+SSH_KEYS = frozenset({"user", "port", "key_file", "known_hosts", "hosts", "jump",
+                      "trust_unknown_hosts", "nodes", "containers"})
+OVERRIDE_KEYS = frozenset({"host", "port", "user", "key_file", "jump"})
 
 
 @dataclass(frozen=True)
@@ -154,4 +165,33 @@ def _ssh(value: Any, label: str, base_dir: Path) -> dict[str, Any]:
     hosts = out.get("hosts", {})
     if not isinstance(hosts, dict) or not all(isinstance(v, str) for v in hosts.values()):
         raise ConfigError(f"{label}: ssh.hosts must map node names to addresses")
+    if "trust_unknown_hosts" in out and not isinstance(out["trust_unknown_hosts"], bool):
+        raise ConfigError(f"{label}: ssh.trust_unknown_hosts must be true or false")
+    if "jump" in out and not isinstance(out["jump"], str):
+        raise ConfigError(f"{label}: ssh.jump must be [user@]host[:port]")
+    nodes = out.get("nodes", {})
+    if not isinstance(nodes, dict):
+        raise ConfigError(f"{label}: ssh.nodes must map node names to ssh overrides")
+    out["nodes"] = {str(node): _override(v, f"{label}: ssh.nodes.{node}", base_dir)
+                    for node, v in nodes.items()}
+    if "containers" in out:
+        out["containers"] = _override(out["containers"], f"{label}: ssh.containers", base_dir)
+    return out
+
+
+def _override(value: Any, where: str, base_dir: Path) -> dict[str, Any]:
+    """One per-node (or containers) override block: host, port, user, key_file, jump."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must be a mapping ({', '.join(sorted(OVERRIDE_KEYS))})")
+    unknown = set(value) - OVERRIDE_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+    out = {k: v for k, v in value.items() if v is not None}
+    if "port" in out and (not isinstance(out["port"], int) or not 0 < out["port"] < 65536):
+        raise ConfigError(f"{where}: port must be a number from 1 to 65535")
+    for key in ("host", "user", "jump"):
+        if key in out and not isinstance(out[key], str):
+            raise ConfigError(f"{where}: {key} must be text")
+    if "key_file" in out:
+        out["key_file"] = _path(out["key_file"], base_dir, where, "key_file")
     return out

@@ -93,11 +93,25 @@ class Endpoint:
 
 
 @dataclass(frozen=True)
+class SshOverride:
+    """Per-node (or, under `containers`, per-container) SSH settings; None: the block's."""
+
+    host: str | None = None
+    port: int | None = None
+    user: str | None = None
+    key_file: Path | None = None
+    jump: str | None = None  # [user@]host[:port]
+
+
+@dataclass(frozen=True)
 class SshSettings:
     """How provisioning reaches the nodes: login user, port, key, and node -> address.
 
-    `hosts` maps a node name to the address to dial (default: the node name itself);
-    `users` overrides the login per node (the simulator logs in as the node's name).
+    `hosts` maps a node name to the address to dial (default: the address the cluster
+    reports, else the node name); `users` overrides the login per node (the simulator logs
+    in as the node's name); `nodes` overrides anything per node, `containers` for SSH
+    straight into containers (`provision.via: ssh`). `trust_unknown_hosts` records an
+    unknown host key on first use instead of refusing it.
     """
 
     user: str = "root"
@@ -106,6 +120,10 @@ class SshSettings:
     known_hosts: Path | None = None
     hosts: Mapping[str, str] = field(default_factory=dict)
     users: Mapping[str, str] = field(default_factory=dict)
+    jump: str | None = None
+    trust_unknown_hosts: bool = False
+    nodes: Mapping[str, SshOverride] = field(default_factory=dict)
+    containers: SshOverride | None = None
 
     def target(self, node: str) -> tuple[str, int, str]:
         """(address, port, login user) that reach `node`."""
@@ -385,6 +403,12 @@ def _ssh(raw: tuple[Any, str]) -> SshSettings:
                            key_file=Path(value["key_file"]) if value.get("key_file") else None,
                            known_hosts=(Path(value["known_hosts"]) if value.get("known_hosts")
                                         else None),
-                           hosts=dict(value.get("hosts", {})))
+                           hosts=dict(value.get("hosts", {})),
+                           jump=str(value["jump"]) if value.get("jump") else None,
+                           trust_unknown_hosts=bool(value.get("trust_unknown_hosts", False)),
+                           nodes={str(k): SshOverride(**v)
+                                  for k, v in (value.get("nodes") or {}).items()},
+                           containers=(SshOverride(**value["containers"])
+                                       if value.get("containers") else None))
     except (TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(f"{source}: invalid ssh settings") from exc

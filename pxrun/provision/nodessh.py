@@ -5,71 +5,57 @@ nesting, bind and device mount points, `devN`, `hookscript`; reference A6), and 
 is never root@pam. The node's own `pct set` runs as root, so apply hands those options to
 `PctSetRunner` (apply's `RootRunner` seam) instead of the API.
 
-Host keys are always checked (paramiko's RejectPolicy) against `ssh.known_hosts`, else the
-user's ~/.ssh/known_hosts: an unknown node is refused, never trusted on first use. Command
-lines are built with `shlex.join` and never carry a secret (these options hold none); no
-environment is forwarded.
+Connections, targets and host keys are `sshconn`'s (shared with provisioning): one
+connection per node, host keys checked against known_hosts. Command lines are built with
+`shlex.join` and never carry a secret (these options hold none); no environment is forwarded.
 """
 
 from __future__ import annotations
 
-import contextlib
 import shlex
-import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from pxrun.errors import NodeCommandError, NodeSshError
+from pxrun.errors import NodeCommandError
+from pxrun.provision.channel import CommandResult, run_command
+from pxrun.provision.sshconn import (
+    CONNECT_TIMEOUT,
+    ConnectionPool,
+    SshTarget,
+    node_target,
+    open_connection,
+    ssh_errors,
+)
 
 if TYPE_CHECKING:
     from pxrun.connect.settings import SshSettings
 
-CONNECT_TIMEOUT = 10.0
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    status: int
-    stdout: str
-    stderr: str
+__all__ = ["CONNECT_TIMEOUT", "CommandResult", "NodeShell", "PctSetRunner", "fabric_connection"]
 
 
 def fabric_connection(ssh: SshSettings, node: str, timeout: float) -> Any:
     """A Fabric connection to `node` from the SSH settings; host keys checked strictly."""
-    import paramiko
-    from fabric import Connection
-
-    address, port, user = ssh.target(node)
-    connect_kwargs: dict[str, Any] = {}
-    if ssh.key_file is not None:
-        connect_kwargs.update(key_filename=str(ssh.key_file.expanduser()), look_for_keys=False,
-                              allow_agent=False)
-    conn = Connection(address, user=user, port=port, connect_timeout=timeout,
-                      connect_kwargs=connect_kwargs)
-    # Fabric trusts unknown hosts (AutoAddPolicy) unless told otherwise.
-    conn.client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    if ssh.known_hosts is not None:
-        known = ssh.known_hosts.expanduser()
-        if not known.is_file():
-            raise NodeSshError(f"{node}: known_hosts file {known} does not exist")
-        conn.client.load_host_keys(str(known))
-    return conn
+    return open_connection(node_target(ssh, node), timeout)
 
 
 class NodeShell:
     """Runs argv on the nodes over SSH: one connection per node, opened on first use and
-    reused (one command at a time per node; nodes run in parallel). Close when done."""
+    reused (nodes run in parallel). Close when done.
+
+    `addresses` (node -> ip, from `/cluster/status`) is where a node is dialled unless the
+    profile says otherwise; `pool` shares connections with provisioning.
+    """
 
     def __init__(self, ssh: SshSettings, *, timeout: float = CONNECT_TIMEOUT,
-                 connect: Callable[[SshSettings, str, float], Any] = fabric_connection) -> None:
+                 addresses: Mapping[str, str] | None = None,
+                 pool: ConnectionPool | None = None,
+                 connect: Callable[[SshTarget, float], Any] | None = None) -> None:
         self.ssh = ssh
         self.timeout = timeout
-        self._connect = connect
-        self._conns: dict[str, Any] = {}
-        self._locks: dict[str, threading.Lock] = {}
-        self._guard = threading.Lock()
+        self.addresses = dict(addresses or {})
+        self._own_pool = pool is None
+        self.pool = pool or ConnectionPool(timeout=timeout, connect=connect or open_connection)
 
     def __enter__(self) -> NodeShell:
         return self
@@ -79,53 +65,18 @@ class NodeShell:
         self.close()
 
     def close(self) -> None:
-        with self._guard:
-            conns, self._conns = list(self._conns.values()), {}
-        for conn in conns:
-            with contextlib.suppress(Exception):  # closing must not hide the apply's outcome
-                conn.close()
+        if self._own_pool:
+            self.pool.close()
 
-    def _lock(self, node: str) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault(node, threading.Lock())
+    def target(self, node: str) -> SshTarget:
+        return node_target(self.ssh, node, self.addresses)
 
     def run(self, node: str, argv: Sequence[str]) -> CommandResult:
         """Run `argv` on `node`; its exit status and output. Raises NodeSshError when the
         node cannot be reached (the command's own failure is a status, not an error)."""
-        import paramiko
-
-        command = shlex.join(argv)
-        address, port, user = self.ssh.target(node)
-        where = f"{user}@{address}:{port}"
-        with self._lock(node):
-            try:
-                conn = self._conns.get(node)
-                if conn is None:
-                    conn = self._conns[node] = self._connect(self.ssh, node, self.timeout)
-                result = conn.run(command, warn=True, hide=True, in_stream=False)
-            except paramiko.BadHostKeyException:
-                self._drop(node)
-                raise NodeSshError(f"{node} ({where}): the host key does not match known_hosts",
-                                   hint="if the node was reinstalled, check its new key "
-                                        "and update known_hosts") from None
-            except paramiko.SSHException as exc:
-                self._drop(node)
-                text = str(exc)
-                if "not found in known_hosts" in text:
-                    raise NodeSshError(f"{node} ({where}): host key not in known_hosts",
-                                       hint="add the node's key first (`ssh-keyscan -p PORT "
-                                            "NODE >> known_hosts`, then check it)") from None
-                raise NodeSshError(f"{node} ({where}): {text or type(exc).__name__}") from None
-            except OSError as exc:
-                self._drop(node)
-                raise NodeSshError(f"{node} ({where}): {exc.strerror or exc}") from None
-        return CommandResult(int(result.exited), str(result.stdout), str(result.stderr))
-
-    def _drop(self, node: str) -> None:
-        conn = self._conns.pop(node, None)
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                conn.close()
+        target = self.target(node)
+        with self.pool.connection(target) as conn, ssh_errors(target):
+            return run_command(conn, shlex.join(argv), timeout=None)
 
     def check(self, node: str, argv: Sequence[str]) -> CommandResult:
         """Like `run`, but a non-zero exit raises NodeCommandError with the command's stderr."""

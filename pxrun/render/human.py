@@ -71,6 +71,18 @@ def render_plan(doc: JsonDoc, *, markup: bool = False) -> str:
     return "\n".join(out) + "\n"
 
 
+def render_saved(doc: JsonDoc, path: str, *, markup: bool = False) -> str:
+    """A saved plan for review (`pxrun show FILE`): where it came from, the plan, how to
+    apply it."""
+    ink = _Ink(markup)
+    spec = doc.get("spec_path") or w.SAVED_NO_SPEC
+    header = w.SAVED_HEADER.format(path=path, stack=doc.get("stack", "?"),
+                                   version=doc.get("pxrun_version", "?"), spec=spec)
+    footer = "" if doc.get("errored") or not doc.get("changes_present") else (
+        "\n" + ink.text(w.SAVED_FOOTER.format(path=path)) + "\n")
+    return ink.style(header, "bold") + "\n\n" + render_plan(doc, markup=markup) + footer
+
+
 def render_summary(doc: JsonDoc, *, markup: bool = False) -> str:
     """The last line: what the plan adds, changes, replaces and destroys (or that it is empty)."""
     ink = _Ink(markup)

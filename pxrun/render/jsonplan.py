@@ -26,7 +26,7 @@ from pxrun.errors import PlanError
 from pxrun.plan.model import Action, FieldDiff, Plan, ResourceChange
 from pxrun.plan.policy import ChangeKind, policy_for, pve_key_for
 
-FORMAT_VERSION: Final = "1.0"
+FORMAT_VERSION: Final = "1.1"
 """major.minor: readers accept any minor of their major; additions bump the minor."""
 
 JsonDoc = dict[str, Any]
@@ -41,14 +41,16 @@ _EFFECTS: Final[dict[ChangeKind, str | None]] = {
 }
 
 
-def plan_to_json(plan: Plan) -> JsonDoc:
-    """The JSON plan of `plan` (see schemas/plan.schema.json)."""
+def plan_to_json(plan: Plan, *, spec_path: str | None = None) -> JsonDoc:
+    """The JSON plan of `plan` (see schemas/plan.schema.json). `spec_path`: where the spec
+    is, relative to the saved plan file (1.1), so apply finds it from any directory."""
     return {
         "format_version": FORMAT_VERSION,
         "pxrun_version": __version__,
         "stack": plan.stack,
         "mode": plan.mode,
         "spec_hash": plan.spec_hash,
+        "spec_path": spec_path,
         "restart_policy": plan.restart_policy,
         "resource_changes": [_change(c) for c in plan.changes],
         "drift": [_change(c) for c in plan.drift],

@@ -97,6 +97,8 @@ def plan_schema() -> dict[str, Any]:
         "stack": _STR,
         "mode": {"enum": ["normal", "destroy", "refresh-only"]},
         "spec_hash": {**_STR, "description": "sha256 of the resolved spec (secrets hashed)."},
+        "spec_path": {**_NULLABLE_STR, "description": "The spec, relative to the saved plan "
+                      "file (since 1.1; null when the plan was not saved)."},
         "restart_policy": {"enum": ["auto", "never", "ask"]},
         "resource_changes": _array(_ref("ResourceChange")),
         "drift": _array(_ref("ResourceChange")),

@@ -112,6 +112,10 @@ NO_DRIFT: Final = "No drift. Your containers match the spec."
 DRIFT_SUMMARY: Final = "Drift: {drifted} {noun} {verb} from the spec."
 ERRORED: Final = "The plan has errors; nothing can be applied until they are fixed."
 SAVED: Final = "Saved the plan to {path}. Apply exactly this plan with: pxrun apply {path}"
+SAVED_HEADER: Final = "Saved plan {path}: stack {stack}, made by pxrun {version} from {spec}."
+SAVED_NO_SPEC: Final = "the spec in the working directory"
+SAVED_FOOTER: Final = ("Apply exactly this plan with: pxrun apply {path} (refused if the spec "
+                       "or a container changed since it was made)")
 
 ERROR_PREFIX: Final = "error:"
 WARNING_PREFIX: Final = "warning:"

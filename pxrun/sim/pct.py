@@ -1,10 +1,12 @@
-"""The `pct` command language a node's SSH endpoint understands, with pct's own messages.
+"""The `pct` command language of a simulated node, with pct's own messages.
 
-Why a parser of our own instead of a `pct` program on the node: the command needs the live
-cluster model (is CT 101 on this node, is it running), which lives in the simulator process.
-So an exec request whose command line *is* a pct invocation (optionally behind Fabric's
-`export VAR=value &&` prefix) is answered here; anything else is a plain shell command on the
-node. Messages and exit codes follow PVE::CLI::pct: `die` exits 255.
+Why a parser of our own instead of Proxmox's `pct`: the command needs the live cluster model
+(is CT 101 on this node, is it running), which lives in the simulator process. `pct` reaches
+it two ways, with one meaning: an SSH exec request whose command line *is* a pct invocation
+(optionally behind Fabric's `export VAR=value &&` prefix or `sudo`) is answered directly,
+without starting a node shell (`parse`); inside a node shell, `/usr/sbin/pct` hands its
+arguments to the simulator (`parse_args`, see `pct_client.py`). Messages and exit codes
+follow PVE::CLI::pct: `die` exits 255.
 
 Understood: `pct exec <vmid> [--keep-env 0|1] -- <cmd...>`, `pct push <vmid> <file> <dest>
 [--perms M] [--user U] [--group G]`, `pct pull <vmid> <path> <dest> [same options]`,
@@ -18,6 +20,7 @@ from __future__ import annotations
 import errno
 import os
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,7 +85,8 @@ Command = Exec | Transfer | Status | Set | Shell
 
 
 def parse(command: str) -> Command:
-    """Classify an SSH exec request. Raises PctError for a malformed pct invocation."""
+    """Classify an SSH exec request: a pct invocation on its own, or a shell command line
+    (pipes, lists and everything else). Raises PctError for a malformed pct invocation."""
     try:
         lexer = shlex.shlex(command, posix=True, punctuation_chars=";&|<>()")
         lexer.whitespace_split = True
@@ -94,11 +98,13 @@ def parse(command: str) -> Command:
     if not tokens or os.path.basename(tokens[0]) != "pct":
         return Shell(command)
     if any(t in _OPERATORS for t in tokens):
-        if env or "pct" in command.split(None, 1)[0]:
-            raise PctError("pxrun simulator: 'pct' is understood as a whole command only, "
-                           "not inside a shell list or pipeline; send it on its own")
-        return Shell(command)
+        return Shell(command)  # the node shell runs it, with /usr/sbin/pct on PATH
     return _parse_pct(tokens[1:], env)
+
+
+def parse_args(args: Sequence[str]) -> Command:
+    """`pct <args>` as the node shell's `/usr/sbin/pct` received them."""
+    return _parse_pct(list(args), {})
 
 
 def _strip_exports(tokens: list[str]) -> tuple[dict[str, str], list[str]]:
@@ -316,21 +322,26 @@ def _mode(perms: str) -> int:
         raise PctError(f"invalid mode: '{perms}'") from None
 
 
-def transfer(request: Transfer, ct_root: Path, node_root: Path) -> None:
+def transfer(request: Transfer, ct_root: Path, node_root: Path, cwd: str = "/root") -> None:
     """Copy a file between the node's and the container's views, as pct's create_file does.
+
+    A relative path on the node side is relative to `cwd`, the caller's working directory.
 
     The owner (names looked up in the container's /etc/passwd and /etc/group) applies to the
     created file on both sides, like pct. Permissions are exact (not masked); a new file
     without `--perms` gets 0644.
     """
+    source, destination = request.source, request.destination
     if request.kind == "push":
         src_root, dst_root, owner_root = node_root, ct_root, ct_root
+        source = os.path.join(cwd, source)
     else:
         src_root, dst_root, owner_root = ct_root, node_root, ct_root
+        destination = os.path.join(cwd, destination)
     uid = _lookup_id(owner_root, "passwd", request.user, "uid") if request.user else None
     gid = _lookup_id(owner_root, "group", request.group, "gid") if request.group else None
     mode = _mode(request.perms) if request.perms is not None else None
-    src = resolve_inside(src_root, request.source)
+    src = resolve_inside(src_root, source)
     try:
         src_fd = os.open(src, os.O_RDONLY)
     except OSError as exc:
@@ -338,7 +349,7 @@ def transfer(request: Transfer, ct_root: Path, node_root: Path) -> None:
             raise PctError(f"failed to open {request.source} for reading") from exc
         raise PctError(f"failed to open {request.source}: {exc.strerror}") from exc
     try:
-        dst = resolve_inside(dst_root, request.destination)
+        dst = resolve_inside(dst_root, destination)
         try:
             dst_fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0)
             if mode is None:

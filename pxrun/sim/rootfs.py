@@ -7,8 +7,10 @@ hostname, a package database) and is writable; `/usr`, `/bin`, `/lib`... are the
 read-only; package and service managers are shims (`shims/`) that record what was asked.
 This is a simulation, not isolation or security: commands run as the host's root.
 
-Layout: `<state_dir>/rootfs/<vmid>/` per container, `<state_dir>/nodefs/<node>/` per node (the
-node's "/" for SFTP and plain shell commands), `<state_dir>/shims/` (generated at start).
+Layout: `<state_dir>/rootfs/<vmid>/` per container, `<state_dir>/volumes/<volid>/` per
+mount point volume (so its files move, and are reassigned, with the volume),
+`<state_dir>/nodefs/<node>/` per node (the node's "/" for SFTP and its shell), and
+`<state_dir>/shims/` (generated at start).
 """
 
 from __future__ import annotations
@@ -16,31 +18,32 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from urllib.parse import quote
 
-BWRAP_MISSING = ("bubblewrap (bwrap) is not installed: the simulator needs it to run commands "
-                 "in a container's file view; install the Debian package 'bubblewrap'")
-
-# The PATH `pct exec` gives commands (lxc-attach's default, shims first).
-SHIM_MOUNT = "/opt/pxrun-sim"
-CONTAINER_PATH = f"{SHIM_MOUNT}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+from pxrun.sim.sandbox import SHIM_MOUNT
 
 # Which shim implements each tool, and which tools each package-manager family has.
 TOOLS: dict[str, str] = {
     "apt-get": "apt", "apt": "apt", "apt-cache": "apt", "dpkg": "dpkg", "dpkg-query": "dpkg",
     "dnf": "dnf", "yum": "dnf", "rpm": "dnf", "apk": "apk", "pacman": "pacman",
     "systemctl": "service", "service": "service", "rc-service": "service",
-    "rc-update": "service", "curl": "fetch", "wget": "fetch",
+    "rc-update": "service", "curl": "fetch", "wget": "fetch", "chpasswd": "chpasswd",
+    "locale-gen": "locale", "update-locale": "locale", "localedef": "locale", "ip": "ip",
+    "getent": "getent",
 }
-_COMMON = ("curl", "wget")
+# Every distribution: no network of its own (ip, getent, curl), passwords without PAM.
+_COMMON = ("curl", "wget", "chpasswd", "ip", "getent")
 _SYSTEMD = ("systemctl", "service")
 FAMILY_TOOLS: dict[str, tuple[str, ...]] = {
-    "apt": ("apt-get", "apt", "apt-cache", "dpkg", "dpkg-query", *_SYSTEMD, *_COMMON),
-    "dnf": ("dnf", "yum", "rpm", *_SYSTEMD, *_COMMON),
+    "apt": ("apt-get", "apt", "apt-cache", "dpkg", "dpkg-query", "locale-gen", "update-locale",
+            "localedef", *_SYSTEMD, *_COMMON),
+    "dnf": ("dnf", "yum", "rpm", "localedef", *_SYSTEMD, *_COMMON),
     "apk": ("apk", "rc-service", "rc-update", *_COMMON),
-    "pacman": ("pacman", *_SYSTEMD, *_COMMON),
+    "pacman": ("pacman", "locale-gen", "localedef", *_SYSTEMD, *_COMMON),
 }
 
 
@@ -148,7 +151,6 @@ def ensure_rootfs(state_dir: Path, vmid: int, distro: Distro, hostname: str) -> 
     etc.joinpath("resolv.conf").write_text("nameserver 127.0.0.53\n", encoding="utf-8")
     etc.joinpath("nsswitch.conf").write_text(
         "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n", encoding="utf-8")
-    _copy_host_etc(etc)
     (tmp / "root" / ".profile").write_text("# pxrun simulator\n", encoding="utf-8")
     packages = "".join(f"{name} 1.0-sim\n" for name in _SEED_PACKAGES[distro.family])
     (tmp / "var/lib/pxrun-sim/packages").write_text(packages, encoding="utf-8")
@@ -175,25 +177,8 @@ def ensure_nodefs(state_dir: Path, node: str) -> Path:
     (root / "etc/group").write_text("root:x:0:\n", encoding="utf-8")
     (root / "etc/os-release").write_text(
         Distro("debian", "12", "apt").os_release(), encoding="utf-8")
-    _copy_host_etc(root / "etc")
     (root / "etc/hostname").write_text(node + "\n", encoding="utf-8")
     return root
-
-
-def _copy_host_etc(etc: Path) -> None:
-    """The bits of the host's /etc its read-only binaries need (alternatives, ld.so cache).
-
-    Without /etc/alternatives, host commands such as `awk` are dangling symlinks.
-    """
-    host = Path("/etc")
-    if (host / "alternatives").is_dir():
-        shutil.copytree(host / "alternatives", etc / "alternatives", symlinks=True,
-                        dirs_exist_ok=True)
-    for name in ("ld.so.cache", "ld.so.conf"):
-        if (host / name).is_file():
-            shutil.copy2(host / name, etc / name)
-    if (host / "ld.so.conf.d").is_dir():
-        shutil.copytree(host / "ld.so.conf.d", etc / "ld.so.conf.d", dirs_exist_ok=True)
 
 
 def remove_rootfs(state_dir: Path, vmid: int) -> None:
@@ -227,82 +212,46 @@ def install_shims(state_dir: Path) -> Path:
     return base
 
 
+_SUDO = """#!/bin/sh
+# pxrun simulator: sudo on a node. The node login already acts as root, so sudo to root
+# runs the command as it is; another target user is refused (the node has no such users).
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -n|-E|-H|-S|-k|--non-interactive|--preserve-env|--set-home|--stdin) shift ;;
+        -u|--user) [ "$2" = root ] || { echo "sudo: unknown user $2" >&2; exit 1; }; shift 2 ;;
+        -uroot|--user=root) shift ;;
+        --) shift; break ;;
+        -*) echo "sudo: option $1 is not simulated" >&2; exit 1 ;;
+        *) break ;;
+    esac
+done
+[ $# -gt 0 ] || { echo "usage: sudo [-n] [-u root] command" >&2; exit 1; }
+exec "$@"
+"""
+
+
+def install_node_tools(state_dir: Path) -> dict[str, Path]:
+    """Write a node's own commands (`pct`, `sudo`) into `<state_dir>/shims/node/`.
+
+    `pct` is `pct_client.py` run by the host's python3 (visible in every view through the
+    host's /usr); its shebang skips site-packages so it starts in a few milliseconds.
+    """
+    base = state_dir / "shims" / "node"
+    base.mkdir(parents=True, exist_ok=True)
+    python = "/usr/bin/python3 -IS" if Path("/usr/bin/python3").exists() else (
+        "/usr/bin/env python3")
+    client = resources.files("pxrun.sim").joinpath("pct_client.py").read_text(encoding="utf-8")
+    _write_if_changed(base / "pct", f"#!{python}\n{client}", 0o755)
+    _write_if_changed(base / "sudo", _SUDO, 0o755)
+    return {"pct": base / "pct", "sudo": base / "sudo"}
+
+
 def _write_if_changed(path: Path, text: str, mode: int) -> None:
     if not (path.is_file() and path.read_text(encoding="utf-8") == text):
         tmp = path.with_name(f".{path.name}.tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.chmod(mode)
         tmp.replace(path)
-
-
-def bwrap_path() -> str | None:
-    return shutil.which("bwrap")
-
-
-def _host_system_binds(root: Path) -> list[str]:
-    """The host's system directories, read-only; symlinked ones (usrmerge) stay symlinks.
-
-    The symlinks are made in the root itself (bwrap's --symlink refuses an existing one).
-    """
-    (root / "usr" / "local").mkdir(parents=True, exist_ok=True)
-    args: list[str] = ["--ro-bind", "/usr", "/usr", "--bind", f"{root}/usr/local", "/usr/local"]
-    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
-        host = Path("/") / name
-        mine = root / name
-        if host.is_symlink():
-            if not mine.is_symlink():
-                if mine.is_dir():
-                    shutil.rmtree(mine)
-                mine.symlink_to(os.readlink(host))
-        elif host.is_dir():
-            args += ["--ro-bind", str(host), f"/{name}"]
-    return args
-
-
-def _host_tool_paths(tool: str) -> list[str]:
-    found = []
-    for directory in ("/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin"):
-        path = Path(directory) / tool
-        if path.exists() and not path.is_dir():
-            found.append(str(path))
-    return found
-
-
-def container_argv(root: Path, shims: Path, family: str, hostname: str,
-                   argv: list[str], env: dict[str, str], *, cwd: str = "/root") -> list[str]:
-    """The bwrap command line running `argv` inside a container's file view.
-
-    Shims come first on PATH, and host binaries of the same name are covered by the shim
-    (or by /dev/null for another family's tools, so `command -v` answers as on that distro).
-    """
-    bwrap = bwrap_path() or "bwrap"
-    args = [bwrap, "--bind", str(root), "/", *_host_system_binds(root)]
-    args += ["--ro-bind", str(shims / "lib"), f"{SHIM_MOUNT}/lib",
-             "--ro-bind", str(shims / family / "bin"), f"{SHIM_MOUNT}/bin"]
-    own = set(FAMILY_TOOLS.get(family, ()))
-    for tool in sorted(TOOLS):
-        for host_path in _host_tool_paths(tool):
-            if host_path.startswith("/usr/local/"):
-                continue  # the container's own /usr/local, not the host's
-            cover = str(shims / family / "bin" / tool) if tool in own else "/dev/null"
-            args += ["--ro-bind", cover, host_path]
-    args += ["--proc", "/proc", "--dev", "/dev", "--unshare-pid", "--unshare-uts",
-             "--unshare-ipc", "--hostname", hostname, "--die-with-parent", "--clearenv"]
-    for key, value in sorted(env.items()):
-        args += ["--setenv", key, value]
-    args += ["--chdir", cwd, "--", *argv]
-    return args
-
-
-def node_argv(root: Path, node: str, command: str, env: dict[str, str]) -> list[str]:
-    """The bwrap command line running a shell command on a node (its sandbox as "/")."""
-    bwrap = bwrap_path() or "bwrap"
-    args = [bwrap, "--bind", str(root), "/", *_host_system_binds(root)]
-    args += ["--proc", "/proc", "--dev", "/dev", "--unshare-pid", "--unshare-uts",
-             "--hostname", node, "--die-with-parent", "--clearenv"]
-    for key, value in sorted(env.items()):
-        args += ["--setenv", key, value]
-    return [*args, "--chdir", "/root", "--", "/bin/sh", "-c", command]
 
 
 def prune_rootfs(state_dir: Path, vmids: set[int]) -> None:
@@ -312,4 +261,56 @@ def prune_rootfs(state_dir: Path, vmids: set[int]) -> None:
         return
     for entry in base.iterdir():
         if entry.name.isdigit() and int(entry.name) not in vmids:
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+# -- mount point volumes -------------------------------------------------------------------
+
+
+def volume_dir(state_dir: Path, volid: str) -> Path:
+    """Where a volume's files live, by volume id (`local-lvm:vm-101-disk-1`).
+
+    Why by volume id: whatever moves, renames, copies or reassigns a volume (migrate,
+    move_volume, clone, snapshot) moves the directory with it through the functions below,
+    and every container that mounts the volume sees the same files.
+    """
+    return state_dir / "volumes" / quote(volid, safe="")
+
+
+def ensure_volume_dir(state_dir: Path, volid: str) -> Path:
+    path = volume_dir(state_dir, volid)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def rename_volume_dir(state_dir: Path, old: str, new: str) -> None:
+    """A volume got a new id (move_volume to another storage, reassignment to another CT)."""
+    source = volume_dir(state_dir, old)
+    if source.is_dir() and old != new:
+        target = volume_dir(state_dir, new)
+        shutil.rmtree(target, ignore_errors=True)
+        source.rename(target)
+
+
+def copy_volume_dir(state_dir: Path, source: str, target: str) -> None:
+    """A volume was copied (full clone, a copy kept by move_volume, a snapshot's content)."""
+    src = volume_dir(state_dir, source)
+    dst = volume_dir(state_dir, target)
+    shutil.rmtree(dst, ignore_errors=True)
+    if src.is_dir():
+        shutil.copytree(src, dst, symlinks=True)
+
+
+def remove_volume_dir(state_dir: Path, volid: str) -> None:
+    shutil.rmtree(volume_dir(state_dir, volid), ignore_errors=True)
+
+
+def prune_volume_dirs(state_dir: Path, volids: Iterable[str]) -> None:
+    """Drop the files of volumes that no storage holds any more (freed while we were away)."""
+    base = state_dir / "volumes"
+    if not base.is_dir():
+        return
+    keep = {volume_dir(state_dir, v).name for v in volids}
+    for entry in base.iterdir():
+        if entry.name not in keep:
             shutil.rmtree(entry, ignore_errors=True)

@@ -8,8 +8,8 @@ state atomically.
 Layout of a state directory (everything else belongs to the cluster model and HTTP server):
 `ssh_host_key` (the endpoint's host key), `ssh_key` / `ssh_key.pub` (the one client key it
 accepts), `known_hosts` (rewritten at every start with the current SSH port), `ports.json`
-(the preferred ports chosen by `sim init`), `rootfs/<vmid>/` and `nodefs/<node>/` (file
-views, see rootfs.py).
+(the preferred ports chosen by `sim init`), `rootfs/<vmid>/`, `volumes/<volid>/` and
+`nodefs/<node>/` (file views, see rootfs.py), `run/` (derived at run time: `/etc/pve`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from pxrun.errors import SimulatorError, UsageError
-from pxrun.sim.rootfs import prune_rootfs
+from pxrun.sim.rootfs import prune_rootfs, prune_volume_dirs
 from pxrun.sim.settings import SimSettings
 
 if TYPE_CHECKING:
@@ -67,6 +67,11 @@ class SimFacts:
     def ssh_user_for(self, node: str) -> str:
         """The SSH login that reaches `node`: the node's own name (`pve1`), see spec 0023."""
         return node
+
+    def ssh_user_for_container(self, vmid: int) -> str:
+        """The SSH login that reaches the inside of a running container (`ct101`): what SSH
+        to the container's own address is on a real cluster (`provision.via: ssh`)."""
+        return f"ct{vmid}"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -165,7 +170,7 @@ def _require_state(state_dir: Path) -> None:
 
 
 def _drop_file_views(state_dir: Path) -> None:
-    for name in ("rootfs", "nodefs", "shims"):
+    for name in ("rootfs", "nodefs", "shims", "volumes", "run"):
         shutil.rmtree(state_dir / name, ignore_errors=True)
 
 
@@ -253,6 +258,8 @@ class SimRuntime:
             self._settings.save(self.state_dir / "settings.json")
         self.sim = _load(self.state_dir, lambda d: Simulator.load(d, self._settings))
         prune_rootfs(self.state_dir, set(self.sim.containers))
+        prune_volume_dirs(self.state_dir, (volid for vols in self.sim.storages.volumes.values()
+                                           for volid in vols))
         try:
             tls_files = tls.ensure_tls(self.state_dir)
             token_id, token_secret = auth.init_credentials(self.state_dir)

@@ -5,11 +5,15 @@ Why one server with per-node users rather than one port per node: a client reach
 must be on the node you logged in to, exactly as `pct` on a real node only sees its own
 configs. Only the client key created at `sim init` (`<state_dir>/ssh_key`) is accepted.
 
-Exec requests go through `pct.parse`: pct commands are answered against the live model
-(`pct set` through the config PUT handler as root@pam; commands in the container's file
-view through bubblewrap); anything else runs with /bin/sh in the node's sandbox. SFTP (and
-scp) see the node sandbox as "/", which is where `pct push` takes its source from. stdin,
-stdout, stderr and exit statuses pass through. This is a simulation, not isolation or security.
+A node is a node: every exec request runs in the node's shell (bash in a bubblewrap view of
+`<state_dir>/nodefs/<node>/`, with `/usr/sbin/pct`, `sudo` and a read-only `/etc/pve`), so
+pipes, lists, `mktemp`, `test -e`, `bash -lc` and `pct push … && pct exec …` work. A command
+line that *is* one pct invocation skips the shell and is answered at once, with the same
+code (`pctrun`), which keeps a provisioning step's overhead to one sandbox. SFTP (and scp)
+see the node's view as "/". The login `ct<vmid>` reaches the inside of a running container
+directly, as SSH to a container's own address would (`provision.via: ssh`); a node forwards
+TCP to this endpoint only (so it can serve as a jump host). stdin, stdout,
+stderr and exit statuses pass through. This is a simulation, not isolation or security.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import threading
 from dataclasses import dataclass
@@ -25,15 +30,19 @@ from typing import TYPE_CHECKING
 
 import asyncssh
 
-from pxrun.sim import pct, rootfs
+from pxrun.sim import pct, rootfs, sandbox
+from pxrun.sim.etcpve import EtcPve
+from pxrun.sim.pctd import SOCKET_IN_VIEW, PctSockets
+from pxrun.sim.pctrun import Done, PctRunner, need_bwrap
 
 if TYPE_CHECKING:
     from pxrun.sim.state import Simulator
 
 HOST_KEY = "ssh_host_key"
 CLIENT_KEY = "ssh_key"
-_BASE_ENV = {"HOME": "/root", "USER": "root", "LOGNAME": "root", "SHELL": "/bin/sh",
-             "LANG": "C.UTF-8"}
+_NODE_ENV = {"HOME": "/root", "USER": "root", "LOGNAME": "root", "SHELL": "/bin/bash",
+             "LANG": "C.UTF-8", "PATH": sandbox.NODE_PATH}
+_CT_LOGIN = re.compile(r"ct([1-9][0-9]{2,8})$")
 _CHUNK = 1 << 16
 
 
@@ -86,14 +95,21 @@ class NodeSSHServer:
         self._thread: threading.Thread | None = None
         self._acceptor: asyncssh.SSHAcceptor | None = None
         self._client_key = asyncssh.import_public_key(keys.client_public)
-        self._shims: Path | None = None
+        self.runner: PctRunner | None = None
+        self._sockets: PctSockets | None = None
+        self._etc_pve: EtcPve | None = None
+        self._node_tools: dict[str, Path] = {}
 
     @property
     def port(self) -> int:
         return self._port
 
     def start(self) -> NodeSSHServer:
-        self._shims = rootfs.install_shims(self.state_dir)
+        shims = rootfs.install_shims(self.state_dir)
+        self._node_tools = rootfs.install_node_tools(self.state_dir)
+        self._etc_pve = EtcPve(self.state_dir / "run" / "etc-pve")
+        self.runner = PctRunner(self.sim, self.state_dir, shims, self._etc_pve)
+        self._sockets = PctSockets(self.runner)
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
                                         name="pxrun-sim-ssh")
         self._thread.start()
@@ -120,6 +136,9 @@ class NodeSSHServer:
         )
 
     def stop(self) -> None:
+        if self._sockets is not None:
+            self._sockets.close()
+            self._sockets = None
         if self._thread is None:
             return
         if self._acceptor is not None:
@@ -150,8 +169,17 @@ class NodeSSHServer:
 
     def accepts(self, username: str, key: asyncssh.SSHKey) -> bool:
         with self.sim.lock:
-            known = username in self.sim.nodes and self.sim.node_online(username)
+            node = self._node_of(username)
+            known = node is not None and self.sim.node_online(node)
         return known and key.public_data == self._client_key.public_data
+
+    def _node_of(self, username: str) -> str | None:
+        """The node a login reaches: a node's name, or `ct<vmid>` (the container's node)."""
+        if username in self.sim.nodes:
+            return username
+        found = _CT_LOGIN.match(username)
+        ct = self.sim.container(int(found.group(1))) if found else None
+        return ct.node if ct is not None and ct.running else None
 
     def node_root(self, node: str) -> Path:
         return rootfs.ensure_nodefs(self.state_dir, node)
@@ -159,13 +187,18 @@ class NodeSSHServer:
     # -- sessions ---------------------------------------------------------------------------
 
     def _sftp(self, chan: asyncssh.SSHServerChannel[bytes]) -> asyncssh.SFTPServer:
-        node = str(chan.get_extra_info("username"))
-        return asyncssh.SFTPServer(chan, chroot=os.fsencode(self.node_root(node)))
+        login = str(chan.get_extra_info("username"))
+        found = _CT_LOGIN.match(login)
+        if found:
+            root = rootfs.rootfs_dir(self.state_dir, int(found.group(1)))
+        else:
+            root = self.node_root(login)
+        return asyncssh.SFTPServer(chan, chroot=os.fsencode(root))
 
     async def _session(self, process: asyncssh.SSHServerProcess[bytes]) -> None:
-        node = str(process.get_extra_info("username"))
+        login = str(process.get_extra_info("username"))
         try:
-            status = await self._run(node, process)
+            status = await self._run(login, process)
         except pct.PctError as exc:
             process.stderr.write(exc.message.encode())
             status = exc.status
@@ -174,86 +207,54 @@ class NodeSSHServer:
         with contextlib.suppress(Exception):
             process.exit(status)
 
-    async def _run(self, node: str, process: asyncssh.SSHServerProcess[bytes]) -> int:
+    async def _run(self, login: str, process: asyncssh.SSHServerProcess[bytes]) -> int:
         command = process.command
         if command is None:
             process.stderr.write(b"pxrun simulator: interactive shells are not supported; "
                                  b"send a command\n")
             return 1
         env = {str(k): str(v) for k, v in (process.env or {}).items()}
+        assert self.runner is not None
+        found = _CT_LOGIN.match(login)
+        if found:  # SSH straight into a container: its own shell, no pct
+            with self.sim.lock:
+                node = self._node_of(login)
+            if node is None:
+                raise pct.PctError(f"container {found.group(1)} is not running", 255)
+            request: pct.Command = pct.Exec(int(found.group(1)), ("/bin/sh", "-c", command))
+            self.runner.record(node, ["sshd", f"{login}", "/bin/sh", "-c", command])
+            return await self._pct(node, request, env, process)
+        self.runner.record(login, ["bash", "-c", command])
         request = pct.parse(command)
         if isinstance(request, pct.Shell):
-            self._need_bwrap()
-            root = self.node_root(node)
-            argv = rootfs.node_argv(root, node, request.command,
-                                    {**_BASE_ENV, "PATH": rootfs.CONTAINER_PATH,
-                                     **env, **request.env})
-            return await _pipe(argv, process)
-        if isinstance(request, pct.Set):
-            await asyncio.to_thread(self._pct_set, node, request)
-            return 0
-        ct = self._container(node, request.vmid)
-        if isinstance(request, pct.Status):
-            process.stdout.write(f"status: {ct.status}\n".encode())
-            return 0
-        if isinstance(request, pct.Transfer):
-            if not ct.running:
-                raise pct.PctError("can only push files to a running CT" if request.kind ==
-                                   "push" else "can only pull files from a running VM")
-            ct_root = self._ct_root(ct)
-            await asyncio.to_thread(pct.transfer, request, ct_root, self.node_root(node))
-            return 0
-        if not ct.running:
-            raise pct.PctError(f"container '{ct.vmid}' not running!")
-        self._need_bwrap()
-        ct_root = self._ct_root(ct)
-        session_env = {**_BASE_ENV, **env, **request.env} if request.keep_env else {}
-        session_env.setdefault("HOME", "/root")
-        session_env["PATH"] = rootfs.CONTAINER_PATH
-        assert self._shims is not None
-        argv = rootfs.container_argv(ct_root, self._shims, ct.distro.family, ct.hostname,
-                                     list(request.argv), session_env)
+            return await self._shell(login, request.command, env, process)
+        return await self._pct(login, request, env, process)
+
+    async def _pct(self, node: str, request: pct.Command, env: dict[str, str],
+                   process: asyncssh.SSHServerProcess[bytes]) -> int:
+        """A pct command line on its own: the same code as /usr/sbin/pct, without a shell."""
+        assert self.runner is not None
+        outcome = await asyncio.to_thread(self.runner.prepare, node, request, env=env)
+        if isinstance(outcome, Done):
+            process.stdout.write(outcome.stdout)
+            process.stderr.write(outcome.stderr)
+            return outcome.status
+        return await _pipe(outcome.argv, process)
+
+    async def _shell(self, node: str, command: str, env: dict[str, str],
+                     process: asyncssh.SSHServerProcess[bytes]) -> int:
+        """Any other command line: the node's shell, in the node's view."""
+        need_bwrap()
+        assert self._sockets is not None and self._etc_pve is not None
+        root = self.node_root(node)
+        await asyncio.to_thread(self._etc_pve.refresh, self.sim)
+        binds = [sandbox.Bind(self._sockets.path_for(node), SOCKET_IN_VIEW),
+                 sandbox.Bind(self._etc_pve.view(node), "/etc/pve", read_only=True),
+                 sandbox.Bind(self._etc_pve.nodes_dir, "/etc/pve/nodes", read_only=True)]
+        shell = "/bin/bash" if os.path.exists("/bin/bash") else "/bin/sh"
+        argv = sandbox.node_argv(root, node, [shell, "-c", command], {**_NODE_ENV, **env},
+                                 sbin_tools=self._node_tools, binds=binds)
         return await _pipe(argv, process)
-
-    def _pct_set(self, node: str, request: pct.Set) -> None:
-        """`pct set`: the config PUT as root@pam, through the API handler itself."""
-        from pxrun.sim.api import ApiError
-        from pxrun.sim.handlers.config import pct_set
-
-        try:
-            pct_set(self.sim, node, request.vmid, request.options)
-        except ApiError as exc:
-            raise pct.api_failure(exc.message, exc.errors) from None
-
-    def _container(self, node: str, vmid: int) -> _CtView:
-        with self.sim.lock:
-            found = self.sim.container(vmid)
-            if found is None or found.node != node:
-                raise pct.PctError(
-                    f"Configuration file 'nodes/{node}/lxc/{vmid}.conf' does not exist")
-            conf = found.config
-            return _CtView(vmid, found.status, found.running,
-                           conf.get("hostname") or f"CT{vmid}",
-                           rootfs.distro_for(found.ostype, found.ostemplate))
-
-    def _ct_root(self, ct: _CtView) -> Path:
-        return rootfs.ensure_rootfs(self.state_dir, ct.vmid, ct.distro, ct.hostname)
-
-    @staticmethod
-    def _need_bwrap() -> None:
-        if rootfs.bwrap_path() is None:
-            raise pct.PctError(f"pxrun simulator: {rootfs.BWRAP_MISSING}")
-
-
-@dataclass(frozen=True)
-class _CtView:
-    """What a pct command needs of a container, read under the model's lock."""
-
-    vmid: int
-    status: str
-    running: bool
-    hostname: str
-    distro: rootfs.Distro
 
 
 class _Auth(asyncssh.SSHServer):
@@ -273,6 +274,12 @@ class _Auth(asyncssh.SSHServer):
 
     def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
         return self._endpoint.accepts(username, key)
+
+    def connection_requested(self, dest_host: str, dest_port: int, orig_host: str,
+                             orig_port: int) -> bool:
+        """TCP forwarding (`ssh -J`, Fabric's gateway) to the simulator's own SSH endpoint
+        only: a node used as a jump host to reach the others. Nothing else is forwarded."""
+        return dest_host in ("127.0.0.1", "localhost") and dest_port == self._endpoint.port
 
 
 async def _pipe(argv: list[str], process: asyncssh.SSHServerProcess[bytes]) -> int:

@@ -90,20 +90,75 @@ def data_path(data: Any, loc: tuple[str | int, ...]) -> tuple[Path, str | None]:
     return path, None
 
 
-def _message(err: Mapping[str, Any], missing: str | None) -> str:
+_PLAIN: dict[str, str] = {
+    # pydantic's error types, in the user's words; {unit} is ' of MiB' etc. when known
+    "int_type": "must be a whole number{unit}",
+    "int_parsing": "must be a whole number{unit}",
+    "int_from_float": "must be a whole number{unit}, without decimals",
+    "float_type": "must be a number{unit}",
+    "float_parsing": "must be a number{unit}",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "string_type": "must be text",
+    "list_type": "must be a list",
+    "dict_type": "must be a mapping of keys",
+    "model_type": "must be a mapping of keys",
+    "model_attributes_type": "must be a mapping of keys",
+    "none_required": "must be empty (null)",
+}
+_SIZE = re.compile(r"^\s*(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>[kmgt])(?:i?b)?\s*$", re.I)
+_UNIT = re.compile(r"\b(MiB|GiB)\b")
+_FACTORS = {"k": 1 / 1024, "m": 1, "g": 1024, "t": 1024 * 1024}  # in MiB
+
+
+def _size_hint(name: str, value: Any, unit: str) -> str | None:
+    """'memory is in MiB: write 1024, not 1G' for a size written with a suffix."""
+    match = _SIZE.match(value) if isinstance(value, str) else None
+    if match is None:
+        return None
+    mib = float(match["num"]) * _FACTORS[match["unit"].lower()]
+    number = mib if unit == "MiB" else mib / 1024
+    whole = int(number) if number == int(number) else int(number) + 1
+    return f"{name} is in {unit}: write {max(whole, 1)}, not {value.strip()}"
+
+
+def _alternatives(texts: list[str]) -> str:
+    """'must be text; or must be a list' -> 'must be text or a list'."""
+    if len(texts) > 1 and all(t.startswith("must be ") for t in texts):
+        return "must be " + " or ".join(t.removeprefix("must be ") for t in texts)
+    return "; or ".join(texts)
+
+
+def _message(err: Mapping[str, Any], missing: str | None, doc: str = "",
+             name: str = "the value") -> str:
+    """One problem in the user's words: no pydantic phrasing, the unit when the field has one."""
+    kind = str(err.get("type", ""))
     msg = str(err.get("msg", "invalid value"))
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):
-            msg = msg[len(prefix):]
-    if err.get("type") == "missing" and missing is not None:
+            return msg[len(prefix):]  # our own rules speak the user's language already
+    if kind == "missing" and missing is not None:
         return f"missing required key {missing!r}"
-    if err.get("type") == "literal_error" and isinstance(err.get("input"), str):
+    unit_match = _UNIT.search(doc)
+    unit = unit_match[1] if unit_match else ""
+    if kind in ("int_parsing", "int_type", "float_parsing", "float_type") and unit:
+        hint = _size_hint(name, err.get("input"), unit)
+        if hint is not None:
+            return hint
+    if kind in _PLAIN:
+        return _PLAIN[kind].format(unit=f" of {unit}" if unit else "")
+    if kind == "literal_error":
         # the input is only compared, never shown: it may be a rendered secret
-        options = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
-        close = difflib.get_close_matches(err["input"], options, n=1, cutoff=0.6)
-        if close:
-            msg += f" (did you mean {close[0]!r}?)"
-    return msg
+        expected = str(err.get("ctx", {}).get("expected", ""))
+        options = re.findall(r"'([^']*)'", expected)
+        text = "must be " + (" or ".join(options) if options else expected or "one of the choices")
+        if isinstance(err.get("input"), str):
+            close = difflib.get_close_matches(err["input"], options, n=1, cutoff=0.6)
+            if close:
+                text += f" (did you mean {close[0]!r}?)"
+        return text
+    # anything else pydantic says ("Input should be ...") in the same voice
+    return re.sub(r"^Input should (be|have)", r"must \1", msg)
 
 
 def validation_problems(error: ValidationError, data: Any, locate: Locate,
@@ -113,7 +168,7 @@ def validation_problems(error: ValidationError, data: Any, locate: Locate,
     A value that fails every member of a union yields one error per member; they share a
     place and become one problem whose message lists the alternatives.
     """
-    from pxrun.spec.introspect import suggest, valid_keys
+    from pxrun.spec.introspect import field_description, suggest, valid_keys
 
     errors = error.errors(include_url=False)
     located = [(err, *data_path(data, tuple(err.get("loc", ())))) for err in errors]
@@ -132,15 +187,34 @@ def validation_problems(error: ValidationError, data: Any, locate: Locate,
             text = f"unknown key {path[-1]!r}" + (f" (did you mean {hint!r}?)" if hint else "")
             where = replace(where, mark=where.key_mark)
         else:
-            text = _message(err, field)
+            at = _field_loc(loc, field)
+            text = _message(err, field, field_description(model, at),
+                            str(at[-1]) if at and isinstance(at[-1], str) else "the value")
             if field is not None and err.get("type") != "missing":
                 where = replace(where, rel=(*where.rel, field))
         _, texts = grouped.setdefault((path, (*where.rel, field or "")),
                                       (where, []))
         if text not in texts:
             texts.append(text)
-    return [Problem(where.mark, where.subject, where.rel, "; or ".join(texts), where.note)
+    return [Problem(where.mark, where.subject, where.rel, _alternatives(texts), where.note)
             for where, texts in grouped.values()]
+
+
+def plain_message(err: Mapping[str, Any], model: type[BaseModel]) -> str:
+    """One pydantic error of `model` in the user's words (for values typed at a prompt)."""
+    from pxrun.spec.introspect import field_description
+
+    at = _field_loc(tuple(err.get("loc", ())), None)
+    name = str(at[-1]) if at and isinstance(at[-1], str) else "the value"
+    text = _message(err, None, field_description(model, at), name)
+    return text if text.startswith(name) else f"{name}: {text}"
+
+
+def _field_loc(loc: tuple[str | int, ...], field: str | None) -> tuple[str | int, ...]:
+    """The error location without pydantic's trailing union-member tags ('int', 'str')."""
+    while loc and isinstance(loc[-1], str) and (loc[-1] in _TYPE_TAGS or "[" in loc[-1]):
+        loc = loc[:-1]
+    return (*loc, field) if field is not None and (not loc or loc[-1] != field) else loc
 
 
 def _natural(name: str) -> list[Any]:

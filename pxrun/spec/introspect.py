@@ -97,3 +97,21 @@ def path_problem(model: type[BaseModel], path: str) -> str | None:
             return f"unknown field {key!r} in {path!r}{extra}"
         candidates = nxt
     return None
+
+
+def field_description(model: type[BaseModel], loc: tuple[str | int, ...]) -> str:
+    """The docstring of the field at a pydantic error location ('' when none), e.g.
+    'Memory in MiB (at least 16).' for ('containers', 'web', 'resources', 'memory').
+
+    Why: a field's unit is written once, in its docstring (which is also the JSON Schema's
+    description); a diagnostic that names the unit reads it from there."""
+    candidates: list[Any] = [model]
+    for key in loc[:-1]:
+        candidates, _ = _step(candidates, key)
+    last = loc[-1] if loc else None
+    for tp in candidates:
+        if _is_model(tp) and isinstance(last, str):
+            for name, info in tp.model_fields.items():
+                if last in (name, info.alias):
+                    return info.description or ""
+    return ""

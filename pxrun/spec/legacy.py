@@ -59,7 +59,7 @@ def is_legacy(data: Any) -> bool:
     return isinstance(data, Mapping) and "container" in data and "containers" not in data
 
 
-def _name(text: str) -> str:
+def name_from_hostname(text: str) -> str:
     """A valid container/stack name from a hostname or file name."""
     label = text.split(".", maxsplit=1)[0].lower()
     return re.sub(r"[^a-z0-9-]+", "-", label).strip("-")[:63].strip("-")
@@ -258,8 +258,8 @@ def convert(old: SourceDoc) -> tuple[SourceDoc, list[Diagnostic]]:
         conv.problems.append(old.mark(("version",)).diagnostic(
             f"unsupported pxrun 0.1 file version {version!r} (expected \"1.0\")"))
     hostname = container.get("hostname")
-    name = _name(hostname) if isinstance(hostname, str) else ""
-    name = name or _name(PurePath(old.file).stem) or "container"
+    name = name_from_hostname(hostname) if isinstance(hostname, str) else ""
+    name = name or name_from_hostname(PurePath(old.file).stem) or "container"
     root: Path = ("container",)
     conv.put(("version",), 1, ("version",) if "version" in data else root)
     conv.put(("stack",), name, root)

@@ -27,6 +27,7 @@ from pxrun.spec.diagnose import Problem, Where, fold, validation_problems
 from pxrun.spec.graph import did_you_mean, resolve_dependencies
 from pxrun.spec.legacy import convert, is_legacy
 from pxrun.spec.merge import Layer, Provenance, StrictUnion, deep_merge
+from pxrun.spec.overrides import VarOverride, apply_overrides
 from pxrun.spec.paths import LocalFileError, outside_files, resolve_inside
 from pxrun.spec.template import Renderer, Scope, Unavailable
 from pxrun.spec.yamlsrc import MAX_FILE_BYTES, Budget, Mark, SourceDoc, parse_yaml, read_yaml
@@ -90,12 +91,15 @@ class _Entry:
 
 
 class _Loader:
-    def __init__(self, path: Path, environ: Mapping[str, str], allow_outside: bool) -> None:
+    def __init__(self, path: Path, environ: Mapping[str, str],
+                 overrides: Mapping[str, VarOverride] | None = None,
+                 allow_outside: bool = False) -> None:
         self.root = path
         self.spec_dir = path if path.is_dir() else path.parent
         self.allow_outside = allow_outside
         self.budget = Budget()
         self.environ = dict(environ)
+        self.overrides = dict(overrides or {})
         self.problems: list[Problem] = []
         self.diags: list[Diagnostic] = []
         self.secret_strings: set[str] = set()
@@ -300,6 +304,9 @@ class _Stack:
         vars_prov = Provenance(self.vars.layers or [Layer(self.first, ("vars",))])
         vars_data = Renderer({"env": env, "secrets": secrets}).render(
             self.vars.data, {}, self._reporter("", vars_prov, ("vars",)))
+        if loader.overrides:
+            vars_data, problems = apply_overrides(vars_data, loader.overrides)
+            loader.diags.extend(problems)
         renderer = Renderer({"vars": Scope.wrap(vars_data, "vars"), "env": env,
                              "secrets": secrets, "stack": stack_name})
         defaults = [Layer(layer.doc, layer.prefix, "defaults") for layer in self.defaults.layers]
@@ -323,7 +330,7 @@ class _Stack:
             cluster_prov = Provenance([Layer(self.found["cluster"][1], ("cluster",))])
             result["cluster"] = renderer.render(result["cluster"], {}, self._reporter(
                 "", cluster_prov, ("cluster",)))
-        if self.vars.data:
+        if vars_data:
             result["vars"] = vars_data
         result["containers"] = {n: r.data for n, r in self.containers.items()}
         return result
@@ -395,16 +402,18 @@ class _Stack:
 
 
 def load_stack(path: Path, *, environ: Mapping[str, str] | None = None,
+               var_overrides: Mapping[str, VarOverride] | None = None,
                allow_outside_paths: bool = False) -> LoadedStack:
     """Load, merge, render and validate the stack at `path` (a file or a folder).
 
     `environ` is what `{{ env.X }}` sees (nothing when None: the caller decides whether the
     process environment is part of the spec's inputs); the sops child process gets the
-    process environment with `environ` on top. Files the spec names (`secrets:`, `files[]`
-    `src`/`template`) must be inside its folder unless `allow_outside_paths`. Raises
-    SpecError with every problem found, SecretsError when sops cannot decrypt.
+    process environment with `environ` on top. `var_overrides` (--var, --var-file) replace
+    values of the spec's `vars`. Files the spec names (`secrets:`, `files[]` `src`/`template`)
+    must be inside its folder unless `allow_outside_paths`. Raises SpecError with every
+    problem found, SecretsError when sops cannot decrypt.
     """
-    loader = _Loader(path, environ or {}, allow_outside_paths)
+    loader = _Loader(path, environ or {}, var_overrides, allow_outside_paths)
     docs = loader.read_files()
     stack = _Stack(loader, docs)
     data = stack.resolve()

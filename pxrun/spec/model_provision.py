@@ -1,14 +1,17 @@
 """The typed `provision:` block: what runs inside a container after it is created.
 
-Only types and validation live here; the provision layer gives them behaviour. Secrets
-(the Tailscale auth key) are SecretStr so neither repr nor model_dump shows them.
+Only types and validation live here; the provision layer gives them behaviour (and
+`spec.steps` the order, names and fingerprints). Secrets (the Tailscale auth key) are
+SecretStr so neither repr nor model_dump shows them. Steps run in this order: wait for the
+network, locale, packages, users, root's ssh keys, root's password, files, docker,
+tailscale, run.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, SecretStr, model_validator
+from pydantic import AfterValidator, BeforeValidator, SecretStr, model_validator
 
 from pxrun.spec.model_base import SpecModel, as_list
 from pxrun.spec.rules import (
@@ -38,6 +41,30 @@ SshKeys = Annotated[list[SshPublicKey], BeforeValidator(as_list)]
 TailscaleTag = Annotated[
     str, matches("tailscale tag", r"tag:[a-z0-9][a-z0-9-]*", "like tag:server", flags=0)
 ]
+Cidr = Annotated[
+    str, matches("route", r"[0-9a-fA-F:.]+/\d{1,3}", "a CIDR like 10.0.0.0/24 or fd00::/64")
+]
+LocaleName = Annotated[
+    str, matches("locale", r"[A-Za-z]+(_[A-Za-z]+)?(\.[A-Za-z0-9-]+)?(@[a-z]+)?",
+                 "a locale like C.UTF-8 or en_US.UTF-8")
+]
+DnsProbe = Annotated[
+    str, matches("probe", r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9-]+)*",
+                 "a host name like deb.debian.org")
+]
+Seconds = Annotated[int, between("timeout", 1, 86400)]
+
+
+def _local_path(value: str) -> str:
+    """`src`/`template` name a file; whether it may be read is one rule for the loader, the
+    plan and provisioning alike (`spec.paths.resolve_inside`: inside the spec's folder,
+    symlinks followed, unless --allow-outside-paths), reported at the line naming it."""
+    if not value.strip():
+        raise fail("a file path must not be empty")
+    return value
+
+
+LocalPath = Annotated[str, AfterValidator(_local_path)]  # after: a non-string is a type error
 
 
 class User(SpecModel):
@@ -45,6 +72,8 @@ class User(SpecModel):
 
     name: UserName
     """Login name."""
+    uid: Annotated[int, between("uid", 1, 4294967294)] | None = None
+    """Numeric user id; the next free one when unset."""
     groups: list[GroupName] = []
     """Supplementary groups (created when missing)."""
     shell: AbsPath | None = None
@@ -73,8 +102,15 @@ class Tailscale(SpecModel):
     """Name on the tailnet; the container's hostname when unset."""
     tags: list[TailscaleTag] = []
     """ACL tags to advertise, like tag:server."""
+    accept_routes: bool = False
+    """Accept subnet routes other nodes advertise."""
+    advertise_routes: list[Cidr] = []
+    """Subnets this container routes for the tailnet."""
+    ephemeral: bool = False
+    """Register as an ephemeral node (removed when it goes offline); needs an OAuth client
+    secret (tskey-client-...), to which `?ephemeral=true` is added."""
     extra_args: list[str] = []
-    """More arguments for `tailscale up`."""
+    """More arguments for `tailscale up` (never the auth key: it is passed in a file)."""
 
 
 class File(SpecModel):
@@ -82,10 +118,13 @@ class File(SpecModel):
 
     dest: AbsPath
     """Absolute path inside the container."""
-    src: str | None = None
-    """A local file copied as is (relative to the spec file)."""
-    template: str | None = None
-    """A local Jinja2 template rendered with the spec's variables."""
+    src: LocalPath | None = None
+    """A local file copied as is (relative to the spec's folder)."""
+    template: LocalPath | None = None
+    """A local Jinja2 template (relative to the spec's folder), rendered with vars, secrets,
+    the container (name, hostname, vmid, node) and this file's own `vars`."""
+    vars: dict[str, Any] = {}
+    """Extra variables for the template."""
     content: str | None = None
     """The file's text, inline."""
     mode: FileModeLong | None = None
@@ -118,8 +157,13 @@ class RunStep(SpecModel):
     """Environment variables for the step."""
     cwd: AbsPath | None = None
     """Working directory inside the container."""
-    timeout: Annotated[int, between("timeout", 1)] | None = None
-    """Seconds before the step is stopped and fails."""
+    timeout: Seconds | None = None
+    """Seconds before the step is stopped and fails (default: the provision timeout)."""
+    when: Literal["create", "always", "changed"] = "changed"
+    """create: only when the container is first provisioned; changed: when this step or
+    any step before it runs; always: on every apply."""
+    continue_on_error: bool = False
+    """A failure is reported, and the steps after it still run."""
 
     @model_validator(mode="after")
     def _one_body(self) -> RunStep:
@@ -128,9 +172,27 @@ class RunStep(SpecModel):
         return self
 
 
+class WaitNetwork(SpecModel):
+    """Wait until the container has a default route and its DNS answers."""
+
+    timeout: Seconds = 120
+    """Seconds to wait before provisioning fails."""
+    probe: DnsProbe | None = None
+    """A name DNS must resolve; the distribution's package mirror when unset."""
+
+
 class Provision(SpecModel):
     """Steps run inside the container after creation, in this order; re-run when changed."""
 
+    via: Literal["pct", "ssh"] = "pct"
+    """pct: SSH to the container's node and `pct exec` (no sshd needed in the container);
+    ssh: SSH straight to the container's address (for tokens without a node shell)."""
+    timeout: Seconds = 600
+    """Seconds each step may take."""
+    wait_network: bool | WaitNetwork = True
+    """Wait for a default route and DNS first: true, false, or options."""
+    locale: LocaleName | None = "C.UTF-8"
+    """The system locale, set so package tools do not warn; null leaves it alone."""
     ssh_keys: SshKeys = []
     """Public keys authorized for root."""
     users: list[User] = []

@@ -5,12 +5,14 @@ spec, and specs arrive through pull requests. Left alone, `src: ../../.ssh/id_ed
 `src: /etc/shadow` would be hashed by `plan` and copied into a container by `apply`. So a
 named path must resolve (symlinks followed) inside the spec's folder, unless the operator
 says otherwise with `--allow-outside-paths`. The loader, the plan's file digests and
-provisioning all call `resolve_inside`, so the rule is written once.
+provisioning all call `resolve_inside` (the last two through `read_named`), so the rule is
+written once.
 
 And why a bounded reader: `-f /dev/zero` would grow without end, `-f FIFO` would block in
 `open()` forever, `/proc/self/mem` fails with EIO on read. `read_bounded` refuses devices and
-sockets, opens a FIFO without blocking (one with no writer reads as empty), stops at a size
-limit, and turns every OSError into one `LocalFileError` line.
+sockets (and, for named files, FIFOs), opens a FIFO without blocking (one with no writer
+reads as empty), stops at a size limit, and turns every OSError into one `LocalFileError`
+line.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
     from pxrun.spec.model import Stack
 
 MAX_LOCAL_FILE = 64 << 20
-"""`src`/`template` files and saved plans: far above a config file, far below memory trouble."""
+"""Files a spec names and saved plans: far above a config file, far below memory trouble."""
 ALLOW_FLAG = "--allow-outside-paths"
 
 
@@ -75,17 +77,19 @@ def outside_files(stack: Stack, spec_dir: Path, *, allow_outside: bool,
     return problems
 
 
-def read_bounded(path: Path | str, *, limit: int) -> bytes:
-    """The bytes of a regular file or a FIFO, at most `limit` of them.
+def read_bounded(path: Path | str, *, limit: int, fifo: bool = True) -> bytes:
+    """The bytes of a regular file (or a FIFO, if `fifo`), at most `limit` of them.
 
     Raises LocalFileError for a device, a socket, a directory, a larger file, or any OSError;
     its message does not repeat the path (callers put it first, as in a diagnostic).
     """
     try:
         info = os.stat(path)
+        if stat.S_ISFIFO(info.st_mode) and not fifo:
+            raise LocalFileError("is a FIFO, not a regular file")
         if not (stat.S_ISREG(info.st_mode) or stat.S_ISFIFO(info.st_mode)):
             kind = "a folder" if stat.S_ISDIR(info.st_mode) else "a device or socket"
-            raise LocalFileError(f"is {kind}, not a file")
+            raise LocalFileError(f"is {kind}, not a regular file")
         if info.st_size > limit:
             raise LocalFileError(f"is larger than {_size(limit)}")
         # O_NONBLOCK: opening a FIFO with no writer must not wait; reads then see EOF.
@@ -109,9 +113,16 @@ def read_bounded(path: Path | str, *, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def digest(path: Path, *, limit: int = MAX_LOCAL_FILE) -> str:
-    """sha256 hex digest of a file read with `read_bounded`'s rules."""
-    return hashlib.sha256(read_bounded(path, limit=limit)).hexdigest()
+def read_named(spec_dir: Path, name: str, *, allow_outside: bool = False) -> bytes:
+    """The bytes of a file a spec names (`src`, `template`): `resolve_inside`, then a regular
+    file of at most MAX_LOCAL_FILE. Raises LocalFileError."""
+    path = resolve_inside(spec_dir, name, allow_outside=allow_outside)
+    return read_bounded(path, limit=MAX_LOCAL_FILE, fifo=False)
+
+
+def digest(data: bytes) -> str:
+    """sha256 hex digest, as the plan records a named file."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def _reason(exc: BaseException) -> str:

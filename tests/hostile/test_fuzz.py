@@ -139,7 +139,8 @@ COMMANDS: dict[str, dict[str, list[str] | None]] = {
     "sim status": {"missing-dir": None, "/proc": None},
     "no-such-command": {},
 }
-GLOBALS = [["--no-color"], ["--json"], ["-q"], ["-v"], ["--allow-outside-paths"],
+# Not -v: it prints the traceback on purpose, for whoever debugs.
+GLOBALS = [["--no-color"], ["--json"], ["-q"], ["--allow-outside-paths"],
            ["--cluster", "nope"], ["--request-log", "/dev/full"]]
 JUNK = ["--", "-", "--no-such-option", "é", "-f", "--timeout", "plan.json"]
 

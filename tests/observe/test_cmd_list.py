@@ -79,7 +79,7 @@ def test_filter_rows_is_pure() -> None:
             GuestRow(vmid=1, name="a", node="a", status="running", stack="s"),
             GuestRow(vmid=2, name="b", node="b", status="running", stack="t")]
     assert [r.vmid for r in filter_rows(rows)] == [1, 2, 3]
-    assert [r.vmid for r in filter_rows(rows, running=True, nodes=("b",))] == [2]
+    assert [r.vmid for r in filter_rows(rows, status="running", nodes=("b",))] == [2]
     assert [r.vmid for r in filter_rows(rows, managed=True)] == [1, 2]
     assert [r.vmid for r in filter_rows(rows, stacks=("t", "x"))] == [2]
 

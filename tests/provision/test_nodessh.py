@@ -14,6 +14,7 @@ import pytest
 from pxrun.connect.settings import SshSettings
 from pxrun.errors import NodeCommandError, NodeSshError
 from pxrun.provision.nodessh import NodeShell, PctSetRunner
+from pxrun.provision.sshconn import SshTarget
 from pxrun.sim.runtime import SimFacts, SimRuntime, init_state
 from pxrun.sim.settings import SimSettings
 
@@ -25,20 +26,71 @@ class FakeResult:
     stderr: str = ""
 
 
+class FakeChannel:
+    """The part of a paramiko channel `run_command` uses, answering with one result."""
+
+    def __init__(self, result: FakeResult, commands: list[str]) -> None:
+        self.result = result
+        self.commands = commands
+        self.out = [result.stdout.encode()] if result.stdout else []
+        self.err = [result.stderr.encode()] if result.stderr else []
+        self.eof_received = True
+        self.closed = False
+
+    def exec_command(self, command: str) -> None:
+        self.commands.append(command)
+
+    def sendall(self, data: bytes) -> None:
+        raise AssertionError("no stdin expected")
+
+    def shutdown_write(self) -> None:
+        pass
+
+    def recv_ready(self) -> bool:
+        return bool(self.out)
+
+    def recv(self, size: int) -> bytes:
+        return self.out.pop(0)
+
+    def recv_stderr_ready(self) -> bool:
+        return bool(self.err)
+
+    def recv_stderr(self, size: int) -> bytes:
+        return self.err.pop(0)
+
+    def exit_status_ready(self) -> bool:
+        return True
+
+    def recv_exit_status(self) -> int:
+        return self.result.exited
+
+    def close(self) -> None:
+        pass
+
+
 class FakeConn:
+    """A connection whose transport hands out channels answering with scripted results; a
+    scripted exception fails the session and leaves the connection dead."""
+
     def __init__(self, results: list[Any]) -> None:
         self.results = results
         self.commands: list[str] = []
         self.closed = False
+        self.active = True
+        self.client = self
 
-    def run(self, command: str, **kwargs: Any) -> FakeResult:
-        assert kwargs["warn"] and kwargs["hide"] and kwargs["in_stream"] is False
-        self.commands.append(command)
+    def get_transport(self) -> FakeConn:
+        return self
+
+    def is_active(self) -> bool:
+        return self.active
+
+    def open_session(self) -> FakeChannel:
         item = self.results.pop(0)
         if isinstance(item, BaseException):
+            self.active = False
             raise item
-        assert isinstance(item, FakeResult)
-        return item
+        return FakeChannel(item, self.commands)
 
     def close(self) -> None:
         self.closed = True
@@ -47,8 +99,9 @@ class FakeConn:
 def shell_with(conn: FakeConn, ssh: SshSettings | None = None) -> tuple[NodeShell, list[str]]:
     opened: list[str] = []
 
-    def connect(settings: SshSettings, node: str, timeout: float) -> FakeConn:
-        opened.append(node)
+    def connect(target: SshTarget, timeout: float) -> FakeConn:
+        opened.append(target.name)
+        conn.active = True
         return conn
 
     return NodeShell(ssh or SshSettings(), connect=connect), opened

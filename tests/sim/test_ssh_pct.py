@@ -18,7 +18,7 @@ import paramiko
 import pytest
 from fabric import Connection
 
-from pxrun.sim import rootfs
+from pxrun.sim import sandbox
 from pxrun.sim.runtime import SimFacts, SimRuntime, init_state
 from pxrun.sim.settings import SimSettings
 from tests.sim.conftest import proxmoxer_for
@@ -242,7 +242,7 @@ def test_only_the_configured_key_and_node_users_get_in(env: Env,
 
 def test_missing_bwrap_is_refused_with_the_package_name(pve1: Connection,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rootfs, "bwrap_path", lambda: None)
+    monkeypatch.setattr(sandbox, "bwrap_path", lambda: None)
     result = run(pve1, "pct exec 101 -- true")
     assert result.exited == 255
     assert "Debian package 'bubblewrap'" in result.stderr

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from pxrun.spec.graph import resolve_dependencies
-from pxrun.spec.legacy import _name
+from pxrun.spec.legacy import name_from_hostname
 from pxrun.spec.merge import Layer, Provenance, deep_merge
 from pxrun.spec.template import Renderer, Scope
 from pxrun.spec.yamlsrc import Mark, parse_yaml
@@ -90,4 +90,4 @@ def test_a_long_dependency_chain_needs_no_recursion() -> None:
 @pytest.mark.parametrize(("text", "name"), [("TestLXC.home.lan", "testlxc"),
                                              ("web_01", "web-01"), ("--", "")])
 def test_legacy_names(text: str, name: str) -> None:
-    assert _name(text) == name
+    assert name_from_hostname(text) == name

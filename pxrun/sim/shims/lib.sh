@@ -3,7 +3,9 @@
 # network and leave a trace tests can read: one JSON line per call in
 # /var/log/pxrun-sim/<tool>.log, installed packages in /var/lib/pxrun-sim/packages
 # ("name version" lines), services in /var/lib/pxrun-sim/{enabled,active}/<unit>.
-# Values after --authkey/--auth-key/--password (and their = forms) are never written down.
+# Values after --authkey/--auth-key/--password (and their = forms) are never written down,
+# except a `file:/path` reference (Tailscale's way to read the key from a file), which is
+# what a careful caller passes and what a test wants to see.
 
 PXSIM_STATE=/var/lib/pxrun-sim
 PXSIM_LOG=/var/log/pxrun-sim
@@ -20,9 +22,10 @@ pxsim_log() {
     _json="{\"tool\":\"$_tool\",\"argv\":["
     _sep=""; _hide=0
     for _a in "$@"; do
-        if [ "$_hide" = 1 ]; then _a="***"; _hide=0; fi
+        if [ "$_hide" = 1 ]; then case "$_a" in file:*) ;; *) _a="***" ;; esac; _hide=0; fi
         case "$_a" in
             --authkey|--auth-key|--password) _hide=1 ;;
+            --authkey=file:*|--auth-key=file:*) ;;
             --authkey=*|--auth-key=*|--password=*) _a="${_a%%=*}=***" ;;
             tskey-*) _a="***" ;;
         esac
@@ -62,7 +65,8 @@ pxsim_install() {
     printf '%s %s\n' "$_pkg" "$PXSIM_VERSION" >> "$PXSIM_STATE/packages"
     case "$_pkg" in
         docker|docker-ce|docker.io|moby-engine|docker-engine)
-            pxsim_stub docker docker; pxsim_service_on docker ;;
+            pxsim_stub docker docker; pxsim_service_on docker
+            grep -q '^docker:' /etc/group 2>/dev/null || groupadd -r docker 2>/dev/null ;;
         docker-ce-cli) pxsim_stub docker docker ;;
         tailscale)
             pxsim_stub tailscale tailscale; pxsim_stub tailscaled tailscale

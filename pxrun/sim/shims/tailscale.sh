@@ -18,11 +18,27 @@ case "$cmd" in
     version) echo "1.76.1-sim" ;;
     up|login)
         daemon_up
-        want=0
+        want=""; key=""
         for a in "$@"; do
-            if [ "$want" = 1 ]; then name=$a; want=0; fi
-            case "$a" in --hostname) want=1 ;; --hostname=*) name=${a#*=} ;; esac
+            case "$want" in hostname) name=$a ;; key) key=$a ;; esac
+            want=""
+            case "$a" in
+                --hostname) want=hostname ;; --hostname=*) name=${a#*=} ;;
+                --authkey|--auth-key) want=key ;; --authkey=*|--auth-key=*) key=${a#*=} ;;
+            esac
         done
+        case "$key" in
+            file:*) f=${key#file:}
+                    if [ ! -r "$f" ]; then echo "invalid auth key file $f: no such file" >&2; exit 1; fi
+                    key=$(cat "$f") ;;
+        esac
+        if [ -z "$key" ] && [ ! -f "$state" ]; then
+            echo "To authenticate, visit: https://login.tailscale.com/a/pxrunsim" >&2; exit 1
+        fi
+        case "$key" in
+            ""|tskey-*) ;;
+            *) echo "backend error: invalid key: unable to validate API key" >&2; exit 1 ;;
+        esac
         mkdir -p "$PXSIM_STATE"; printf 'up %s\n' "$name" > "$state" ;;
     down) daemon_up; [ -f "$state" ] && sed -i 's/^up /down /' "$state" ;;
     logout) daemon_up; rm -f "$state" ;;

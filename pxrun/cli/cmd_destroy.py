@@ -1,0 +1,123 @@
+"""`pxrun destroy`: the stack's containers (`-f SPEC`), or one container by hand (`VMID`).
+
+`destroy VMID` is pxrun 0.1's command line, and it goes through the same planner and
+executor as everything else: the container's stack is found from its tag and marker, the
+stack lock is taken, a destroy plan for that one container is shown, and it is carried out
+after a question (`--force` or `--auto-approve` skip it). A container no stack owns is
+refused: pxrun never deletes what it does not manage (DESIGN §4); the message says how to
+delete it with Proxmox's own tools instead.
+
+Exit statuses: 0 destroyed (or nothing to do), 1 failed, refused or answered no, 3 usage.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from pxrun.cli.cmd_apply import (
+    apply_options,
+    apply_session,
+    build_apply_options,
+    locked_apply,
+    merge_run_settings,
+    run_apply,
+)
+from pxrun.cli.context import Settings
+
+if TYPE_CHECKING:
+    from pxrun.connect.client import ProxmoxerClient
+    from pxrun.plan.model import Plan
+
+
+@click.command("destroy")
+@click.argument("vmid", required=False, type=click.IntRange(1))
+@click.option("--target", "targets", multiple=True, metavar="NAME",
+              help="Destroy only this container of the spec (and what depends on it); "
+                   "repeatable.")
+@click.option("--force", is_flag=True,
+              help="Do not ask (as --auto-approve; pxrun 0.1's flag).")
+@click.option("--purge", is_flag=True,
+              help="Accepted for pxrun 0.1 scripts: pxrun always removes the container from "
+                   "backup, replication and HA jobs as it deletes it.")
+@apply_options
+@click.pass_obj
+def destroy_cmd(settings: Settings | None, /, vmid: int | None, targets: tuple[str, ...],
+                force: bool, purge: bool, **kwargs: Any) -> int:
+    """Delete the stack's containers (-f SPEC, --target NAME), or one container (VMID).
+
+    With VMID: the container must be managed by pxrun (any stack). Its stack is locked, the
+    plan is shown, and you are asked before anything is deleted, unless --force.
+    """
+    from pxrun.errors import UsageError
+
+    kwargs["auto_approve"] = kwargs["auto_approve"] or force
+    if vmid is None:
+        return run_apply(settings, planfile=None, mode="destroy", targets=targets, replace=(),
+                         no_prune=False, **kwargs)
+    if targets or kwargs["path"] is not None:
+        raise UsageError("give a VMID or a spec (-f, --target), not both",
+                         hint="`pxrun destroy 120` deletes container 120; "
+                              "`pxrun destroy -f SPEC` the containers of a stack")
+    return destroy_vmid(settings, vmid, **kwargs)
+
+
+def destroy_vmid(settings: Settings | None, vmid: int, *, auto_approve: bool,
+                 parallelism: int, node_limit: int, storage_limit: int, restart: str | None,
+                 lock_timeout: float, op_timeouts: dict[str, float], flags: Any,
+                 **rest: Any) -> int:
+    """Plan and carry out the destroy of one managed container, found by its vmid."""
+    from pxrun.cli.prompting import confirm
+    from pxrun.spec.load import LoadedStack
+    from pxrun.spec.model import Stack
+
+    settings = merge_run_settings(settings, rest)
+    options = build_apply_options(parallelism=parallelism, node_limit=node_limit,
+                                  storage_limit=storage_limit, op_timeouts=op_timeouts)
+
+    def ask(plan: Plan) -> bool:
+        (change,) = [c for c in plan.changes if c.operations]
+        where = f" on {change.node}" if change.node else ""
+        return confirm(f"Destroy container {change.address} (vmid {vmid}{where}) of stack "
+                       f"{plan.stack}, with its volumes?", flag="--force")
+
+    terminal = sys.stdin.isatty() and sys.stdout.isatty()  # a live progress table
+    with apply_session(settings, options, flags=flags, interactive=terminal) as (
+            client, options, hook, _):
+        stack, name = managed_name(client, vmid)
+        loaded = LoadedStack(Stack(version=1, stack=stack), files=())
+        return locked_apply(client, settings, loaded, None, hook, options, mode="destroy",
+                            targets=(name,), replace=(), no_prune=False, restart=restart,
+                            auto_approve=auto_approve, lock_timeout=lock_timeout,
+                            spec_dir=Path.cwd(), confirm=None if auto_approve else ask)
+
+
+def managed_name(client: ProxmoxerClient, vmid: int) -> tuple[str, str]:
+    """(stack, name in the stack) of the managed container `vmid`; an error naming what it
+    is instead when it is missing, a VM, or not managed by pxrun."""
+    from pxrun.errors import NotFoundError, PlanError, UsageError
+    from pxrun.observe.fetch import observe_cluster
+    from pxrun.observe.inventory import list_guests
+
+    rows = {row.vmid: row for row in list_guests(client, include_vms=True)}
+    row = rows.get(vmid)
+    if row is None:
+        raise NotFoundError(f"there is no guest {vmid} on the cluster")
+    if row.type != "lxc" or row.template:
+        raise UsageError(f"{vmid} is {'a template' if row.template else 'a virtual machine'}"
+                         "; pxrun manages LXC containers only")
+    unmanaged = PlanError(
+        f"container {vmid} ({row.hostname}) is not managed by pxrun, and pxrun never deletes "
+        "a container no stack owns",
+        hint=f"delete it with Proxmox's own tools (`pct destroy {vmid} --purge` on "
+             f"{row.node}), or adopt it into a stack first")
+    if row.stack is None:
+        raise unmanaged
+    observed = observe_cluster(client, row.stack, facts=False)
+    for name, container in observed.containers.items():
+        if container.vmid == vmid:
+            return row.stack, name
+    raise unmanaged

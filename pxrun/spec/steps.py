@@ -1,0 +1,233 @@
+"""A container's provisioning steps: their order, readable names, fingerprints, and which run.
+
+Pure (no I/O, no clock), and in the lowest layer on purpose: the planner shows and decides
+with it (`~ provision: files[/etc/motd], run[enable nginx]`), and the provision layer runs
+exactly the steps it names, so both sides agree on what a step is.
+
+A step's fingerprint is a hash of everything it does: the spec item, the content of files
+(inline, `src` bytes or the rendered template), and secret values. A fingerprint is recorded
+on the container, which anyone who may read its config can see, so a step whose inputs hold
+a secret is fingerprinted with HMAC-SHA256 under a key derived (slowly) from *all* the
+stack's secret values and never stored anywhere: the recorded value says nothing about a
+weak password unless every secret is guessed at once. Steps without secrets use plain
+SHA-256, so rotating a secret re-runs only the steps that use a secret. See spec 0061.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, SecretStr
+
+from pxrun.spec.model_container import Container
+from pxrun.spec.model_provision import File, WaitNetwork
+
+KINDS = ("network", "locale", "packages", "users", "ssh_keys", "password", "files", "docker",
+         "tailscale", "run")
+"""Step kinds in the order they run."""
+PRECONDITIONS = frozenset({"network"})
+"""Kinds that only prepare (never a change of their own): they run when anything runs."""
+FINGERPRINT_PREFIX = "p2:"
+_KDF_ROUNDS = 100_000
+_HASH_CHARS = 12
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step: `kind` (from KINDS), `label` (the readable, unique name the plan shows),
+    and `item` (the spec object: a User, File, RunStep, ..., or a plain value)."""
+
+    kind: str
+    label: str
+    item: Any
+    when: str = "changed"
+    continue_on_error: bool = False
+
+
+def provision_steps(container: Container) -> list[Step]:
+    """The container's steps in the order they run (empty when there is nothing to do).
+
+    Root's password and ssh keys are steps even without a `provision:` block; the network
+    wait and the locale fix come with the block.
+    """
+    prov = container.provision
+    root_keys = [*container.ssh_keys, *(prov.ssh_keys if prov else [])]
+    steps: list[Step] = []
+    if prov is not None:
+        if prov.wait_network:
+            wait = prov.wait_network if isinstance(prov.wait_network, WaitNetwork) else (
+                WaitNetwork())
+            steps.append(Step("network", "network", wait))
+        if prov.locale:
+            steps.append(Step("locale", "locale", prov.locale))
+        if prov.packages:
+            steps.append(Step("packages", "packages", tuple(prov.packages)))
+        steps += [Step("users", f"users[{user.name}]", user) for user in prov.users]
+    if root_keys:
+        steps.append(Step("ssh_keys", "ssh_keys", tuple(dict.fromkeys(root_keys))))
+    if container.password is not None:
+        steps.append(Step("password", "password", container.password))
+    if prov is not None:
+        steps += [Step("files", f"files[{f.dest}]", f) for f in prov.files]
+        if prov.docker:
+            steps.append(Step("docker", "docker", prov.docker))
+        if prov.tailscale is not None:
+            steps.append(Step("tailscale", "tailscale", prov.tailscale))
+        seen: set[str] = set()
+        for index, run in enumerate(prov.run, start=1):
+            label = f"run[{run.name or index}]"
+            if label in seen:
+                label = f"run[{run.name or ''}#{index}]"
+            seen.add(label)
+            steps.append(Step("run", label, run, run.when, run.continue_on_error))
+    if len(steps) == 1 and steps[0].kind in PRECONDITIONS:
+        return []
+    return steps
+
+
+# -- file content ---------------------------------------------------------------------------
+
+
+def template_context(container: Container, base: Mapping[str, Any],
+                     file: File) -> dict[str, Any]:
+    """What a file template sees: the stack's `vars` and `secrets` (from `base`), the
+    container (name, hostname, vmid, node) and the file's own `vars` on top of `vars`."""
+    vars_ = {**dict(base.get("vars") or {}), **file.vars}
+    node = container.node if isinstance(container.node, str) else None
+    return {**base, "vars": vars_,
+            "container": {"name": container.name, "hostname": container.hostname or
+                          container.name, "vmid": container.vmid, "node": node}}
+
+
+def file_content(file: File, sources: Mapping[str, bytes], context: Mapping[str, Any]) -> bytes:
+    """The bytes a file step writes. `sources` holds the bytes of `src`/`template` paths
+    (read by the caller, inside the spec's folder). Raises ValueError for a template that
+    does not render (its message names the template)."""
+    if file.content is not None:
+        return file.content.encode("utf-8")
+    path = file.src or file.template or ""
+    if path not in sources:
+        raise ValueError(f"{path}: not loaded")
+    if file.src is not None:
+        return sources[path]
+    from pxrun.spec.template import Renderer
+
+    try:
+        text = sources[path].decode("utf-8")
+        return Renderer({}).render_string(text, context).encode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"template {path}: not UTF-8 text") from None
+    except ValueError as exc:
+        raise ValueError(f"template {path}: {exc}") from None
+
+
+# -- fingerprints ---------------------------------------------------------------------------
+
+
+def fingerprint_key(stack: str, secrets: Iterable[str]) -> bytes:
+    """The HMAC key for steps that hold secrets: PBKDF2 over every secret value of the
+    stack (sorted), salted with the stack name. Derive it once per run; never store it."""
+    material = "\0".join(sorted(set(secrets))).encode("utf-8")
+    return hashlib.pbkdf2_hmac("sha256", material, f"pxrun-fingerprint:{stack}".encode(),
+                               _KDF_ROUNDS)
+
+
+def _plain(value: Any, found: set[str]) -> Any:
+    """`value` as JSON data with secrets revealed (and collected into `found`)."""
+    if isinstance(value, SecretStr):
+        found.add(value.get_secret_value())
+        return value.get_secret_value()
+    if isinstance(value, BaseModel):
+        return {k: _plain(getattr(value, k), found) for k in type(value).model_fields}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v, found) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v, found) for v in value]
+    if isinstance(value, bytes):
+        return "sha256:" + hashlib.sha256(value).hexdigest()
+    return value
+
+
+def step_fingerprint(step: Step, key: bytes, secrets: frozenset[str] | set[str],
+                     content: bytes | None = None) -> str:
+    """A short hash of what `step` does (`content`: a file step's bytes)."""
+    found: set[str] = set()
+    data = {"kind": step.kind, "item": _plain(step.item, found)}
+    if content is not None:
+        data["content"] = _plain(content, found)
+        text_content = content.decode("utf-8", "replace")
+        found |= {s for s in secrets if s in text_content}
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if found or any(s in text for s in secrets):
+        return "k" + hmac.new(key, text.encode(), hashlib.sha256).hexdigest()[:_HASH_CHARS]
+    return "h" + hashlib.sha256(text.encode()).hexdigest()[:_HASH_CHARS]
+
+
+def step_fingerprints(steps: Sequence[Step], key: bytes, secrets: frozenset[str] | set[str],
+                      contents: Mapping[str, bytes] | None = None) -> dict[str, str]:
+    """label -> fingerprint for every step that can change (preconditions left out).
+    `contents` maps a file step's label to its bytes (see `file_content`)."""
+    contents = contents or {}
+    return {s.label: step_fingerprint(s, key, secrets, contents.get(s.label))
+            for s in steps if s.kind not in PRECONDITIONS}
+
+
+def _label_id(label: str) -> str:
+    return hashlib.sha256(label.encode()).hexdigest()[:8]
+
+
+def encode_fingerprints(fingerprints: Mapping[str, str]) -> str:
+    """What is recorded on the container: `p2:<label id>=<fingerprint>,...` (labels hashed,
+    because a run step's name may hold any character)."""
+    if not fingerprints:
+        return ""
+    return FINGERPRINT_PREFIX + ",".join(f"{_label_id(k)}={v}" for k, v in fingerprints.items())
+
+
+def decode_fingerprints(text: str | None) -> dict[str, str] | None:
+    """label id -> fingerprint; None when absent or unreadable ("nothing known to have run")."""
+    if text is None or not text.startswith(FINGERPRINT_PREFIX):
+        return {} if text == "" else None
+    found: dict[str, str] = {}
+    for item in text[len(FINGERPRINT_PREFIX):].split(","):
+        name, sep, value = item.partition("=")
+        if not sep or len(name) != 8:
+            return None
+        found[name] = value
+    return found
+
+
+def steps_to_run(steps: Sequence[Step], desired: Mapping[str, str],
+                 recorded: Mapping[str, str] | None, *, first: bool) -> list[Step]:
+    """The steps an apply runs, in order.
+
+    `recorded` is what the container carries (`decode_fingerprints`; None when nothing is
+    known: everything runs). A step runs when its fingerprint differs from the recorded
+    one; `when: always` runs every time; `when: create` only when `first` (the container
+    is being created); `when: changed` also when any step before it runs. Preconditions
+    run when anything else does.
+    """
+    chosen: list[Step] = []
+    anything = False
+    for step in steps:
+        if step.kind in PRECONDITIONS:
+            continue
+        old = None if recorded is None else recorded.get(_label_id(step.label))
+        changed = recorded is None or old != desired.get(step.label)
+        if step.when == "create":
+            run = first
+        elif step.when == "always":
+            run = True
+        else:
+            run = changed or (step.kind == "run" and anything)
+        if run:
+            chosen.append(step)
+            anything = True
+    if not chosen:
+        return []
+    return [s for s in steps if s.kind in PRECONDITIONS] + chosen
