@@ -48,7 +48,7 @@ RENDER_SECONDS = 1.0
 SLOW_INPUT = MAX_SIZE // 16
 """Input of the filters that cost more than a pass over it (`_SLOW_FILTERS`): 64 Ki."""
 _SLOW_FILTERS = frozenset({"urlize", "wordwrap", "sort", "unique", "pprint", "dictsort",
-                           "groupby", "list", "title"})
+                           "groupby", "list", "title", "sum"})  # sum of lists is quadratic
 _WIDTH_METHODS = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs"})
 _REFUSED_METHODS = frozenset({"translate", "maketrans"})  # a table can map 1 char to 1 MiB
 
@@ -158,8 +158,8 @@ def _check_binop(op: str, left: Any, right: Any) -> None:
     if op == "+" and isinstance(left, str | bytes | list | tuple) and (
             size_of(left) + size_of(right) > MAX_SIZE):
         raise _refuse("the sum")
-    if op == "%" and isinstance(left, str):
-        _check_format(left, right)
+    if op == "%" and isinstance(left, str | bytes):
+        _check_format(left.decode("latin-1") if isinstance(left, bytes) else left, right)
 
 
 class _Generator(CodeGenerator):
@@ -273,7 +273,8 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
             if name in _REFUSED_METHODS:
                 raise LimitExceeded(f"{name}() is not allowed in spec templates")
             if name in _WIDTH_METHODS:
-                amount = max([a for a in args if isinstance(a, int)] or [0])
+                amount = max([a for a in (*args, *kwargs.values()) if isinstance(a, int)]
+                             or [0])
                 per_tab = 1 + (owner.count("\t") if isinstance(owner, str) else owner.count(b"\t"))
                 _check_amount(amount * (per_tab if name == "expandtabs" else 1),
                               f"{name}()'s result")

@@ -121,10 +121,12 @@ CONNECT = {"--endpoint": ["https://127.0.0.1:1", "not a url", "http://[::1", ""]
            "--token-id": ["x", "root@pam!t", "root@pam!t=SECRET"],
            "--ca-file": FILES, "--fingerprint": ["zz", ":".join(["AB"] * 32)],
            "--insecure": None, "--timeout": TIMEOUTS}
-PLANNING = {"-f": FILES, "--target": NAMES, "--replace": NAMES, "--no-prune": None,
+VARS = {"--var": ["a=1", "tags=[[x]]", "novalue", "=", "tags=" + "[" * 600, "x={{ 1 }}"],
+        "--var-file": FILES}
+PLANNING = {**VARS, "-f": FILES, "--target": NAMES, "--replace": NAMES, "--no-prune": None,
             "--restart": ["auto", "never", "ask", "sometimes"], "--json": None, **CONNECT}
 COMMANDS: dict[str, dict[str, list[str] | None]] = {
-    "validate": {"-f": FILES},
+    "validate": {"-f": FILES, **VARS},
     "schema": {"--check": None, "--file": OUT},
     "plan": {**PLANNING, "-o": OUT, "--detailed-exitcode": None, "--destroy": None,
              "--refresh-only": None},

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from pxrun.cli.main import main
+from tests.hostile.test_hostile_specs import alias_bomb
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES: list[dict[str, Any]] = yaml.safe_load(
@@ -44,9 +45,14 @@ def _files(work: Path) -> dict[str, str]:
     (work / "mem" / "pxrun.yaml").write_text(FILES.format(src="/proc/self/mem"))
     (work / "outside").mkdir()
     (work / "outside" / "pxrun.yaml").write_text(FILES.format(src="../quickstart.yaml"))
+    (work / "bomb.yaml").write_text(alias_bomb("seq", 9))
+    (work / "recursive.yaml").write_text("a: &a [1, *a]\n")
+    (work / "vars.yaml").write_text("version: 1\nstack: s\nvars: {tags: [a]}\ncontainers: {}\n")
     return {"fifo": "fifo", "nested_plan": "nested.json", "list_plan": "list.json",
             "old_plan": "old.json", "spec": "quickstart.yaml", "mem_spec": "mem/pxrun.yaml",
-            "outside_spec": "outside/pxrun.yaml"}
+            "outside_spec": "outside/pxrun.yaml", "bomb": "bomb.yaml",
+            "recursive": "recursive.yaml", "vars_spec": "vars.yaml",
+            "deep": "[" * 600 + "]" * 600}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
