@@ -246,9 +246,18 @@ def apply_session(settings: Settings, options: ApplyOptions, *, flags: Connectio
 
 def read_saved_plan(planfile: Path) -> tuple[Plan, Path | None]:
     """A saved plan, and the spec it was made from: recorded relative to the plan file, so
-    `pxrun apply plan.json` works from any directory of the same checkout. A file that is
-    not a readable JSON plan (a device, nested 100,000 deep, another shape) is a usage
-    error: the argument is wrong."""
+    `pxrun apply plan.json` works from any directory of the same checkout."""
+    doc, plan = read_plan_document(planfile)
+    recorded = doc.get("spec_path")
+    if not isinstance(recorded, str):
+        return plan, None
+    return plan, Path(os.path.normpath(planfile.parent / recorded))
+
+
+def read_plan_document(planfile: Path) -> tuple[dict[str, Any], Plan]:
+    """A saved plan's JSON document and its `Plan` (for apply and show). A file that is not
+    a readable JSON plan (a device, a FIFO, nested 100,000 deep, another format version or
+    shape) is a usage error: the argument is wrong."""
     from pxrun.errors import PlanError, UsageError
     from pxrun.render.jsonplan import plan_from_json
     from pxrun.spec.paths import MAX_LOCAL_FILE, LocalFileError, read_bounded
@@ -271,10 +280,7 @@ def read_saved_plan(planfile: Path) -> tuple[Plan, Path | None]:
         raise UsageError(f"the plan {planfile} is not a pxrun plan (its content does not "
                          "match the plan format)",
                          hint="run `pxrun plan -o FILE` again") from None
-    recorded = doc.get("spec_path")
-    if not isinstance(recorded, str):
-        return plan, None
-    return plan, Path(os.path.normpath(planfile.parent / recorded))
+    return doc, plan
 
 
 def check_saved_spec(saved: Plan, loaded: LoadedStack, spec: Path) -> None:

@@ -82,6 +82,7 @@ def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
     from pxrun.observe.fetch import observe_cluster
     from pxrun.plan.planner import plan as make_plan
     from pxrun.render.jsonplan import plan_to_json
+    from pxrun.spec.paths import output_problem
 
     settings = settings if settings is not None else Settings()
     settings.sim = settings.sim or sim
@@ -90,6 +91,8 @@ def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
     if destroy and refresh_only:
         raise UsageError("--destroy and --refresh-only cannot be combined",
                          hint="--refresh-only only reports drift; it never plans a destroy")
+    if out is not None and (problem := output_problem(out)):  # before the work, not after
+        raise UsageError(f"cannot write the plan to {out}: {problem}")
 
     started = time.perf_counter()
     spec = spec_path(path)
@@ -246,7 +249,11 @@ def _echo(text: str, settings: Settings, *, err: bool = False, nl: bool = True) 
 def _write_atomically(path: Path, text: str) -> None:
     """Write via a temporary file and rename, so a reader never sees half a plan."""
     from pxrun.errors import UsageError
+    from pxrun.spec.paths import output_problem
 
+    problem = output_problem(path)
+    if problem:
+        raise UsageError(f"cannot write the plan to {path}: {problem}")
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         tmp.write_text(text, encoding="utf-8")

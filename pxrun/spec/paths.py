@@ -55,6 +55,22 @@ def resolve_inside(spec_dir: Path, name: str, *, allow_outside: bool = False) ->
     return path
 
 
+def output_problem(path: Path) -> str | None:
+    """Why pxrun must not write `path` by writing a temporary file and renaming it over the
+    target (a saved plan, a metrics textfile), or None. A rename would replace a device, a
+    FIFO or a symlink like /dev/stdout with a regular file (as root: /dev/full itself)."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        parent = Path(path).parent
+        return None if parent.is_dir() else f"its folder {parent} does not exist"
+    except OSError as exc:
+        return f"cannot use it: {_reason(exc)}"
+    if not stat.S_ISREG(info.st_mode) or os.path.islink(path):
+        return "is not a regular file (pxrun replaces the file it writes)"
+    return None
+
+
 def provision_files(stack: Stack) -> Iterator[tuple[str, tuple[str | int, ...], str]]:
     """(container, path inside it, file name) of every `files[]` `src` and `template`."""
     for name, container in stack.containers.items():

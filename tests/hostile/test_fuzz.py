@@ -113,7 +113,9 @@ def test_generated_documents_load_or_fail_with_diagnostics(document: dict[str, A
 
 FILES = ["quick.yaml", "bad.yaml", "missing.yaml", "fifo", "/dev/zero", "outside/pxrun.yaml",
          ".", "/proc/self/mem", "plan.json"]
-OUT = ["out.json", "/proc/x/p.json", "/dev/full", "."]
+# Output paths stay in the test's folder: run as root, a regression that renames a file over
+# a device would replace /dev/full itself (a FIFO here stands in for a device).
+OUT = ["out.json", "/proc/x/p.json", "fifo", "."]
 TIMEOUTS = ["0", "-1", "nan", "inf", "5", "1e400", "abc", "create=0", "create=5", "bogus=1",
             "start=nan", "=", ""]
 NAMES = ["web", "cache", "nosuch", "web-1", "", "é"]
@@ -139,6 +141,7 @@ COMMANDS: dict[str, dict[str, list[str] | None]] = {
     "doctor": {"-f": FILES, **CONNECT},
     "force-unlock": {"-f": FILES, "--stack": NAMES},
     "sim status": {"missing-dir": None, "/proc": None},
+    "show": {"plan.json": None, "fifo": None, "/dev/zero": None, "quick.yaml": None},
     "no-such-command": {},
 }
 # Not -v: it prints the traceback on purpose, for whoever debugs.
