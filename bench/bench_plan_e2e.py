@@ -53,7 +53,7 @@ def seed(client: object, nodes: tuple[str, ...], count: int) -> None:
 
 
 def _create(client: object, nodes: tuple[str, ...], index: int) -> None:
-    from pxrun.observe.marker import Marker, join_description, stack_tag
+    from pxrun.pve.marker import Marker, join_description, stack_tag
 
     name = f"ct-{index}"
     marker = Marker(stack="bench", name=name, extra={"template": TEMPLATE})

@@ -35,7 +35,7 @@ def _create_managed(state: Path) -> dict[str, int]:
     (not in the spec) as stack quickstart's, through the API. Returns name -> vmid."""
     from pxrun.connect.client import ProxmoxerClient
     from pxrun.connect.settings import ConnectionSettings, Endpoint, Secret
-    from pxrun.observe.marker import Marker, join_description, stack_tag
+    from pxrun.pve.marker import Marker, join_description, stack_tag
     from pxrun.sim.runtime import SimRuntime, init_state
 
     init_state(state)

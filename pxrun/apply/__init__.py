@@ -1,5 +1,9 @@
 """ACT: executes a Plan through the API client; never re-plans and never prints.
 
+Each operation runs by the route the plan chose (the API, or `pct set` on the node through
+the `RootRunner` seam); values the plan names as secrets are filled in from the injected
+`SecretSource` at the moment of the call.
+
 Progress goes out through a hook interface that the CLI implements. The public names:
 `apply_plan(client, plan, options=, hook=, stop=) -> ApplySummary`, `ApplyOptions`,
 `Limits`, `Hook`, `StackLock` / `force_unlock`, and `check_fresh` for saved plans.
@@ -9,6 +13,7 @@ from pxrun.apply.context import DEFAULT_TIMEOUTS, ApplyOptions
 from pxrun.apply.engine import apply_plan
 from pxrun.apply.hooks import Hook, Provisioner, RootRunner
 from pxrun.apply.limits import Limits
+from pxrun.apply.secrets import SecretMap, SecretSource
 from pxrun.apply.stacklock import LockHeldError, StackLock, force_unlock
 from pxrun.apply.stale import StalePlanError, check_fresh, stale_reasons
 from pxrun.apply.summary import ApplySummary, ChangeResult
@@ -23,6 +28,8 @@ __all__ = [
     "LockHeldError",
     "Provisioner",
     "RootRunner",
+    "SecretMap",
+    "SecretSource",
     "StackLock",
     "StalePlanError",
     "apply_plan",

@@ -25,6 +25,7 @@ from pxrun.errors import ApiError, ApplyError, UnreachableError
 
 if TYPE_CHECKING:
     from pxrun.apply.hooks import Hook, Provisioner, RootRunner
+    from pxrun.apply.secrets import SecretSource
     from pxrun.apply.vmid import VmidAllocator
     from pxrun.connect.client import ProxmoxClient
     from pxrun.connect.tasks import TaskResult
@@ -42,7 +43,9 @@ MAYBE_SENT = "maybe-sent"  # a marker value: the write may have been carried out
 @dataclass(frozen=True)
 class ApplyOptions:
     """How to apply. `restart` overrides the plan's restart policy for restarts that are
-    not required (`auto` / `never` / `ask`); None keeps the plan's."""
+    not required (`auto` / `never` / `ask`); None keeps the plan's. `root_runner` carries
+    out the writes the plan routed through the node; `secrets` gives the values of the
+    secrets the plan refers to."""
 
     parallelism: int = 4
     limits: Limits = field(default_factory=Limits)
@@ -50,6 +53,7 @@ class ApplyOptions:
     restart: RestartPolicy | None = None
     root_runner: RootRunner | None = None
     provisioner: Provisioner | None = None
+    secrets: SecretSource | None = None
     shared_storages: frozenset[str] | None = None  # None: read from the cluster once
     retry_attempts: int = 5
     retry_delay: float = 0.25  # first backoff; doubles up to 4 s, with jitter

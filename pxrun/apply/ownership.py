@@ -3,7 +3,7 @@
 The plan speaks in the user's terms (tags without our stack tag, the description without
 the marker), so every write of `tags` or `description` passes through here and comes out
 with ownership intact; a user deleting all their tags must never un-own a container.
-Root@pam-only options are recognised here too, so they can go through `pct set` instead.
+Which writes go through `pct set` instead of the API is the plan's decision (its routes).
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pxrun.observe.marker import Marker, join_description, split_description, stack_tag
-from pxrun.observe.propstr import FEATURES, MP, parse_propstr
-from pxrun.observe.values import parse_tags, print_tags
+from pxrun.pve.marker import Marker, join_description, split_description, stack_tag
+from pxrun.pve.values import parse_tags, print_tags
 
 
 def owned_tags(tags: str | None, stack: str) -> str:
@@ -48,45 +47,9 @@ def own_params(params: Mapping[str, str], delete: tuple[str, ...], *, stack: str
     return out, keep
 
 
-def is_root_only(key: str, value: str) -> bool:
-    """Options Proxmox lets only root@pam set — never an API token (reference A6)."""
-    if key.startswith("dev") and key[3:].isdigit():
-        return True
-    if key == "hookscript":
-        return True
-    if key.startswith("mp") and key[2:].isdigit():
-        try:
-            volume = parse_propstr(value, MP).get("volume", "")
-        except ValueError:
-            return False
-        return volume.startswith("/")
-    if key == "features":
-        try:
-            flags = parse_propstr(value, FEATURES)
-        except ValueError:
-            return False
-        return any(k != "nesting" and v not in ("0", "") for k, v in flags.items())
-    return False
-
-
-def split_root_only(params: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
-    """(what the API token may send, what needs root through `pct set`)."""
-    api = {k: v for k, v in params.items() if not is_root_only(k, v)}
-    root = {k: v for k, v in params.items() if is_root_only(k, v)}
-    return api, root
-
-
-def split_root_only_delete(delete: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(deletes the API token may send, deletes that need root): removing a device, the
-    hookscript or feature flags is as root@pam-only as setting them (reference A6)."""
-    def root(key: str) -> bool:
-        return key in ("hookscript", "features") or (key.startswith("dev") and key[3:].isdigit())
-
-    return tuple(k for k in delete if not root(k)), tuple(k for k in delete if root(k))
-
-
 def pct_set_args(vmid: int, params: Mapping[str, str], delete: tuple[str, ...] = ()) -> list[str]:
-    """`pct set` arguments. Values are canonical property strings: no secrets."""
+    """`pct set` arguments. The plan routes no value with a secret here (it would show on
+    the node's command line)."""
     args = ["set", str(vmid)]
     for key, value in sorted(params.items()):
         args += [f"--{key}", value]

@@ -1,32 +1,31 @@
 """Create: template download (once per node), vmid reservation, the create task, and the
-wait for the container's address.
+wait for the container's address; and `pct set` on the node for the writes the plan routed
+there.
 
 Every option the plan resolved goes into the create call explicitly — network, mounts,
 features, `unprivileged`, tags — because PVE 8 and 9 differ in their defaults (PVE 9
 creates unprivileged containers unless told otherwise). The ownership marker and the stack
 tag go into the create itself, so there is no moment at which the container exists but is
-not ours.
+not ours. Options only root@pam may set are not in the create's parameters: the plan puts
+them in a node-routed config operation right after it.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from pxrun.apply.context import Future
-from pxrun.apply.ownership import (
-    marker_for,
-    owned_tags,
-    pct_set_args,
-    split_root_only,
-    with_marker,
-)
-from pxrun.errors import ApiError
+from pxrun.apply.ownership import marker_for, owned_tags, pct_set_args, with_marker
+from pxrun.apply.secrets import resolve_all
+from pxrun.errors import ApiError, ApplyError
+from pxrun.plan.model import SecretText
 
 if TYPE_CHECKING:
     from pxrun.apply.context import Run
-    from pxrun.plan.model import CreateContainer, TemplateDownload
+    from pxrun.plan.model import ConfigValue, CreateContainer, TemplateDownload
 
 
 def download_template(run: Run, node: str, download: TemplateDownload) -> None:
@@ -61,36 +60,40 @@ def create(run: Run, op: CreateContainer) -> None:
         download_template(run, op.node, op.download)
     shared = run.shared
     marker = marker_for(shared.stack, run.address, template=op.marker_template)
-    params: dict[str, str] = dict(op.params)
-    params["tags"] = owned_tags(params.get("tags"), shared.stack)
-    params["description"] = with_marker(params.get("description"), marker)
-    params.setdefault("ostemplate", op.template)
-    params.setdefault("storage", op.storage)
-    root: dict[str, str] = {}
-    if shared.options.root_runner is not None:
-        params, root = split_root_only(params)
-    storages = {op.storage, *_mount_storages(params)}
+    storages = {op.storage, *_mount_storages(op.params)}
     run.node = op.node
     with run.step("create", run.node_keys(*sorted(storages), node=op.node),
                   detail=f"on {op.node}"):
+        params = resolve_all(op.params, shared.options.secrets)
+        params["tags"] = owned_tags(params.get("tags"), shared.stack)
+        params["description"] = with_marker(params.get("description"), marker)
+        params.setdefault("ostemplate", op.template)
+        params.setdefault("storage", op.storage)
         vmid, upid = shared.vmids.create(run, op.node, op.vmid, params)
         run.vmid = vmid
         run.created = True
         run.running = False
         run.net_params = {k: v for k, v in params.items() if k.startswith("net")}
         run.wait(upid, "create", "create")
-    if root:
-        set_as_root(run, root)
 
 
-def set_as_root(run: Run, params: dict[str, str], delete: tuple[str, ...] = ()) -> None:
-    """Options only root@pam may set, through `pct set` on the node over SSH."""
+def set_on_node(run: Run, params: Mapping[str, ConfigValue],
+                delete: tuple[str, ...] = ()) -> None:
+    """A write the plan routed through the node: `pct set` as root over SSH."""
     runner = run.shared.options.root_runner
     node, vmid = run.where()
-    assert runner is not None
     keys = ", ".join(sorted([*params, *delete]))
+    if runner is None:
+        raise ApplyError(f"the plan sets {keys} with `pct set` on the node, but node SSH is "
+                         "not configured for this apply",
+                         hint="configure node SSH (cluster.ssh), or run `pxrun plan` again")
+    secret = sorted(k for k, v in params.items() if isinstance(v, SecretText))
+    if secret:  # the planner never routes these here; a hand-edited plan might
+        raise ApplyError(f"refusing to put the secret in {', '.join(secret)} on the node's "
+                         "command line")
+    texts = {k: v for k, v in params.items() if isinstance(v, str)}
     with run.step("pct-set", run.node_keys(), detail=keys):
-        runner.pct(node, pct_set_args(vmid, params, delete))
+        runner.pct(node, pct_set_args(vmid, texts, delete))
     what = " and ".join(part for part in (
         f"{', '.join(sorted(params))} set" if params else "",
         f"{', '.join(delete)} removed" if delete else "") if part)
@@ -98,12 +101,13 @@ def set_as_root(run: Run, params: dict[str, str], delete: tuple[str, ...] = ()) 
              "change them)")
 
 
-def _mount_storages(params: dict[str, str]) -> set[str]:
+def _mount_storages(params: Mapping[str, ConfigValue]) -> set[str]:
     """Storages that new mount point volumes (`storage:GiB`) are allocated on."""
     out: set[str] = set()
     for key, value in params.items():
         if key.startswith("mp") and key[2:].isdigit():
-            volume = value.split(",", 1)[0]
+            text = value if isinstance(value, str) else str(value.parts[0])
+            volume = text.split(",", 1)[0]
             if ":" in volume and not volume.startswith("/"):
                 out.add(volume.split(":", 1)[0])
     return out

@@ -11,16 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pxrun.apply.ownership import (
-    existing_marker,
-    marker_for,
-    own_params,
-    split_root_only,
-    split_root_only_delete,
-)
-from pxrun.apply.steps_create import set_as_root
+from pxrun.apply.ownership import existing_marker, marker_for, own_params
+from pxrun.apply.secrets import resolve, resolve_all
+from pxrun.apply.steps_create import set_on_node
 from pxrun.errors import ApiError, DigestMismatchError, NotFoundError
-from pxrun.observe.marker import Marker, split_description
+from pxrun.pve.marker import Marker, split_description
 
 if TYPE_CHECKING:
     from pxrun.apply.context import Run
@@ -69,33 +64,30 @@ def current_marker(run: Run) -> Marker:
 
 
 def config_update(run: Run, op: ConfigUpdate) -> None:
-    marker = current_marker(run) if ("description" in op.set or
-                                     "description" in op.delete) else None
-    params, delete = own_params(op.set, op.delete, stack=run.shared.stack, marker=marker)
-    root: dict[str, str] = {}
-    root_delete: tuple[str, ...] = ()
-    if run.shared.options.root_runner is not None:
-        params, root = split_root_only(params)
-        delete, root_delete = split_root_only_delete(delete)
-        if "features" in params:  # turning flags other than nesting off is root-only too
-            root["features"] = params.pop("features")
-    keys = ", ".join(sorted([*params, *(f"-{k}" for k in delete)]))
-    if params or delete:
+    """The config write, by the route the plan chose; secret values are filled in only
+    for the call itself."""
+    if op.route == "node":
+        set_on_node(run, op.set, op.delete)
+    elif op.set or op.delete:
+        marker = current_marker(run) if ("description" in op.set or
+                                         "description" in op.delete) else None
+        keys = ", ".join(sorted([*op.set, *(f"-{k}" for k in op.delete)]))
         with run.step("config", run.node_keys(), detail=keys):
+            params, delete = own_params(resolve_all(op.set, run.shared.options.secrets),
+                                        op.delete, stack=run.shared.stack, marker=marker)
             put_config(run, params, delete)
-    if root or root_delete:
-        set_as_root(run, root, root_delete)
-    run.net_params.update({k: v for k, v in op.set.items() if k.startswith("net")})
+    run.net_params.update({k: v for k, v in op.set.items()
+                           if k.startswith("net") and isinstance(v, str)})
     run.pending.extend(k for k in op.pending if k not in run.pending)
 
 
 def attach_mount(run: Run, op: AttachMount) -> None:
-    storages = (op.storage,) if op.storage else ()
-    if run.shared.options.root_runner is not None and op.value.split(",", 1)[0].startswith("/"):
-        set_as_root(run, {op.slot: op.value})
+    if op.route == "node":
+        set_on_node(run, {op.slot: op.value})
         return
+    storages = (op.storage,) if op.storage else ()
     with run.step("attach", run.node_keys(*storages), detail=op.slot):
-        put_config(run, {op.slot: op.value})
+        put_config(run, {op.slot: resolve(op.value, run.shared.options.secrets)})
 
 
 def detach_mount(run: Run, op: DetachMount) -> None:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pxrun.apply.context import MAYBE_SENT
 from pxrun.errors import AlreadyExistsError, ApiError, ApplyError, NotFoundError, ParameterError
-from pxrun.observe.marker import split_description
+from pxrun.pve.marker import split_description
 
 if TYPE_CHECKING:
     from pxrun.apply.context import Run

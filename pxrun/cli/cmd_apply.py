@@ -288,7 +288,7 @@ def check_saved_spec(saved: Plan, loaded: LoadedStack, spec: Path) -> None:
     from pxrun.apply.stale import StalePlanError
     from pxrun.plan import spec_hash
 
-    now = spec_hash(loaded.stack)
+    now = spec_hash(loaded.stack, loaded.secrets)
     if now != saved.spec_hash:
         raise StalePlanError(
             f"the plan is stale: the spec changed since the plan was made ({spec} hashes "
@@ -307,6 +307,7 @@ def locked_apply(client: ProxmoxerClient, settings: Settings, loaded: LoadedStac
     report. `confirm` replaces the "Only 'yes'" question (by-hand commands); `on_summary`
     sees the outcome after the summary table (create prints how to connect)."""
     from pxrun.apply.engine import apply_plan
+    from pxrun.apply.secrets import SecretMap
     from pxrun.apply.stacklock import StackLock
     from pxrun.apply.stale import check_fresh
     from pxrun.cli.cmd_plan import plan_options
@@ -333,6 +334,8 @@ def locked_apply(client: ProxmoxerClient, settings: Settings, loaded: LoadedStac
         verdict = _show_and_approve(plan, settings, loaded, auto_approve, confirm)
         if verdict is not None:
             return verdict
+        if options.secrets is None:  # the values of the secrets the plan names
+            options = dataclasses.replace(options, secrets=SecretMap(loaded.secrets))
         summary = apply_plan(client, plan, options=options, hook=hook)
     finally:
         lock.release()

@@ -197,9 +197,9 @@ def _spec(opts: dict[str, Any], base: dict[str, Any], name: str | None, answers:
         name = name_from_hostname(str(data.get("hostname") or "")) or "container"
     data["name"] = name
     stack = _validate({"version": 1, "stack": opts["stack"], "containers": {name: data}})
-    secrets = file_stack.secret_strings if file_stack is not None else frozenset()
+    secrets = file_stack.secrets if file_stack is not None else {}
     files = file_stack.files if file_stack is not None else ()
-    return LoadedStack(stack, files, secret_strings=secrets), name
+    return LoadedStack(stack, files, secrets=secrets), name
 
 
 def _container_data(base: dict[str, Any], answers: Answers,

@@ -138,7 +138,7 @@ def plan_options(loaded: LoadedStack, observed: Observed, spec_dir: Path, *,
         node_ssh_available=node_ssh_available,
         file_digests=file_digests(loaded.stack, spec_dir,
                                   allow_outside=loaded.allow_outside_paths),
-        sensitive_values=loaded.secret_strings)
+        secrets=loaded.secrets)
 
 
 def relative_to_plan(spec: Path, planfile: Path) -> str:

@@ -12,10 +12,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pxrun.connect.client import ProxmoxClient
-from pxrun.connect.rights import PrivilegeCheck, check_privileges, root_only_options
+from pxrun.connect.rights import PrivilegeCheck, check_privileges
 from pxrun.connect.session import ConnectionInfo
 from pxrun.connect.tls import server_fingerprint
 from pxrun.errors import ApiError, AuthenticationError, TlsError, UnreachableError
+from pxrun.pve.config import root_only_options
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,8 @@
-"""What the API token may do, and which spec options no API token can ever set.
+"""What the API token may do: the privileges pxrun uses, compared with what it holds.
 
-Why this exists: Proxmox reserves some container options to the `root@pam` *user*, and an
-API token is never that user, not even `root@pam!token` (reference A6). Users meet this as a
-403 in the middle of an apply; `pxrun doctor` names the options up front instead. Both
-functions are pure: they read `GET /access/permissions` output and a spec `Stack`.
+Pure: reads `GET /access/permissions` output. Which spec options no API token can set at
+all (root@pam only, reference A6) is a fact of each option's row: `pxrun.pve.access`, listed
+for doctor by `pxrun.pve.config.root_only_options`.
 """
 
 from __future__ import annotations
@@ -55,33 +54,3 @@ def check_privileges(permissions: Mapping[str, Any]) -> list[PrivilegeCheck]:
         status = "yes" if broad else ("partial" if paths else "no")
         checks.append(PrivilegeCheck(privilege=priv, purpose=purpose, status=status, paths=paths))
     return checks
-
-
-def root_only_options(stack: Any) -> list[str]:
-    """`container: option` for each option in `stack` that only root@pam may set.
-
-    Features other than nesting, bind mounts, devices and hook scripts; on a privileged
-    container, any feature at all. Read by attribute so it follows the spec model loosely.
-    """
-    found: list[str] = []
-    containers = getattr(stack, "containers", None) or {}
-    for name, ct in sorted(containers.items()):
-        privileged = getattr(ct, "unprivileged", True) is False
-        features = getattr(ct, "features", None)
-        if features is not None:
-            values = features.model_dump(exclude_none=True) if hasattr(
-                features, "model_dump") else dict(vars(features))
-            for key, value in sorted(values.items()):
-                if value in (False, None, [], ""):
-                    continue
-                if key != "nesting" or privileged:
-                    kind = "privileged container" if privileged else "feature"
-                    found.append(f"{name}: features.{key} ({kind})")
-        for slot, mount in sorted((getattr(ct, "mounts", None) or {}).items()):
-            if getattr(mount, "host_path", None):
-                found.append(f"{name}: mounts.{slot} (bind mount of {mount.host_path})")
-        for slot, device in sorted((getattr(ct, "devices", None) or {}).items()):
-            found.append(f"{name}: devices.{slot} (device {getattr(device, 'path', '?')})")
-        if getattr(ct, "hookscript", None):
-            found.append(f"{name}: hookscript")
-    return found

@@ -2,7 +2,7 @@
 
 Shared by `pxrun drift` (once, from cron) and `pxrun watch` (every cycle), so both say the
 same thing about the same cluster. The caller passes the spec already loaded and the base
-plan options the CLI derived from it (file digests, secret strings), and a wall clock.
+plan options the CLI derived from it (file digests, secrets by name), and a wall clock.
 """
 
 from __future__ import annotations

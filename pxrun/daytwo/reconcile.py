@@ -17,6 +17,7 @@ from typing import Any
 from pxrun.apply.context import ApplyOptions
 from pxrun.apply.engine import apply_plan
 from pxrun.apply.hooks import Hook
+from pxrun.apply.secrets import SecretMap
 from pxrun.connect.client import ProxmoxClient
 from pxrun.daytwo.check import Check, Desired
 from pxrun.plan.model import Action, Plan, ResourceChange
@@ -79,7 +80,9 @@ def reconcile(client: ProxmoxClient, desired: Desired, check: Check, *, lost: fr
                    error=f"--allow does not include {category(c.action)}")
              for c in plan.changes if c.operations and category(c.action) not in options.allow]
     if todo and not stop.is_set():
-        acted += _apply(client, plan, todo, options.apply, stop, say)
+        apply_options = options.apply if options.apply.secrets is not None else (
+            dataclasses.replace(options.apply, secrets=SecretMap(desired.options.secrets)))
+        acted += _apply(client, plan, todo, apply_options, stop, say)
     return acted, decisions
 
 

@@ -11,7 +11,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from pxrun.observe.marker import split_description, stack_of_tag
 from pxrun.observe.model import (
     BridgeInfo,
     CatalogEntry,
@@ -24,8 +23,9 @@ from pxrun.observe.model import (
     TemplateInfo,
 )
 from pxrun.observe.parse import merge_pending, parse_config
-from pxrun.observe.propstr import PropertyStringError
-from pxrun.observe.values import parse_bool, parse_tags, split_list
+from pxrun.pve.marker import split_description, stack_of_tag
+from pxrun.pve.propstr import PropertyStringError
+from pxrun.pve.values import parse_bool, parse_tags, split_list
 
 _NODE_STATUS = {"online", "offline", "unknown"}
 

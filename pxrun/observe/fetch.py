@@ -29,7 +29,6 @@ from pxrun.observe.assemble import (
     parse_resources,
     parse_templates,
 )
-from pxrun.observe.marker import stack_tag
 from pxrun.observe.model import (
     GuestRef,
     Observed,
@@ -39,6 +38,7 @@ from pxrun.observe.model import (
     StorageInfo,
     TemplateInfo,
 )
+from pxrun.pve.marker import stack_tag
 from pxrun.spec.model import Stack
 
 DEFAULT_WORKERS = 32  # matches pxrun.connect.client.DEFAULT_POOL_SIZE

@@ -17,9 +17,9 @@ from pxrun.connect.client import ProxmoxClient
 from pxrun.errors import NotFoundError, UnreachableError
 from pxrun.observe.assemble import live_status, parse_resources
 from pxrun.observe.fetch import DEFAULT_WORKERS
-from pxrun.observe.marker import TAG_PREFIX, split_description, stack_of_tag
-from pxrun.observe.propstr import NET, PropertyStringError, parse_propstr
-from pxrun.observe.values import MIB, parse_size, parse_tags
+from pxrun.pve.marker import TAG_PREFIX, split_description, stack_of_tag
+from pxrun.pve.propstr import NET, ROOTFS, PropertyStringError, parse_propstr
+from pxrun.pve.values import MIB, parse_size, parse_tags
 
 _SEEN_ERRORS = (UnreachableError, NotFoundError)
 
@@ -118,13 +118,11 @@ def _row(guest: dict[str, Any], status: str, config: dict[str, Any] | None,
 
 
 def _rootfs_gib(text: Any) -> float:
-    for part in str(text or "").split(","):
-        if part.startswith("size="):
-            try:
-                return round(parse_size(part[5:]) / 1024**3, 1)
-            except ValueError:
-                return 0
-    return 0
+    try:
+        size = parse_propstr(str(text or ""), ROOTFS).get("size")
+        return round(parse_size(size) / 1024**3, 1) if size else 0
+    except ValueError:
+        return 0
 
 
 def _config_ips(config: dict[str, Any]) -> tuple[str, ...]:

@@ -12,19 +12,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pxrun.observe.marker import Marker, split_description, stack_tag
-from pxrun.observe.normalize import PVE_DEFAULTS, canonical
-from pxrun.observe.parts import (
-    parse_device,
-    parse_features,
-    parse_flag,
-    parse_mount,
-    parse_network,
-    parse_rootfs,
-    parse_startup_spec,
-)
-from pxrun.observe.values import parse_tags, split_list
-from pxrun.spec.model import Container, Resources
+from pxrun.pve.config import canonical, read_config
+from pxrun.pve.marker import Marker, split_description
+from pxrun.pve.options import Site
+from pxrun.pve.parts import parse_flag, parse_mount, parse_rootfs
+from pxrun.spec.model import Container
 
 _VOLATILE = frozenset({"digest", "lxc"})
 
@@ -113,73 +105,29 @@ def parse_config(
     cpus: int | None = None,
     template: str | None = None,
 ) -> ParsedConfig:
-    """A raw config view -> ParsedConfig; pure.
+    """A raw config view -> ParsedConfig; pure. The options are read by their rows
+    (`pxrun.pve.config.read_config`); this adds what the config does not say.
 
     `name` is the container's name in the spec (from the marker), `stack` the stack whose tag
     is removed from the user's tags, `running` the live power state, `pool` the pool from
     /cluster/resources (pool membership is not in the config), `cpus` the node's CPU count
     (a config without `cores` may use them all), `template` what the marker recorded.
     """
-    get = raw.get
-    rootfs = parse_rootfs(raw["rootfs"]) if "rootfs" in raw else None
-    volids: dict[str, str] = {"rootfs": rootfs.volid} if rootfs is not None else {}
-    networks, mounts, devices, unused = {}, {}, {}, []
+    fields = read_config(raw, Site(stack=stack or "", vmid=vmid, cpus=cpus))
+    fields.update(name=name, vmid=vmid, node=node, template=template, pool=pool,
+                  state="running" if running else "stopped")
+    container = canonical(Container.model_validate(fields))
+    volids: dict[str, str] = {}
+    unused: list[str] = []
     for key in sorted(raw):
-        if key.startswith("net") and key[3:].isdigit():
-            networks[key] = parse_network(raw[key])
+        if key == "rootfs":
+            volids[key] = parse_rootfs(raw[key]).volid
         elif key.startswith("mp") and key[2:].isdigit():
-            mounts[key], volid = parse_mount(raw[key], vmid)
+            volid = parse_mount(raw[key], vmid)[1]
             if volid is not None:
                 volids[key] = volid
-        elif key.startswith("dev") and key[3:].isdigit():
-            devices[key] = parse_device(raw[key])
         elif key.startswith("unused") and key[6:].isdigit():
             unused.append(raw[key].split(",", 1)[0])
-    notes, _ = split_description(get("description"))
-    own_tag = stack_tag(stack) if stack else None
-    tags = [t for t in parse_tags(get("tags")) if t != own_tag]
-    resources = Resources(
-        cores=int(get("cores") or cpus or 1),
-        cpulimit=float(raw["cpulimit"]) if "cpulimit" in raw else None,
-        cpuunits=int(raw["cpuunits"]) if "cpuunits" in raw else None,
-        memory=int(get("memory", PVE_DEFAULTS["memory"])),
-        swap=int(get("swap", PVE_DEFAULTS["swap"])),
-        disk=(rootfs.size_gib if rootfs is not None and rootfs.size_gib else
-              PVE_DEFAULTS["disk"]),
-    )
-    fields: dict[str, Any] = {
-        "name": name, "hostname": get("hostname") or f"CT{vmid}", "vmid": vmid, "node": node,
-        "template": template, "resources": resources,
-        "rootfs": rootfs.options if rootfs is not None else None,
-        "networks": networks, "mounts": mounts, "devices": devices,
-        "features": parse_features(get("features")),
-        "state": "running" if running else "stopped",
-        "startup": parse_startup_spec(get("startup")),
-        "tags": tags, "description": notes, "pool": pool,
-        "nameserver": split_list(get("nameserver")) or None,
-        "searchdomain": split_list(get("searchdomain")) or None,
-        "timezone": get("timezone"), "ostype": get("ostype"), "hookscript": get("hookscript"),
-        "arch": get("arch"), "cmode": get("cmode"),
-        "tty": int(raw["tty"]) if "tty" in raw else None,
-        "env": _parse_env(get("env")),
-        "unprivileged": parse_flag(get("unprivileged", PVE_DEFAULTS["unprivileged"])),
-    }
-    if rootfs is not None and rootfs.storage:
-        fields["storage"] = rootfs.storage
-    for flag in ("onboot", "protection", "console"):
-        fields[flag] = parse_flag(raw[flag]) if flag in raw else None
-    container = canonical(Container.model_validate(fields))
     return ParsedConfig(container=container, volids=volids, unused=tuple(unused),
-                        lock=get("lock") or None, is_template=parse_flag(get("template", 0)))
-
-
-def _parse_env(text: str | None) -> dict[str, str] | None:
-    """`env` is a NUL-separated list of NAME=value."""
-    if not text:
-        return None
-    env: dict[str, str] = {}
-    for item in text.split("\0"):
-        name, sep, value = item.partition("=")
-        if sep:
-            env[name] = value
-    return env or None
+                        lock=raw.get("lock") or None,
+                        is_template=parse_flag(raw.get("template", 0)))

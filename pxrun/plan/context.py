@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pxrun.observe.model import Observed
+from pxrun.observe.model import Observed, ObservedContainer
 from pxrun.plan.fingerprint import spec_hash, step_fingerprints
 from pxrun.plan.model import PlanDiagnostic, RestartPolicy
 from pxrun.plan.options import PlanOptions
 from pxrun.plan.placement import Placer
+from pxrun.plan.secrets import Known, known_secrets
+from pxrun.pve.options import Site
 from pxrun.spec.model import Container, Stack
 
 
@@ -25,10 +27,12 @@ class PlanContext:
     diagnostics: list[PlanDiagnostic] = field(default_factory=list)
     _steps: dict[str, dict[str, str]] = field(default_factory=dict)
     _secret_digests: dict[str, str] = field(default_factory=dict, repr=False)
+    known: Known = field(default=(), repr=False)  # secrets by value, for `seal`
 
     @classmethod
     def start(cls, stack: Stack, observed: Observed, options: PlanOptions) -> PlanContext:
-        return cls(stack, observed, options, Placer(observed))
+        return cls(stack, observed, options, Placer(observed),
+                   known=known_secrets(options.secrets))
 
     def error(self, address: str | None, message: str, hint: str = "") -> None:
         self.diagnostics.append(PlanDiagnostic(severity="error", address=address,
@@ -37,6 +41,13 @@ class PlanContext:
     def warn(self, address: str | None, message: str, hint: str = "") -> None:
         self.diagnostics.append(PlanDiagnostic(severity="warning", address=address,
                                                message=message, hint=hint))
+
+    def site(self, observed: ObservedContainer | None = None) -> Site:
+        """What printing a value for `observed` (None: a new container) needs to know."""
+        if observed is None:
+            return Site(stack=self.stack.stack)
+        return Site(stack=self.stack.stack, vmid=observed.vmid, have=observed.future,
+                    volids=observed.volids)
 
     def restart_policy(self, want: Container) -> RestartPolicy:
         """`lifecycle.restart` of the container, else the run's `--restart`."""
@@ -50,7 +61,8 @@ class PlanContext:
         return self._steps[want.name]
 
     def spec_hash(self) -> str:
-        return spec_hash(self.stack, self._secret_digests)
+        return spec_hash(self.stack, self.options.secrets, self._secret_digests)
 
     def view_secrets(self) -> frozenset[str]:
-        return self.options.sensitive_values
+        """Secret values, to show as SENSITIVE in views (display only)."""
+        return frozenset(value for value, _ in self.known)

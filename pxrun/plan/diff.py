@@ -1,12 +1,17 @@
 """Essence and field diff: the two containers the planner compares, and how they differ.
 
-Normalisation belongs to observe (`canonical`, `comparable`): the desired container and
-the observed one arrive in the spec's own types with one spelling per meaning, and the
-observed one restricted to what the spec manages. Here they become JSON views (secrets
-never shown, provisioning as per-step fingerprints) and are diffed kopf-style into
-(op, path, old, new) items. `lifecycle.ignore_changes` is applied to the desired side
-before the diff (the desired value at an ignored path becomes the observed one), so an
-ignored field produces neither a diff nor an operation.
+Nothing may show as a perpetual diff (peers.md, complaint 7). The desired container and the
+observed one arrive in the spec's own types; both get one spelling per meaning (`canonical`,
+from the option rows), and the observed one is seen through what the spec manages
+(`comparable`): a field the spec leaves unset is not compared (a MAC Proxmox generated,
+anything set by hand in the GUI), a field Proxmox leaves unset reads as Proxmox's default
+(`onboot` absent == false, the rows' `default`/`absent`), what the cluster cannot hold is
+taken from the spec (the rows' `spec_only`), and placement `auto` or a node list holding
+the current node is satisfied. Then they become JSON views (secrets never shown,
+provisioning as per-step fingerprints) and are diffed kopf-style into (op, path, old, new)
+items. `lifecycle.ignore_changes` is applied to the desired side before the diff (the
+desired value at an ignored path becomes the observed one), so an ignored field produces
+neither a diff nor an operation.
 """
 
 from __future__ import annotations
@@ -17,13 +22,47 @@ from typing import Any
 from pydantic import BaseModel
 
 from pxrun.observe.model import ObservedContainer
-from pxrun.observe.normalize import canonical, comparable
 from pxrun.plan.model import SENSITIVE, FieldDiff, Json
 from pxrun.plan.templates import satisfies
+from pxrun.pve.config import ABSENT, SPEC_ONLY, canonical
 from pxrun.spec.model import Container
 
-_NOT_SHOWN = {"name", "lifecycle", "depends_on", "provision", "password", "ssh_keys"}
 _MISSING = object()
+
+
+def comparable(desired: Container, observed: Container) -> Container:
+    """The observed container restricted to what `desired` manages, defaults filled. Pure.
+
+    `desired == comparable(desired, observed)` (both canonical) means "no change"."""
+    masked = _mask(desired, observed)
+    assert isinstance(masked, Container)
+    updates: dict[str, Any] = {field: getattr(desired, field) for field in SPEC_ONLY}
+    if observed.template is None:  # not recorded on the container: cannot be compared
+        updates["template"] = desired.template
+    node = desired.node
+    if node == "auto" or (isinstance(node, list) and observed.node in node):
+        updates["node"] = node
+    return masked.model_copy(update=updates)
+
+
+def _mask(desired: BaseModel, observed: BaseModel) -> BaseModel:
+    absent = ABSENT.get(type(desired), {})
+    updates: dict[str, Any] = {}
+    for field in type(desired).model_fields:
+        want, have = getattr(desired, field), getattr(observed, field)
+        if want is None:
+            updates[field] = None
+            continue
+        if have is None:
+            have = absent.get(field)
+        if isinstance(want, BaseModel) and isinstance(have, BaseModel):
+            have = _mask(want, have)
+        elif isinstance(want, dict) and isinstance(have, dict):
+            have = {slot: (_mask(want[slot], value) if slot in want
+                           and isinstance(value, BaseModel) else value)
+                    for slot, value in have.items()}
+        updates[field] = have
+    return observed.model_copy(update=updates)
 
 
 def essence_pair(desired: Container, observed: ObservedContainer) -> tuple[Container, Container]:
@@ -42,8 +81,7 @@ def essence_pair(desired: Container, observed: ObservedContainer) -> tuple[Conta
     return want, have
 
 
-_SPEC_ONLY = frozenset({"name", "password", "ssh_keys", "lifecycle", "depends_on", "provision",
-                        "template", "node"})
+_SKIPPED = SPEC_ONLY | {"template", "node"}  # template and node: matched by their own rules
 
 
 def matches_quickly(want: Container, observed: ObservedContainer) -> bool:
@@ -64,7 +102,7 @@ def matches_quickly(want: Container, observed: ObservedContainer) -> bool:
         return False
     mine, theirs = want.__dict__, have.__dict__
     return all(_same(value, theirs[key]) for key, value in mine.items()
-               if key not in _SPEC_ONLY)
+               if key not in _SKIPPED)
 
 
 def _same(want: Any, have: Any) -> bool:
@@ -116,7 +154,7 @@ def view(container: Container, steps: dict[str, str] | None,
          sensitive: frozenset[str] = frozenset()) -> dict[str, Json]:
     """A container as a JSON view for before/after: no identity or lifecycle fields, no
     secret values, provisioning as its per-step fingerprints."""
-    data: dict[str, Json] = container.model_dump(mode="json", exclude=_NOT_SHOWN)
+    data: dict[str, Json] = container.model_dump(mode="json", exclude=set(SPEC_ONLY))
     if steps:
         data["provision"] = dict(steps)
     return redact(data, sensitive) if sensitive else data

@@ -14,10 +14,13 @@ config and a plain hash of a weak password is a dictionary lookup away. Pure fun
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, SecretStr
+from pydantic_core import to_json
 
 from pxrun.spec.model import Container, Stack
 
@@ -148,18 +151,49 @@ def _secrets_of(stack: Stack) -> dict[str, SecretStr]:
     return found
 
 
-def spec_hash(stack: Stack, secret_cache: dict[str, str] | None = None) -> str:
-    """sha256 of the resolved stack, secrets hashed: a saved plan is stale when it differs.
+def secrets_mac(secrets: Mapping[str, str], salt: str) -> str:
+    """An HMAC over the names of `secrets`, keyed by a slow, salted derivation of all their
+    values: it changes when any secret changes, and guessing a value from it costs a full
+    key derivation per guess (the spec hash is written into saved plan files)."""
+    if not secrets:
+        return ""
+    material = _json(sorted(secrets.items())).encode()
+    key = hashlib.pbkdf2_hmac("sha256", material, f"pxrun-secrets:{salt}".encode(), _KDF_ROUNDS)
+    return hmac.new(key, _json(sorted(secrets)).encode(), hashlib.sha256).hexdigest()
 
-    Container order does not matter (they are hashed by sorted name); only the meaning does.
+
+def _without_values(text: str, hidden: tuple[tuple[str, str], ...]) -> str:
+    """JSON `text` with every secret value replaced by its name."""
+    for escaped, name in hidden:
+        if escaped in text:
+            text = text.replace(escaped, "${" + name + "}")
+    return text
+
+
+def spec_hash(stack: Stack, secrets: Mapping[str, str] | None = None,
+              secret_cache: dict[str, str] | None = None) -> str:
+    """sha256 of the resolved stack: a saved plan is stale when it differs.
+
+    `secrets` (name -> value, see `PlanOptions.secrets`) enter as names where their values
+    appear, plus one MAC of all their values, so a changed secret makes a saved plan stale
+    while the hash holds nothing a plain dictionary attack could use. Secret fields of the
+    model (root password, auth keys) enter through their salted KDF digest. Container order
+    does not matter (they are hashed by sorted name); only the meaning does.
     """
     cache = {} if secret_cache is None else secret_cache
-    secrets = {path: _plain(value, stack.stack, cache)
+    digests = {path: _plain(value, stack.stack, cache)
                for path, value in _secrets_of(stack).items()}
+    named = secrets or {}
+    hidden = tuple(sorted(((to_json(value).decode()[1:-1], name)
+                           for name, value in named.items() if value),
+                          key=lambda item: (-len(item[0]), item[1])))
     digest = hashlib.sha256()
-    digest.update(stack.model_dump_json(exclude={"containers"}).encode())
-    digest.update(_json(secrets).encode())
+    digest.update(_without_values(stack.model_dump_json(exclude={"containers"}),
+                                  hidden).encode())
+    digest.update(_json(digests).encode())
+    digest.update(secrets_mac(named, stack.stack).encode())
     for name in sorted(stack.containers):
         digest.update(b"\0" + name.encode() + b"\0")
-        digest.update(stack.containers[name].model_dump_json().encode())
+        digest.update(_without_values(stack.containers[name].model_dump_json(),
+                                      hidden).encode())
     return "sha256:" + digest.hexdigest()

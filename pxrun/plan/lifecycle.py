@@ -10,9 +10,8 @@ error: the change is still shown, so the user sees what was about to happen.
 from __future__ import annotations
 
 from pxrun.observe.model import ObservedContainer
-from pxrun.observe.normalize import canonical
 from pxrun.plan.context import PlanContext
-from pxrun.plan.diff import redact, view
+from pxrun.plan.diff import view
 from pxrun.plan.fingerprint import encode_fingerprint
 from pxrun.plan.model import (
     Action,
@@ -27,8 +26,10 @@ from pxrun.plan.model import (
     TemplateDownload,
 )
 from pxrun.plan.placement import Placement
-from pxrun.plan.pvevalues import create_params
-from pxrun.plan.validate import missing_bridges, new_volume_problems, root_only_settings
+from pxrun.plan.routes import route_writes
+from pxrun.plan.secrets import seal_all
+from pxrun.plan.validate import missing_bridges, new_volume_problems
+from pxrun.pve.config import canonical, create_params
 from pxrun.spec.model import Container
 
 
@@ -55,35 +56,26 @@ def _check_placed(ctx: PlanContext, want: Container, node: str) -> None:
         ctx.error(want.name, message)
     for message in new_volume_problems(want, node, ctx.observed):
         ctx.error(want.name, message)
-    _check_root_only(ctx, want, None)
-
-
-def _check_root_only(ctx: PlanContext, want: Container, paths: list[str] | None) -> None:
-    if not ctx.options.is_token or ctx.options.node_ssh_available:
-        return
-    settings = root_only_settings(want, paths)
-    if settings:
-        ctx.error(want.name, f"{', '.join(settings)} can only be set by root@pam, not "
-                             "through an API token",
-                  "configure node SSH (cluster.ssh) so pxrun can use `pct set` on the node, "
-                  "or drop these settings")
 
 
 def create_operations(ctx: PlanContext, desired: Container, want: Container,
                       placement: Placement, vmid: int | None) -> tuple[list[Operation], Container]:
-    """The operations that create `want` on its placement, and the container they make."""
+    """The operations that create `want` on its placement, and the container they make:
+    the create call, then (before the first start) the options only root@pam may set,
+    through the node."""
     template = placement.template
     assert template is not None  # placed with need_template=True
     download = (TemplateDownload(storage=template.download_storage, template=template.filename)
                 if template.download_storage is not None else None)
+    params = seal_all(create_params(want, ctx.site()), ctx.known)
+    api, node = route_writes(ctx, want, None, params)
     create = CreateContainer(node=placement.node, vmid=vmid, template=template.volid,
-                             download=download, storage=want.storage,
-                             params=redact(create_params(want, ctx.stack.stack),
-                                           ctx.view_secrets()),
+                             download=download, storage=want.storage, params=api.values,
                              marker_template=template.volid)
     steps = ctx.steps(desired)
-    ops: list[Operation] = [create, *power_tail(False, want.state == "running", tuple(steps),
-                                                encode_fingerprint(steps))]
+    ops: list[Operation] = [create, *([node.operation("node")] if node else []),
+                            *power_tail(False, want.state == "running", tuple(steps),
+                                        encode_fingerprint(steps))]
     made = want.model_copy(update={"node": placement.node, "template": template.volid,
                                    "vmid": vmid})
     return ops, made

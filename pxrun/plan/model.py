@@ -1,13 +1,17 @@
-"""The Plan: what `plan()` decided, as a frozen, versioned, JSON-able value.
+"""The Plan: what `plan()` decided, as a frozen, JSON-able value.
 
 The vocabulary is Terraform's (STYLE.md): an `Action` per container, a `ResourceChange`
 holding before/after views, the field diffs as kopf-style (op, path, old, new) items, and a
 reason that is for humans only. Apply never branches on the reason, nor on the action: it
-executes `ResourceChange.operations` in order, and nothing else. Renderers read this model
-(or its `model_dump(mode="json")`, the public JSON plan format) and own every word shown.
+executes `ResourceChange.operations` in order, each by the route the plan chose, and nothing
+else. The public JSON plan is `pxrun.render.jsonplan`'s document (versioned there, with a
+schema), built from this model; renderers own every word shown.
 
-No secret value is ever stored here: secrets appear as the string `SENSITIVE` in
-before/after views and are hashed (slowly, salted) inside fingerprints and the spec hash.
+No secret value is ever stored here. An operation that writes a secret holds a reference to
+it (`SecretRef`: its name in `secrets` or `env`), which apply resolves through a secret
+source at the moment of the call; before/after views show secrets as `SENSITIVE` (display
+only, never sent anywhere); fingerprints and the spec hash hold them only through a slow,
+salted key derivation.
 """
 
 from __future__ import annotations
@@ -16,9 +20,6 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
-
-FORMAT_VERSION: Literal[1] = 1
-"""Bumped whenever the JSON plan format changes incompatibly."""
 
 SENSITIVE = "(sensitive)"
 """What a secret value reads as in before/after views and field diffs."""
@@ -74,33 +75,65 @@ class FieldDiff(_Frozen):
     new: Json = None
 
 
+# --- values with secrets, and routes ------------------------------------------------------
+
+
+class SecretRef(_Frozen):
+    """A secret by name: `secrets.<path>` (a value of the sops file) or `env.<NAME>`."""
+
+    ref: str
+
+
+class SecretText(_Frozen):
+    """A value to write that contains secrets: literal text and references, in order.
+    Apply joins them, each reference resolved by its secret source, at the moment of the
+    call; the plan itself never holds the value."""
+
+    parts: tuple[str | SecretRef, ...]
+
+    @property
+    def refs(self) -> tuple[str, ...]:
+        return tuple(p.ref for p in self.parts if isinstance(p, SecretRef))
+
+
+ConfigValue = str | SecretText
+"""A Proxmox config value as the plan carries it: canonical text, or text with secrets."""
+
+Route = Literal["api", "node"]
+"""How a config write reaches Proxmox: the API with the token, or `pct set` run as root on
+the node over SSH (options only root@pam may set, reference A6). The plan decides."""
+
+
 # --- operations: the only thing apply executes --------------------------------------------
 
 
 class ConfigUpdate(_Frozen):
-    """One `PUT /nodes/{node}/lxc/{vmid}/config` with the observed digest.
+    """One config write: `PUT /nodes/{node}/lxc/{vmid}/config` with the observed digest
+    (route `api`), or `pct set` on the node (route `node`).
 
     `set` maps Proxmox config keys to the canonical values to write (what Proxmox itself
     stores). `description` holds the user's notes only: apply appends the ownership marker.
-    A value shown as SENSITIVE holds a secret: apply takes it from the spec (whose hash the
-    plan records) through `pxrun.plan.pvevalues.config_value`.
     `delete` lists keys to remove. `pending` names the keys of this update that Proxmox will
     hold pending on a running container (they apply at the next start). Never empty: a
-    change without keys is not planned (peers.md #9, "no options specified").
+    change without keys is not planned (peers.md #9, "no options specified"). A change may
+    hold two: the API write first, then the root@pam-only keys through the node.
     """
 
     op: Literal["config"] = "config"
-    set: dict[str, str] = {}
+    route: Route = "api"
+    set: dict[str, ConfigValue] = {}
     delete: tuple[str, ...] = ()
     pending: tuple[str, ...] = ()
 
 
 class AttachMount(_Frozen):
-    """Hot-add a mount point (a new key is applied live): `PUT config mpN=<value>`."""
+    """Hot-add a mount point (a new key is applied live): `PUT config mpN=<value>`, or
+    `pct set --mpN` for a bind mount (route `node`)."""
 
     op: Literal["attach_mount"] = "attach_mount"
+    route: Route = "api"
     slot: str
-    value: str
+    value: ConfigValue
     storage: str | None = None  # where a new volume is allocated (for per-storage limits)
 
 
@@ -176,9 +209,11 @@ class TemplateDownload(_Frozen):
 
 
 class CreateContainer(_Frozen):
-    """`POST /nodes/{node}/lxc`. `vmid` None: apply allocates one (safely, one at a time).
-    `params` are the canonical create parameters without secrets and without the
-    description marker (apply adds it, with `marker_template` recorded in it)."""
+    """`POST /nodes/{node}/lxc` (always the API). `vmid` None: apply allocates one (safely,
+    one at a time). `params` are the canonical create parameters (secrets by reference),
+    without the description marker (apply adds it, with `marker_template` recorded in it)
+    and without the options only root@pam may set: a `ConfigUpdate` with route `node`
+    follows the create for those."""
 
     op: Literal["create"] = "create"
     node: str
@@ -186,7 +221,7 @@ class CreateContainer(_Frozen):
     template: str  # the resolved volid
     download: TemplateDownload | None = None
     storage: str
-    params: dict[str, str] = {}
+    params: dict[str, ConfigValue] = {}
     marker_template: str  # what the marker records so the next plan can compare it
 
 
@@ -213,7 +248,7 @@ class ResourceChange(_Frozen):
     """What happens to one container, and why.
 
     before / after are JSON views of the container's *essence* (the spec's own fields,
-    secrets shown as SENSITIVE, provisioning as per-step fingerprints):
+    secrets shown as SENSITIVE for display, provisioning as per-step fingerprints):
     - create: before None; after the desired container, node and template resolved.
     - update: before what the cluster has, restricted to what the spec manages (fields
       the spec leaves unset are null on both sides); after the spec.
@@ -285,12 +320,12 @@ class Summary(_Frozen):
 
 class Plan(_Frozen):
     """The outcome of `plan()`: one ResourceChange per container in scope, with everything
-    apply and the renderers need. Frozen; `model_dump(mode="json")` is the JSON plan."""
+    apply and the renderers need. Frozen; the public JSON plan (`render.jsonplan`) is made
+    from it and read back into it, and carries the format version."""
 
-    format_version: Literal[1] = FORMAT_VERSION
     mode: Mode = "normal"
     stack: str
-    spec_hash: str  # sha256 of the resolved desired stack, secrets hashed
+    spec_hash: str  # sha256 of the resolved stack, secrets by name plus a MAC of their values
     restart_policy: RestartPolicy = "auto"
     changes: tuple[ResourceChange, ...] = ()
     drift: tuple[ResourceChange, ...] = ()

@@ -5,7 +5,9 @@ Frozen and plain, so a plan is a function of (desired, observed, options) and no
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from pxrun.plan.model import Mode, RestartPolicy
 
@@ -19,12 +21,15 @@ class PlanOptions:
     - `mode`: normal, destroy (delete everything this stack owns), refresh-only (drift).
     - `no_prune`: keep managed containers that left the spec instead of deleting them.
     - `restart`: default restart policy for pending changes; `lifecycle.restart` wins.
-    - `is_token` / `node_ssh_available`: root@pam-only options (reference A6) are a plan
-      error through an API token unless pxrun can fall back to `pct set` over node SSH.
+    - `is_token` / `node_ssh_available`: root@pam-only options (reference A6) are routed
+      through `pct set` over node SSH when pxrun talks through an API token; without node
+      SSH they are a plan error (apply never finds out on its own).
     - `file_digests`: sha256 of local files named by provisioning `files` (src/template),
       computed by the caller, so a changed file changes the fingerprint.
-    - `sensitive_values`: decrypted secret strings; any view value containing one is shown
-      as SENSITIVE (a secret rendered into a plain field such as `env`).
+    - `secrets`: every secret the spec may use, by name (`secrets.<path>` of the sops
+      file, `env.<NAME>` of the environment variables the spec reads) -> its value. A value
+      to write that contains one carries a reference to it instead (`SecretText`); a view
+      value containing one is shown as SENSITIVE; the spec hash covers a MAC of them all.
     """
 
     targets: frozenset[str] = frozenset()
@@ -35,4 +40,5 @@ class PlanOptions:
     is_token: bool = True
     node_ssh_available: bool = False
     file_digests: dict[str, str] = field(default_factory=dict, hash=False)
-    sensitive_values: frozenset[str] = field(default=frozenset(), repr=False)
+    secrets: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}),
+                                       repr=False, hash=False)

@@ -13,7 +13,6 @@ import re
 from collections.abc import Iterable
 
 from pxrun.observe.model import Observed
-from pxrun.observe.normalize import canonical
 from pxrun.plan.context import PlanContext
 from pxrun.plan.diff import essence_pair, field_diffs, view
 from pxrun.plan.fingerprint import decode_fingerprint
@@ -28,6 +27,7 @@ from pxrun.plan.model import (
 from pxrun.plan.options import PlanOptions
 from pxrun.plan.update import plan_existing
 from pxrun.plan.validate import duplicate_hostnames, vmid_conflict
+from pxrun.pve.config import canonical
 from pxrun.spec.model import Container, Stack
 
 

@@ -1,9 +1,10 @@
-"""An existing container: diff it, and turn the diff into operations by the policy table.
+"""An existing container: diff it, and turn the diff into operations by the option rows.
 
-Every field diff is looked up in `FIELD_POLICIES`; its kind says what it becomes — a key
-of one config PUT (live or pending), a resize, a mount hot-add or detach, a volume move, a
-migration, a pool change, a power transition, re-provisioning of changed steps, or a
-replace. Nothing here knows about individual fields: that is the table's job.
+Every field diff is looked up in the rows (`pxrun.pve.config.option_for`); its kind says
+what it becomes — a key of a config write (live or pending, its route decided by
+`routes.py`), a resize, a mount hot-add or detach, a volume move, a migration, a pool
+change, a power transition, re-provisioning of changed steps, or a replace. Nothing here
+knows about individual fields: that is the table's job.
 """
 
 from __future__ import annotations
@@ -11,15 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pxrun.observe.model import ObservedContainer
-from pxrun.observe.normalize import canonical
 from pxrun.plan.context import PlanContext
-from pxrun.plan.diff import essence_pair, field_diffs, matches_quickly, redact, view
+from pxrun.plan.diff import essence_pair, field_diffs, matches_quickly, view
 from pxrun.plan.fingerprint import changed_steps, decode_fingerprint, encode_fingerprint
-from pxrun.plan.lifecycle import _check_root_only, plan_replace, power_tail
+from pxrun.plan.lifecycle import plan_replace, power_tail
 from pxrun.plan.model import (
     Action,
     AttachMount,
-    ConfigUpdate,
     DetachMount,
     FieldDiff,
     Json,
@@ -31,9 +30,11 @@ from pxrun.plan.model import (
     ResourceChange,
     SetPool,
 )
-from pxrun.plan.policy import ChangeKind, policy_for, pve_key_for, slot_of
-from pxrun.plan.pvevalues import config_value
+from pxrun.plan.routes import route_of, route_writes
+from pxrun.plan.secrets import seal, seal_all
 from pxrun.plan.validate import missing_bridges, new_volume_problems, storage_problem
+from pxrun.pve.config import canonical, key_for, option_for, print_key, slot_of
+from pxrun.pve.options import ChangeKind
 from pxrun.spec.model import Container
 
 K = ChangeKind
@@ -62,8 +63,8 @@ class _Work:
 def _collect(diffs: list[FieldDiff]) -> _Work:
     work = _Work()
     for diff in diffs:
-        row = policy_for(diff.path)
-        kind, key = row.kind, pve_key_for(diff.path)
+        row = option_for(diff.path)
+        kind, key = row.kind, key_for(diff.path)
         if kind is K.NOT_COMPARED:
             continue
         work.touched.append(diff.path)
@@ -95,13 +96,14 @@ def _collect(diffs: list[FieldDiff]) -> _Work:
 def _mounts(ctx: PlanContext, work: _Work, want: Container, have: Container,
             observed: ObservedContainer) -> None:
     """Mount point slots: hot-add, detach, resize, move, or a (pending) option change."""
-    stack = ctx.stack.stack
+    site = ctx.site(observed)
     for slot in sorted(work.mount_slots):
         new, old = want.mounts.get(slot), have.mounts.get(slot)
         if old is None and new is not None:
-            work.attach.append(AttachMount(slot=slot, value=config_value(
-                slot, want, None, stack) or "", storage=new.storage if new.kind == "new"
-                else None))
+            value = seal(print_key(slot, want, site) or "", ctx.known)
+            work.attach.append(AttachMount(
+                slot=slot, value=value, route=route_of(ctx, slot, value, want, observed.future),
+                storage=new.storage if new.kind == "new" else None))
             continue
         if new is None:
             work.detach.append(DetachMount(slot=slot, volid=observed.volids.get(slot)))
@@ -142,9 +144,6 @@ def _validate(ctx: PlanContext, work: _Work, want: Container, node: str) -> None
         problem = storage_problem(move.storage, node, ctx.observed)
         if problem:
             ctx.error(want.name, f"{move.volume}: {problem}")
-    root_only = [p for p in work.touched if policy_for(p).root_only or p.startswith("mounts.")]
-    if root_only:
-        _check_root_only(ctx, want, root_only)
 
 
 def _migration(ctx: PlanContext, want: Container, observed: ObservedContainer) -> Migrate | None:
@@ -214,14 +213,16 @@ def _assemble(ctx: PlanContext, desired: Container, want: Container,
     running = observed.status == "running"
     want_running = want.state == "running"
     if work.set_keys or work.delete_keys:
-        stack = ctx.stack.stack
-        values = redact({k: config_value(k, want, observed, stack)
-                         for k in sorted(work.set_keys)}, ctx.view_secrets())
-        ops.append(ConfigUpdate(
-            set={k: v for k, v in values.items() if v is not None},
-            delete=tuple(sorted(work.delete_keys)),
-            pending=tuple(sorted(work.pending_keys & (work.set_keys | work.delete_keys)))
-            if running else ()))
+        site = ctx.site(observed)
+        printed = {k: text for k in sorted(work.set_keys)
+                   if (text := print_key(k, want, site)) is not None}
+        api, node_write = route_writes(ctx, want, observed.future,
+                                       seal_all(printed, ctx.known), work.delete_keys)
+        pending = work.pending_keys if running else set()
+        if api:
+            ops.append(api.operation("api", pending))
+        if node_write:
+            ops.append(node_write.operation("node", pending))
     ops += [*work.attach, *work.detach, *work.resizes]
     if work.pool:
         ops.append(SetPool(before=observed.current.pool, after=want.pool))

@@ -76,36 +76,3 @@ def new_volume_problems(want: Container, node: str, observed: Observed,
             if problem:
                 out.append(f"{slot}: {problem}")
     return out
-
-
-def root_only_settings(want: Container, paths: Iterable[str] | None = None) -> list[str]:
-    """The settings among `paths` (all of `want` when None) that only root@pam may set
-    (reference A6): features other than nesting (any on a privileged container), bind
-    mounts, devices, a hookscript."""
-    found: set[str] = set()
-    for path in _paths(want) if paths is None else paths:
-        parts = path.split(".")
-        if parts[0] == "features":
-            if not want.unprivileged or len(parts) == 1 or parts[1] != "nesting":
-                found.add("features (other than nesting)" if want.unprivileged
-                          else "features of a privileged container")
-        elif parts[0] == "devices":
-            found.add("device passthrough")
-        elif parts[0] == "hookscript":
-            found.add("hookscript")
-        elif parts[0] == "mounts" and len(parts) > 1:
-            mount = want.mounts.get(parts[1])
-            if mount is not None and mount.kind == "bind":
-                found.add("bind mounts")
-    return sorted(found)
-
-
-def _paths(want: Container) -> list[str]:
-    paths = [f"mounts.{slot}" for slot in want.mounts]
-    paths += [f"devices.{slot}" for slot in want.devices]
-    if want.hookscript is not None:
-        paths.append("hookscript")
-    if want.features is not None:
-        on = [k for k, v in want.features.model_dump(exclude_none=True).items() if v]
-        paths += [f"features.{k}" for k in on]
-    return paths

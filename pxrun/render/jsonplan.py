@@ -11,8 +11,9 @@ Each field diff also carries its `effect` (what changing that field costs: live,
 resize, migrate, move_volume, replace, provision, pool), derived here from the change's
 own operations, so readers need not know Proxmox's semantics.
 
-Pure: no I/O. Secret values never reach this module (the planner shows them as
-"(sensitive)"); `plan_from_json` refuses a document of another major version.
+Pure: no I/O. Secret values never reach this module (views show them as "(sensitive)",
+operations name them, specs/0052); `plan_from_json` refuses a document of another major
+version (format 2.0 added routes and secret references: a 1.x plan may hold placeholders).
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from typing import Any, Final
 from pxrun import __version__
 from pxrun.errors import PlanError
 from pxrun.plan.model import Action, FieldDiff, Plan, ResourceChange
-from pxrun.plan.policy import ChangeKind, policy_for, pve_key_for
+from pxrun.pve.config import key_for, option_for
+from pxrun.pve.options import ChangeKind
 
-FORMAT_VERSION: Final = "1.1"
+FORMAT_VERSION: Final = "2.0"
 """major.minor: readers accept any minor of their major; additions bump the minor."""
 
 JsonDoc = dict[str, Any]
@@ -134,7 +136,7 @@ def diff_effect(diff: FieldDiff, change: ResourceChange) -> str | None:
     if change.action is not Action.UPDATE:
         return None
     try:
-        kind = policy_for(diff.path).kind
+        kind = option_for(diff.path).kind
     except KeyError:
         kind = ChangeKind.LIVE
     ops = {op.op for op in change.operations}
@@ -148,7 +150,7 @@ def diff_effect(diff: FieldDiff, change: ResourceChange) -> str | None:
     pending = {key for op in change.operations if op.op == "config" for key in op.pending}
     pending |= {op.slot for op in change.operations if op.op == "detach_mount"
                 and change.restart_required}
-    return "restart" if pve_key_for(diff.path) in pending else "live"
+    return "restart" if key_for(diff.path) in pending else "live"
 
 
 def _covered(path: str, prefixes: tuple[str, ...]) -> bool:

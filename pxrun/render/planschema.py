@@ -96,7 +96,8 @@ def plan_schema() -> dict[str, Any]:
         "pxrun_version": _STR,
         "stack": _STR,
         "mode": {"enum": ["normal", "destroy", "refresh-only"]},
-        "spec_hash": {**_STR, "description": "sha256 of the resolved spec (secrets hashed)."},
+        "spec_hash": {**_STR, "description": "sha256 of the resolved spec (secrets by name, "
+                      "plus a MAC of their values)."},
         "spec_path": {**_NULLABLE_STR, "description": "The spec, relative to the saved plan "
                       "file (since 1.1; null when the plan was not saved)."},
         "restart_policy": {"enum": ["auto", "never", "ask"]},

@@ -29,7 +29,7 @@ from pxrun.spec.legacy import convert, is_legacy
 from pxrun.spec.merge import Layer, Provenance, StrictUnion, deep_merge
 from pxrun.spec.overrides import VarOverride, apply_overrides
 from pxrun.spec.paths import LocalFileError, outside_files, resolve_inside
-from pxrun.spec.template import Renderer, Scope, Unavailable
+from pxrun.spec.template import Renderer, Scope, Unavailable, WatchedScope, keys_read
 from pxrun.spec.yamlsrc import MAX_FILE_BYTES, Budget, Mark, SourceDoc, parse_yaml, read_yaml
 from pxrun.spec.yamlsrc import Path as DataPath
 
@@ -53,11 +53,19 @@ class LoadedStack:
     secrets_file: Path | None = None
     locations: Mapping[str, str] = field(default_factory=dict)
     """Container name -> 'file:line:col' of its entry, for later (plan-time) messages."""
-    secret_strings: frozenset[str] = field(default=frozenset(), repr=False)
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """Every secret the spec may use, by its name in templates -> its value: each value of
+    the sops file (`secrets.db.password`) and each environment variable the spec reads
+    (`env.TOKEN`), four characters or longer. Plans refer to them by name (specs/0052)."""
     spec_dir: Path = Path()
     """The folder `files[].src`/`template` are relative to (the spec's, or the folder itself)."""
     allow_outside_paths: bool = False
     """Whether files it names may be outside `spec_dir` (`paths.resolve_inside`)."""
+
+    @property
+    def secret_strings(self) -> frozenset[str]:
+        """The secret values: what output redacts."""
+        return frozenset(self.secrets.values())
 
     def redact(self, text: str) -> str:
         """`text` with every decrypted secret value replaced by '***'."""
@@ -102,7 +110,7 @@ class _Loader:
         self.overrides = dict(overrides or {})
         self.problems: list[Problem] = []
         self.diags: list[Diagnostic] = []
-        self.secret_strings: set[str] = set()
+        self.secret_values: dict[str, str] = {}
         self.groups: dict[str, list[str]] = {}
         """Counted container -> its replicas (none for count: 0), for depends_on."""
 
@@ -214,7 +222,7 @@ class _Loader:
         if problems or not isinstance(parsed.data, Mapping | None):
             raise SecretsError(f"{display}: the decrypted content is not a YAML mapping")
         data = parsed.data or {}
-        self.secret_strings = sops.leaf_strings(data)
+        self.secret_values.update(sops.secret_refs(data, "secrets"))
         return Scope.wrap(data, "secrets")
 
     # -- stage 4: containers -------------------------------------------------------------
@@ -299,7 +307,7 @@ class _Stack:
     def resolve(self) -> dict[str, Any]:
         loader = self.loader
         secrets = loader.secrets(self.found)
-        env = Scope.wrap(loader.environ, "env")
+        env = WatchedScope(loader.environ, "env")
         stack_name = self.found.get("stack", (None,))[0]
         vars_prov = Provenance(self.vars.layers or [Layer(self.first, ("vars",))])
         vars_data = Renderer({"env": env, "secrets": secrets}).render(
@@ -333,6 +341,10 @@ class _Stack:
         if vars_data:
             result["vars"] = vars_data
         result["containers"] = {n: r.data for n, r in self.containers.items()}
+        for key in sorted(keys_read(env)):
+            value = loader.environ.get(key, "")
+            if len(value) >= sops.MIN_SECRET:
+                loader.secret_values[f"env.{key}"] = value
         return result
 
     def _dependencies(self, groups: dict[str, list[str]]) -> None:
@@ -421,8 +433,9 @@ def load_stack(path: Path, *, environ: Mapping[str, str] | None = None,
     if model is not None:
         stack.local_files(model)
     diags = loader.diags + fold(loader.problems)
-    if loader.secret_strings:
-        diags = [Diagnostic(d.file, d.line, d.col, sops.redact(d.message, loader.secret_strings))
+    secret_strings = set(loader.secret_values.values())
+    if secret_strings:
+        diags = [Diagnostic(d.file, d.line, d.col, sops.redact(d.message, secret_strings))
                  for d in diags]
     if diags or model is None:
         raise SpecError(diags or [Diagnostic(str(path), 0, 0, "the spec is empty")])
@@ -432,5 +445,5 @@ def load_stack(path: Path, *, environ: Mapping[str, str] | None = None,
         locations[name] = f"{mark.file}:{mark.line}:{mark.col}"
     return LoadedStack(model, tuple(file for file, _ in docs),
                        stack.found["secrets"][0] if "secrets" in stack.found else None,
-                       locations, frozenset(loader.secret_strings), loader.spec_dir,
-                       allow_outside_paths)
+                       locations, dict(sorted(loader.secret_values.items())),
+                       loader.spec_dir, allow_outside_paths)

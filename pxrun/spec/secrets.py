@@ -96,21 +96,27 @@ def _classify(display: str, stderr: str) -> SecretsError:
     return SecretsError(f"{display}: sops failed: {last}")
 
 
-def leaf_strings(value: Any) -> set[str]:
-    """Every string (and number as text) inside a decrypted value: what to redact."""
-    found: set[str] = set()
-    stack = [value]
+MIN_SECRET = 4
+"""Shorter strings would mangle every message and value they appear in, and are no secret."""
+
+
+def secret_refs(value: Any, name: str) -> dict[str, str]:
+    """Every string (and number as text) inside a decrypted value, by its name in the
+    templates (`secrets.db.password`, `secrets.keys[0]`): what plans refer to and what
+    output redacts."""
+    found: dict[str, str] = {}
+    stack: list[tuple[str, Any]] = [(name, value)]
     while stack:
-        item = stack.pop()
+        path, item = stack.pop()
         if isinstance(item, Mapping):
-            stack.extend(item.values())
+            stack.extend((f"{path}.{k}", v) for k, v in item.items())
         elif isinstance(item, list):
-            stack.extend(item)
+            stack.extend((f"{path}[{i}]", v) for i, v in enumerate(item))
         elif isinstance(item, str | int | float) and not isinstance(item, bool):
             text = str(item)
-            if len(text) >= 4:  # shorter strings would mangle every message, and are no secret
-                found.add(text)
-    return found
+            if len(text) >= MIN_SECRET:
+                found[path] = text
+    return dict(sorted(found.items()))
 
 
 def redact(text: str, secrets: set[str] | frozenset[str]) -> str:

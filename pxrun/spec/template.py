@@ -54,6 +54,33 @@ class Scope(dict[str, Any]):
         return value
 
 
+class WatchedScope(Scope):
+    """A Scope that remembers which of its keys a template read.
+
+    Why: `env` holds the whole process environment, but only the variables a spec reads
+    are inputs of the spec (and, like `secrets`, treated as secrets by the planner).
+    """
+
+    def __init__(self, values: Mapping[str, Any], label: str) -> None:
+        super().__init__(values)
+        self.label = label
+        self._read: set[str] = set()
+
+    def __getitem__(self, key: str) -> Any:
+        self._read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self._read.add(key)
+        return super().get(key, default)
+
+
+def keys_read(scope: WatchedScope) -> frozenset[str]:
+    """The keys templates read from `scope` so far (a function, not an attribute, so that
+    no name of the scope's own shadows a key a template asks for)."""
+    return frozenset(scope._read)
+
+
 class Unavailable:
     """Stands in for `secrets` when the secrets file could not be read.
 

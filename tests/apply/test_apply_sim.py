@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from pxrun.observe.marker import split_description, stack_tag
 from pxrun.plan.model import CreateContainer, Plan, TemplateDownload
+from pxrun.pve.marker import split_description, stack_tag
 from tests.apply.conftest import Recorder, Stage, spec_text
 
 pytestmark = pytest.mark.integration

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pxrun.observe.marker import split_description
+from pxrun.pve.marker import split_description
 from tests.apply.conftest import Recorder, Stage, spec_text
 
 pytestmark = pytest.mark.integration

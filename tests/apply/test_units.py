@@ -6,15 +6,17 @@ import io
 import json
 import threading
 
+import pytest
 from rich.console import Console
 
 from pxrun.apply.engine import dependencies
 from pxrun.apply.limits import Limiter, Limits, storage_key
-from pxrun.apply.ownership import is_root_only, own_params, pct_set_args
+from pxrun.apply.ownership import own_params, pct_set_args
+from pxrun.apply.secrets import SecretMap, resolve
 from pxrun.apply.stale import stale_reasons
 from pxrun.apply.summary import ApplySummary, ChangeResult
 from pxrun.cli.progress import JsonProgress, LiveProgress, PlainProgress, summary_table
-from pxrun.observe.marker import Marker, split_description
+from pxrun.errors import ApplyError
 from pxrun.plan.model import (
     Action,
     ConfigUpdate,
@@ -22,7 +24,10 @@ from pxrun.plan.model import (
     DeleteContainer,
     Plan,
     ResourceChange,
+    SecretRef,
+    SecretText,
 )
+from pxrun.pve.marker import Marker, split_description
 
 
 def _create(name: str, deps: tuple[str, ...] = ()) -> ResourceChange:
@@ -84,15 +89,21 @@ def test_ownership_survives_tag_and_description_writes() -> None:
     assert params == {"tags": "a;b;pxrun-s"}
 
 
-def test_root_only_options() -> None:
-    assert is_root_only("features", "keyctl=1,nesting=1")
-    assert not is_root_only("features", "nesting=1")
-    assert is_root_only("mp1", "/mnt/media,mp=/media,ro=1")
-    assert not is_root_only("mp0", "local-lvm:8,mp=/srv")
-    assert is_root_only("dev0", "/dev/dri/renderD128,gid=104")
-    assert is_root_only("hookscript", "local:snippets/h.pl")
+def test_pct_set_args() -> None:
     assert pct_set_args(101, {"features": "keyctl=1"}, ("dev0",)) == [
         "set", "101", "--features", "keyctl=1", "--delete", "dev0"]
+
+
+def test_secret_references_resolve_at_the_call() -> None:
+    value = SecretText(parts=("TOKEN=", SecretRef(ref="secrets.token"), "\0A=", SecretRef(
+        ref="env.A")))
+    source = SecretMap({"secrets.token": "s3cr3t", "env.A": "from-env"})
+    assert resolve(value, source) == "TOKEN=s3cr3t\0A=from-env"
+    assert resolve("plain", None) == "plain"
+    with pytest.raises(ApplyError, match="no secret source"):
+        resolve(value, None)
+    with pytest.raises(ApplyError, match=r"secrets\.token, which the spec does not provide"):
+        resolve(value, SecretMap({"env.A": "x"}))
 
 
 RESULTS = ApplySummary(results=(

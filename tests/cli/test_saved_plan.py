@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from pxrun.render.jsonplan import FORMAT_VERSION
 from tests.cli.conftest import run, spec_text
 
 
@@ -29,7 +30,7 @@ def test_apply_a_saved_plan_from_another_directory(simdir: Path, checkout: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     assert run(simdir, "plan", "-f", "stacks/web.yaml", "-o", "plans/p.json") == 0
     doc = json.loads((checkout / "plans" / "p.json").read_text(encoding="utf-8"))
-    assert doc["spec_path"] == "../stacks/web.yaml" and doc["format_version"] == "1.1"
+    assert doc["spec_path"] == "../stacks/web.yaml" and doc["format_version"] == FORMAT_VERSION
     os.chdir(checkout / "deep" / "er")
     capsys.readouterr()
     assert run(simdir, "apply", "../../plans/p.json") == 0, capsys.readouterr().err

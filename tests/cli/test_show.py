@@ -32,7 +32,8 @@ def test_show_renders_what_plan_printed(simdir: Path, capsys: pytest.CaptureFixt
     ("not json", "is not JSON"),
     ("[1, 2]", "is not a pxrun plan"),
     ('{"format_version": "9.0"}', "format version 9.0"),
-    ('{"format_version": "1.1", "mode": "normal"}', "is not a pxrun plan"),
+    ('{"format_version": "2.0", "mode": "normal"}', "is not a pxrun plan"),
+    ('{"format_version": "1.1", "mode": "normal"}', "format version 1.1"),
 ])
 def test_show_refuses_what_apply_would_refuse(content: str, says: str, tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:

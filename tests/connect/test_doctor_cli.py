@@ -152,8 +152,8 @@ def test_doctor_names_root_only_spec_options(clean_env: Path,
         pytest.skip(f"the spec loader could not read the example: {report['warnings']}")
     assert status == 0  # a warning, not a failure: the cluster itself is fine
     assert report["root_only"] == [
-        "web: features.keyctl (feature)",
-        "web: mounts.mp0 (bind mount of /srv/media)",
-        "web: devices.dev0 (device /dev/dri/renderD128)",
+        "web: devices.dev0 (device passthrough)",
+        "web: features.keyctl (features other than nesting)",
+        "web: mounts.mp0 (bind mounts)",
     ]
     assert any("need root@pam" in w for w in report["warnings"])

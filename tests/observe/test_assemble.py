@@ -15,8 +15,8 @@ from pxrun.observe.assemble import (
     parse_templates,
 )
 from pxrun.observe.fetch import _template_sources
-from pxrun.observe.marker import Marker, join_description
 from pxrun.observe.model import GuestRef, ObservedContainer, Problem
+from pxrun.pve.marker import Marker, join_description
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cluster"
 RESOURCES = json.loads((FIXTURES / "resources.json").read_text())["data"]

@@ -13,7 +13,7 @@ from pxrun.cli.main import main
 from pxrun.connect.client import ProxmoxerClient
 from pxrun.connect.settings import ConnectionSettings, Endpoint, Secret
 from pxrun.observe.inventory import GuestRow, _row
-from pxrun.observe.marker import Marker, join_description
+from pxrun.pve.marker import Marker, join_description
 from pxrun.sim.embedded import running_simulator
 from tests.observe.conftest import create_ct
 

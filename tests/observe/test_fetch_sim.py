@@ -10,7 +10,7 @@ import pytest
 
 from pxrun.connect.client import ProxmoxerClient
 from pxrun.observe.fetch import observe_cluster
-from pxrun.observe.marker import Marker, join_description, stack_tag
+from pxrun.pve.marker import Marker, join_description, stack_tag
 from pxrun.sim.reqlog import RequestLog
 from tests.observe.conftest import create_ct
 from tests.sim.conftest import SimEnv

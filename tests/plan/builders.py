@@ -24,9 +24,9 @@ from pxrun.observe.model import (
     StorageInfo,
     TemplateInfo,
 )
-from pxrun.observe.normalize import canonical
 from pxrun.plan.fingerprint import provision_fingerprint
 from pxrun.plan.templates import resolve_template
+from pxrun.pve.config import canonical
 from pxrun.spec.merge import deep_merge
 from pxrun.spec.model import Container, Stack
 

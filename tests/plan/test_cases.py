@@ -2,7 +2,8 @@
 
 Each file holds `cases:`, each case:
   id, desired (spec fragment), observed (compact cluster, see builders.py), options
-  (PlanOptions fields), and expect:
+  (PlanOptions fields; `secrets`: name -> value, none of which may appear in the plan),
+  and expect:
     changes: {address: {action, replace_paths, restart_required, prune, node, diffs (paths),
               operations (in order; a string = the op name only, a dict = a subset of the
               op's fields), reason (substring)}}
@@ -14,6 +15,7 @@ A new behaviour is a new case, not new test code.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +41,7 @@ def run_case(case: dict[str, Any]) -> Plan:
     stack = build_stack(case.get("desired"))
     observed = build_observed(case.get("observed"), stack)
     opts = dict(case.get("options") or {})
-    for key in ("targets", "replace", "sensitive_values"):
+    for key in ("targets", "replace"):
         if key in opts:
             opts[key] = frozenset(opts[key])
     return plan(stack, observed, PlanOptions(**opts))
@@ -84,9 +86,18 @@ def _check_diagnostics(result: Plan, severity: str, wanted: list[str]) -> None:
         assert any(text in g for g in got), f"no {severity} contains {text!r}: {got}"
 
 
+def _no_secret_values(result: Plan, case: dict[str, Any]) -> None:
+    """Whatever a case plans, no secret value is in the plan: views say (sensitive) and
+    operations refer to secrets by name."""
+    text = json.dumps(result.model_dump(mode="json"))
+    for value in ((case.get("options") or {}).get("secrets") or {}).values():
+        assert value not in text, f"the secret {value!r} is in the plan"
+
+
 @pytest.mark.parametrize("case", _load())
 def test_planner_case(case: dict[str, Any]) -> None:
     result = run_case(case)
+    _no_secret_values(result, case)
     expect = case.get("expect") or {}
     for address, want in (expect.get("changes") or {}).items():
         change = result.change(address)

@@ -13,10 +13,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pxrun.observe.normalize import canonical
 from pxrun.plan import PlanOptions, plan
 from pxrun.plan.diff import essence_pair, field_diffs, matches_quickly, view
 from pxrun.plan.model import Action
+from pxrun.pve.config import canonical
 from pxrun.spec.model import Stack
 from tests.plan.builders import build_observed, build_stack, observed_from
 

@@ -1,54 +1,17 @@
-"""The planner's small parts: the policy table's coverage, the Plan's JSON form, secrets,
-fingerprints and template shorthands."""
+"""The planner's small parts: the Plan's JSON form, secrets, fingerprints and template
+shorthands (the option table's coverage is tests/pve/test_options.py)."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from pydantic import BaseModel
 
-from pxrun.plan import FIELD_POLICIES, PlanOptions, plan, provision_fingerprint, spec_hash
+from pxrun.plan import PlanOptions, plan, provision_fingerprint, spec_hash
 from pxrun.plan.fingerprint import decode_fingerprint, encode_fingerprint
 from pxrun.plan.model import Action, Plan
-from pxrun.plan.policy import ChangeKind, policy_for, pve_key_for
 from pxrun.plan.templates import matches_shorthand, satisfies
-from pxrun.spec.model import Container
 from tests.plan.builders import build_observed, build_stack
-
-
-def test_every_spec_field_has_a_policy_row() -> None:
-    rows = {row.path.split(".")[0] for row in FIELD_POLICIES}
-    assert set(Container.model_fields) - rows == set()
-    for name, info in Container.model_fields.items():
-        model = info.annotation
-        if isinstance(model, type) and issubclass(model, BaseModel) and name == "resources":
-            for sub in model.model_fields:
-                assert policy_for(f"{name}.{sub}").path == f"{name}.{sub}"
-
-
-@pytest.mark.parametrize(("path", "kind", "key"), [
-    ("networks.net3.ip", ChangeKind.LIVE, "net3"),
-    ("mounts.mp7", ChangeKind.MOUNT, "mp7"),
-    ("devices.dev0.gid", ChangeKind.DEVICE, "dev0"),
-    ("features.keyctl", ChangeKind.PENDING, "features"),
-    ("resources.disk", ChangeKind.RESIZE, "rootfs"),
-    ("provision.packages", ChangeKind.PROVISION, None),
-    ("template", ChangeKind.REPLACE, None),
-])
-def test_policy_lookup(path: str, kind: ChangeKind, key: str | None) -> None:
-    assert policy_for(path).kind is kind
-    assert pve_key_for(path) == key
-
-
-def test_only_four_fields_replace() -> None:
-    replacing = {row.path for row in FIELD_POLICIES if row.kind is ChangeKind.REPLACE}
-    assert replacing == {"template", "unprivileged", "arch", "vmid"}
-
-
-def test_unknown_path_has_no_policy() -> None:
-    with pytest.raises(KeyError):
-        policy_for("nonsense")
 
 
 @pytest.mark.parametrize("action", list(Action))
@@ -75,7 +38,6 @@ def _mixed_plan(**options: object) -> Plan:
 def test_plan_json_round_trips() -> None:
     result = _mixed_plan()
     data = result.model_dump(mode="json")
-    assert data["format_version"] == 1
     assert {c["address"]: c["action"] for c in data["changes"]} == {
         "db": ["delete", "create"], "gone": ["delete"], "new": ["create"], "web": ["update"]}
     assert Plan.model_validate(json.loads(json.dumps(data))) == result
@@ -83,7 +45,7 @@ def test_plan_json_round_trips() -> None:
 
 
 def test_no_secret_value_in_the_plan() -> None:
-    text = json.dumps(_mixed_plan(sensitive_values=frozenset({"s3cr3t-value"})).model_dump(
+    text = json.dumps(_mixed_plan(secrets={"secrets.token": "s3cr3t-value"}).model_dump(
         mode="json"))
     for secret in ("hunter22", "tskey-abc123", "s3cr3t-value"):
         assert secret not in text

@@ -36,7 +36,7 @@ def test_samples_validate(name: str) -> None:
 
 @pytest.mark.parametrize("breakage", [
     lambda d: d.pop("spec_hash"),
-    lambda d: d.update(format_version="2.0"),
+    lambda d: d.update(format_version="3.0"),
     lambda d: d.update(mode="yolo"),
     lambda d: d["resource_changes"][0].update(actions=["update", "create"]),
     lambda d: d["resource_changes"][0].update(extra=1),

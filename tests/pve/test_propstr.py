@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pxrun.observe.propstr import (
+from pxrun.pve.propstr import (
     DEV,
     FEATURES,
     MP,

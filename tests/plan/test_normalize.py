@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from pxrun.observe.normalize import canonical, comparable
 from pxrun.observe.parse import parse_config, pending_from_config
+from pxrun.plan.diff import comparable
+from pxrun.pve.config import canonical
 from pxrun.spec.model import Container
 
 DATA = json.loads((Path(__file__).parent / "fixtures" / "normalize.json").read_text())

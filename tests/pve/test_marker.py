@@ -11,7 +11,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from pxrun.observe.marker import (
+from pxrun.pve.marker import (
     Marker,
     join_description,
     normalize_notes,
@@ -20,7 +20,7 @@ from pxrun.observe.marker import (
     stack_of_tag,
     stack_tag,
 )
-from pxrun.observe.values import TAG_RE
+from pxrun.pve.values import TAG_RE
 
 DATA = json.loads((Path(__file__).parent / "fixtures" / "descriptions.json").read_text())
 

@@ -7,7 +7,7 @@ required keys sorted; then every other key sorted. We print the same way so that
 PUTs is byte-for-byte what a later GET returns, and a round trip never shows as a change.
 
 This module knows only the *shape* of each format (keys, default key, required keys, which
-keys are booleans or sizes); mapping to the spec's model types lives in `parse.py`. The
+keys are booleans or sizes); mapping to the spec's model types lives in `parts.py`. The
 simulator has its own, schema-driven copy of this logic on purpose (specs/0001).
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pxrun.observe.values import format_size, parse_bool
+from pxrun.pve.values import format_size, parse_bool
 
 
 class PropertyStringError(ValueError):

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pxrun.observe import values as v
+from pxrun.pve import values as v
 
 DATA = json.loads((Path(__file__).parent / "fixtures" / "values.json").read_text())
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pxrun.observe.parts import (
+from pxrun.pve.parts import (
     is_own_volume,
     parse_device,
     parse_features,

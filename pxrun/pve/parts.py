@@ -15,9 +15,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from pxrun.observe.propstr import DEV, FEATURES, MP, NET, ROOTFS, parse_propstr, print_propstr
-from pxrun.observe.values import GIB, parse_bool, parse_size, parse_startup, print_startup
-from pxrun.observe.values import StartupOrder as _StartupOrder
+from pxrun.pve.propstr import DEV, FEATURES, MP, NET, ROOTFS, parse_propstr, print_propstr
+from pxrun.pve.values import GIB, parse_bool, parse_size, parse_startup, print_startup
+from pxrun.pve.values import StartupOrder as _StartupOrder
 from pxrun.spec.model import Device, Features, Mount, Network, RootFs, Startup
 
 # --- networks ----------------------------------------------------------------------------
