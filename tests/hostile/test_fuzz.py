@@ -96,14 +96,14 @@ def spec_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("fuzz") / "pxrun.yaml"
 
 
-@settings(FUZZ, max_examples=150)
+@settings(FUZZ, max_examples=120)
 @given(text=mutated())
 def test_mutated_specs_load_or_fail_with_diagnostics(text: str, spec_file: Path) -> None:
     spec_file.write_text(text, encoding="utf-8")
     _load_cleanly(spec_file)
 
 
-@settings(FUZZ, max_examples=100)
+@settings(FUZZ, max_examples=80)
 @given(document=DOCUMENTS)
 def test_generated_documents_load_or_fail_with_diagnostics(document: dict[str, Any],
                                                           spec_file: Path) -> None:
@@ -193,7 +193,7 @@ def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]
     return status, err
 
 
-@settings(FUZZ, max_examples=150)
+@settings(FUZZ, max_examples=100)
 @given(argv=command_lines())
 def test_random_command_lines_exit_with_a_meaning(argv: list[str], cli_work: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
@@ -218,7 +218,7 @@ PLANS = JSON | st.fixed_dictionaries(
               "diagnostics": JSON, "summary": JSON})
 
 
-@settings(FUZZ, max_examples=80)
+@settings(FUZZ, max_examples=50)
 @given(plan=PLANS)
 def test_random_saved_plans_are_refused_cleanly(plan: Any, cli_work: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
