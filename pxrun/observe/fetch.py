@@ -6,7 +6,9 @@
   for cluster facts, `GET nodes/{n}/network?type=any_bridge` plus one template listing per
   local template storage (shared storages are listed once for all nodes);
 - per container carrying the stack's tag: one `GET nodes/{n}/lxc/{vmid}/pending` (current
-  and pending value of every key, and the digest).
+  and pending value of every key, and the digest); the same for a container without any
+  pxrun tag whose hostname is one the spec asks for (its tag may have been removed in the
+  GUI: our marker then still names it) and for each container `pxrun import` adopts.
 
 All but the first request go out together over a bounded thread pool, so the wall time is
 about two round trips plus N / workers. A node that does not answer makes its containers
@@ -15,7 +17,7 @@ about two round trips plus N / workers. A node that does not answer makes its co
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -38,17 +40,20 @@ from pxrun.observe.model import (
     StorageInfo,
     TemplateInfo,
 )
-from pxrun.pve.marker import stack_tag
+from pxrun.pve.marker import TAG_PREFIX, stack_tag
 from pxrun.spec.model import Stack
 
 DEFAULT_WORKERS = 32  # matches pxrun.connect.client.DEFAULT_POOL_SIZE
 
 
 def observe_cluster(client: ProxmoxClient, stack: str | Stack, *,
-                    workers: int = DEFAULT_WORKERS, facts: bool = True) -> Observed:
+                    workers: int = DEFAULT_WORKERS, facts: bool = True,
+                    adopt: Collection[int] = ()) -> Observed:
     """The cluster as the planner needs it for `stack`.
 
     `facts=False` skips bridges and templates (for drift checks that never create).
+    `adopt`: vmids of containers to read although they carry no tag of the stack (`pxrun
+    import`); they come back as strays unless our marker names them already.
     API errors other than an unreachable node or a vanished container propagate.
     """
     name = stack if isinstance(stack, str) else stack.stack
@@ -59,6 +64,9 @@ def observe_cluster(client: ProxmoxClient, stack: str | Stack, *,
     claimed = [g for g in guests.values() if g.type == "lxc" and tag in g.tags]
     reachable = [g for g in claimed if g.node in online]
     unknown = [g for g in claimed if g.node not in online]
+    adopting = set(adopt)
+    untagged = _untagged_candidates(guests, stack, adopting, set(online), tag)
+    reachable = sorted([*reachable, *untagged], key=lambda g: g.vmid)
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="observe") as pool:
         def submit(path: str, **params: Any) -> Future[Any]:
@@ -80,17 +88,27 @@ def observe_cluster(client: ProxmoxClient, stack: str | Stack, *,
                 live.update(live_status(answer))
         problems: list[Problem] = []
         found: dict[str, ObservedContainer] = {}
+        strays: list[ObservedContainer] = []
         for guest in reachable:
             answer = _result(configs[guest.vmid])
+            tagged = tag in guest.tags
+            if isinstance(answer, Exception) and not tagged and guest.vmid not in adopting:
+                continue
             if isinstance(answer, Exception):
                 unknown.append(guest)
                 problems.append(Problem(vmid=guest.vmid, node=guest.node,
                                         message=f"its config could not be read: {answer}"))
                 continue
             status = live.get(guest.vmid) or _lagging_status(guest)
-            item = build_container(name, guest, answer, status, cpus=nodes[guest.node].maxcpu)
+            item = build_container(name, guest, answer, status, cpus=nodes[guest.node].maxcpu,
+                                   tagged=tagged)
+            if not tagged and guest.vmid not in adopting and (
+                    isinstance(item, Problem) or not item.marked):
+                continue  # found by hostname only, and not ours: the planner sees the guest
             if isinstance(item, Problem):
                 problems.append(item)
+            elif not item.marked:
+                strays.append(item)
             elif item.name in found:
                 problems.append(Problem(vmid=item.vmid, node=item.node, name=item.name,
                                         message=f"a second container claims the name "
@@ -114,9 +132,22 @@ def observe_cluster(client: ProxmoxClient, stack: str | Stack, *,
     return Observed(
         stack=name, nodes=nodes, storages=storages,
         templates=tuple(templates), bridges=bridge_infos, catalog=catalog, guests=guests,
-        containers=dict(sorted(found.items())),
+        containers=dict(sorted(found.items())), strays=tuple(strays),
         unknown=tuple(sorted(unknown, key=lambda g: g.vmid)), problems=tuple(problems),
         requests=(after - before) if before is not None and after is not None else 0)
+
+
+def _untagged_candidates(guests: dict[int, GuestRef], stack: str | Stack, adopt: set[int],
+                         online: set[str], tag: str) -> list[GuestRef]:
+    """Containers without the stack's tag that may still be ours: each one to adopt, and
+    each one without any pxrun tag whose hostname the spec asks for (cheap: resources
+    names every guest, so usually none is read)."""
+    hostnames = set() if isinstance(stack, str) else {
+        ct.hostname.lower() for ct in stack.containers.values()}
+    return [g for g in guests.values()
+            if g.type == "lxc" and not g.template and g.node in online and tag not in g.tags
+            and (g.vmid in adopt or (g.name.lower() in hostnames
+                                     and not any(t.startswith(TAG_PREFIX) for t in g.tags)))]
 
 
 def _template_sources(storages: tuple[StorageInfo, ...],
