@@ -163,12 +163,13 @@ def build_observed(fragment: dict[str, Any] | None, stack: Stack) -> Observed:
         future = future.model_copy(update={"state": current.state})
         fingerprint = entry.get("fingerprint", provision_fingerprint(want, stack.stack) or None)
         marked, tagged = bool(entry.get("marked", True)), bool(entry.get("tagged", True))
-        if not marked:  # observe names a stray ct<vmid>; there is no fingerprint to read
-            name, fingerprint = f"ct{vmid}", None
-            current = current.model_copy(update={"name": name})
-            future = future.model_copy(update={"name": name})
+        key = name if marked else f"ct{vmid}"  # observe names a stray ct<vmid>
+        if not marked:  # and there is no fingerprint to read
+            fingerprint = None
+            current = current.model_copy(update={"name": key})
+            future = future.model_copy(update={"name": key})
         item = ObservedContainer(
-            name=name, vmid=vmid, node=node, status=status,
+            name=key, vmid=vmid, node=node, status=status,
             digest=entry.get("digest", f"digest-{vmid}"), current=current, future=future,
             pending=frozenset(entry.get("pending") or ([] if future == current else ["*"])),
             volids={"rootfs": f"{want.storage}:vm-{vmid}-disk-0",
