@@ -33,6 +33,7 @@ from pxrun.observe.assemble import (
 )
 from pxrun.observe.model import (
     GuestRef,
+    NodeInfo,
     Observed,
     ObservedContainer,
     PowerState,
@@ -86,36 +87,18 @@ def observe_cluster(client: ProxmoxClient, stack: str | Stack, *,
             answer = _result(future)
             if isinstance(answer, list):
                 live.update(live_status(answer))
-        problems: list[Problem] = []
-        found: dict[str, ObservedContainer] = {}
-        strays: list[ObservedContainer] = []
+        seen = _Seen(name, adopting, nodes)
         for guest in reachable:
-            answer = _result(configs[guest.vmid])
-            tagged = tag in guest.tags
-            if isinstance(answer, Exception) and not tagged and guest.vmid not in adopting:
-                continue
-            if isinstance(answer, Exception):
-                unknown.append(guest)
-                problems.append(Problem(vmid=guest.vmid, node=guest.node,
-                                        message=f"its config could not be read: {answer}"))
-                continue
-            status = live.get(guest.vmid) or _lagging_status(guest)
-            item = build_container(name, guest, answer, status, cpus=nodes[guest.node].maxcpu,
-                                   tagged=tagged)
-            if not tagged and guest.vmid not in adopting and (
-                    isinstance(item, Problem) or not item.marked):
-                continue  # found by hostname only, and not ours: the planner sees the guest
-            if isinstance(item, Problem):
-                problems.append(item)
-            elif not item.marked:
-                strays.append(item)
-            elif item.name in found:
-                problems.append(Problem(vmid=item.vmid, node=item.node, name=item.name,
-                                        message=f"a second container claims the name "
-                                                f"{item.name!r} (also vmid "
-                                                f"{found[item.name].vmid}); pxrun leaves it alone"))
-            else:
-                found[item.name] = item
+            seen.take(guest, _result(configs[guest.vmid]), live)
+        lost = _lost(stack, seen)
+        if lost:  # a tag removed *and* a hostname changed: only the marker can tell
+            rest = [g for g in guests.values() if g.type == "lxc" and not g.template
+                    and g.node in online and g.vmid not in configs
+                    and not any(t.startswith(TAG_PREFIX) for t in g.tags)]
+            more = {g.vmid: submit(f"nodes/{g.node}/lxc/{g.vmid}/pending") for g in rest}
+            for guest in rest:
+                seen.take(guest, _result(more[guest.vmid]), live, only=lost)
+        unknown.extend(seen.unknown)
         bridge_infos = tuple(b for n, f in bridges.items()
                              if not isinstance(r := _result(f), Exception)
                              for b in parse_bridges(n, r))
@@ -132,9 +115,67 @@ def observe_cluster(client: ProxmoxClient, stack: str | Stack, *,
     return Observed(
         stack=name, nodes=nodes, storages=storages,
         templates=tuple(templates), bridges=bridge_infos, catalog=catalog, guests=guests,
-        containers=dict(sorted(found.items())), strays=tuple(strays),
-        unknown=tuple(sorted(unknown, key=lambda g: g.vmid)), problems=tuple(problems),
+        containers=dict(sorted(seen.found.items())), strays=tuple(seen.strays),
+        unknown=tuple(sorted(unknown, key=lambda g: g.vmid)), problems=tuple(seen.problems),
         requests=(after - before) if before is not None and after is not None else 0)
+
+
+class _Seen:
+    """What the `/pending` answers add up to: containers by marker name, strays, problems,
+    and tagged containers whose config could not be read (unknown)."""
+
+    def __init__(self, stack: str, adopting: set[int], nodes: dict[str, NodeInfo]) -> None:
+        self.stack, self.adopting, self.nodes = stack, adopting, nodes
+        self.tag = stack_tag(stack)
+        self.found: dict[str, ObservedContainer] = {}
+        self.strays: list[ObservedContainer] = []
+        self.problems: list[Problem] = []
+        self.unknown: list[GuestRef] = []
+
+    def take(self, guest: GuestRef, answer: Any, live: dict[int, PowerState], *,
+             only: frozenset[str] | None = None) -> None:
+        """One answer. A container without our tag counts only when our marker names it
+        (or it is to be adopted); with `only`, only when the marker names one of those."""
+        tagged = self.tag in guest.tags
+        wanted = tagged or guest.vmid in self.adopting
+        if isinstance(answer, Exception):
+            if wanted:
+                self.unknown.append(guest)
+                self.problems.append(Problem(vmid=guest.vmid, node=guest.node,
+                                             message=f"its config could not be read: {answer}"))
+            return
+        status = live.get(guest.vmid) or _lagging_status(guest)
+        item = build_container(self.stack, guest, answer, status,
+                               cpus=self.nodes[guest.node].maxcpu, tagged=tagged)
+        if not wanted and (isinstance(item, Problem) or not item.marked):
+            return  # found by hostname or by the scan, and not ours: the planner sees the guest
+        if only is not None and (isinstance(item, Problem) or item.name not in only):
+            return
+        if isinstance(item, Problem):
+            self.problems.append(item)
+        elif not item.marked:
+            self.strays.append(item)
+        elif item.name in self.found:
+            self.problems.append(Problem(
+                vmid=item.vmid, node=item.node, name=item.name,
+                message=f"a second container claims the name {item.name!r} (also vmid "
+                        f"{self.found[item.name].vmid}); pxrun leaves it alone"))
+        else:
+            self.found[item.name] = item
+
+
+def _lost(stack: str | Stack, seen: _Seen) -> frozenset[str]:
+    """Spec entries no marker and no stray accounts for: before planning a create for one,
+    every container without a pxrun tag is read once, since its tag may have been removed
+    and its hostname changed in the GUI (specs/0080). Empty when nothing is missing."""
+    if isinstance(stack, str):
+        return frozenset()
+    hosts = {s.current.hostname.lower() for s in seen.strays}
+    vmids = {s.vmid for s in seen.strays} | {p.vmid for p in seen.problems}
+    names = {p.name for p in seen.problems if p.name}
+    return frozenset(name for name, ct in stack.containers.items()
+                     if name not in seen.found and name not in names
+                     and ct.hostname.lower() not in hosts and ct.vmid not in vmids)
 
 
 def _untagged_candidates(guests: dict[int, GuestRef], stack: str | Stack, adopt: set[int],
