@@ -111,8 +111,9 @@ def import_cmd(settings: Settings | None, /, vmids: tuple[int, ...], stack: str,
                          hint="choose another -o FILE, or leave -o out to print the spec")
     if len(set(vmids)) != len(vmids):
         raise UsageError("a VMID is given twice")
-    with apply_session(settings, build_apply_options(), flags=flags, interactive=False,
-                       ) as (client, options, hook, _):
+    with _stdout_to_stderr(output is None), apply_session(
+            settings, build_apply_options(), flags=flags, interactive=False,
+            ) as (client, options, hook, _):
         found = read_guests(client, list(vmids))
         refuse_foreign(found, stack)
         held = observe_cluster(client, stack, facts=False).containers
@@ -125,7 +126,7 @@ def import_cmd(settings: Settings | None, /, vmids: tuple[int, ...], stack: str,
             approved.append(plan)
             return _only_ownership(plan)
 
-        with _spec_file(output, text) as spec, _stdout_to_stderr(output is None):
+        with _spec_file(output, text) as spec:
             status = locked_apply(
                 client, settings, _load(settings, spec), None, hook, options, mode="normal",
                 targets=tuple(adopt.values()), replace=(), no_prune=True, restart="never",
