@@ -39,7 +39,7 @@ def own_params(params: Mapping[str, str], delete: tuple[str, ...], *, stack: str
     """A config write's (set, delete) with ownership kept: tags always carry the stack tag;
     a description always ends with the marker (`marker` None: leave description alone).
 
-    A description the plan wrote with a marker in it (a lost marker restored, specs/0080)
+    A description the plan wrote with a marker in it (a lost marker restored, specs/0081)
     keeps that marker, the plan having chosen what it records; only when it names the same
     stack and container, so no text in a spec's notes can claim a container elsewhere."""
     out = dict(params)

@@ -62,9 +62,12 @@ def export_cmd(settings: Settings | None, /, vmids: tuple[int, ...], output: Pat
     Unlike `pxrun import`, the containers are not adopted: no tag, no marker.
     """
     from pxrun.cli.cluster import open_client
+    from pxrun.errors import UsageError
     from pxrun.observe.export import read_guests
 
     settings = settings if settings is not None else Settings()
+    if output is not None and not output.parent.is_dir():  # before the work, not after
+        raise UsageError(f"cannot write {output}: its folder {output.parent} does not exist")
     with open_client(settings, flags=flags) as (client, _):
         found = read_guests(client, list(vmids))
     owners = {f.marker.stack for f in found if f.marker is not None}
@@ -74,7 +77,7 @@ def export_cmd(settings: Settings | None, /, vmids: tuple[int, ...], output: Pat
     if output is None:
         click.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        _write(output, text)
         if not settings.quiet:
             click.echo(f"wrote {output} ({_count(entries)})", err=True)
     return int(ExitStatus.OK)
@@ -102,13 +105,16 @@ def import_cmd(settings: Settings | None, /, vmids: tuple[int, ...], stack: str,
     from pxrun.errors import UsageError
     from pxrun.observe.export import read_guests
     from pxrun.observe.fetch import observe_cluster
+    from pxrun.spec.paths import output_problem
 
     settings = settings if settings is not None else Settings()
     if not re.fullmatch(r"[a-z0-9_-]+", stack):
         raise UsageError(f"--stack {stack}: a stack name is lowercase letters, digits, - and _")
-    if output is not None and output.exists():
+    if output is not None and (output.exists() or output.is_symlink()):
         raise UsageError(f"{output} exists; pxrun import writes a new file",
                          hint="choose another -o FILE, or leave -o out to print the spec")
+    if output is not None and (problem := output_problem(output)):
+        raise UsageError(f"cannot write {output}: {problem}")
     if len(set(vmids)) != len(vmids):
         raise UsageError("a VMID is given twice")
     with _stdout_to_stderr(output is None), apply_session(
@@ -204,7 +210,7 @@ def _file(stack: str, entries: dict[str, Entry], verb: str, vmids: tuple[int, ..
 def _spec_file(output: Path | None, text: str) -> Iterator[Path]:
     """The spec as a file the loader reads: `output` itself, or a temporary file."""
     if output is not None:
-        output.write_text(text, encoding="utf-8")
+        _write(output, text)
         try:
             yield output
         except BaseException:
@@ -215,6 +221,15 @@ def _spec_file(output: Path | None, text: str) -> Iterator[Path]:
         path = Path(tmp) / "import.yaml"
         path.write_text(text, encoding="utf-8")
         yield path
+
+
+def _write(path: Path, text: str) -> None:
+    from pxrun.errors import UsageError
+
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 @contextlib.contextmanager

@@ -136,7 +136,7 @@ def build_container(stack: str, guest: GuestRef, pending: Iterable[Mapping[str, 
 
     Our marker claims it: `marked`, named by the marker. No marker at all (the GUI's Notes
     replaced the description, or a container to adopt): a *stray*, `marked=False`, named
-    `ct<vmid>` until the planner recognises it (specs/0080). Another stack's marker: a
+    `ct<vmid>` until the planner recognises it (specs/0081). Another stack's marker: a
     Problem, left alone. `tagged` says whether it carries the stack's tag (it may have been
     found by its hostname instead).
     """

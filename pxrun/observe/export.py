@@ -11,7 +11,7 @@ spells out only what differs from what a fresh container would get, and loading 
 back exactly the observed container (tested: the next plan of an import is empty).
 
 What Proxmox cannot tell back is left out: root password, ssh keys, provisioning, and the
-template unless our marker recorded it. The writer marks those create-only (specs/0080).
+template unless our marker recorded it. The writer marks those create-only (specs/0081).
 """
 
 from __future__ import annotations

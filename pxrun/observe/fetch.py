@@ -167,7 +167,7 @@ class _Seen:
 def _lost(stack: str | Stack, seen: _Seen) -> frozenset[str]:
     """Spec entries no marker and no stray accounts for: before planning a create for one,
     every container without a pxrun tag is read once, since its tag may have been removed
-    and its hostname changed in the GUI (specs/0080). Empty when nothing is missing."""
+    and its hostname changed in the GUI (specs/0081). Empty when nothing is missing."""
     if isinstance(stack, str):
         return frozenset()
     hosts = {s.current.hostname.lower() for s in seen.strays}

@@ -121,7 +121,7 @@ class ObservedContainer(_Frozen):
     Normally the stack's marker claims it (`marked`) and it carries the stack's tag
     (`tagged`). People break either in the Proxmox GUI: editing Notes replaces the marker,
     tags get removed. Observe still reports such a container, the planner recognises it
-    and restores what is missing (specs/0080): a *stray* (`marked` False) is one no marker
+    and restores what is missing (specs/0081): a *stray* (`marked` False) is one no marker
     names, found by the stack's tag or as a container to adopt (`pxrun import`).
 
     `current` is the active config; `future` has the pending changes applied (equal to

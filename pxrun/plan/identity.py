@@ -1,6 +1,6 @@
 """Identity: which observed container is which spec entry, and the ownership to restore.
 
-People edit containers in the Proxmox GUI (DESIGN §4, specs/0080). Saving Notes replaces
+People edit containers in the Proxmox GUI (DESIGN §4, specs/0081). Saving Notes replaces
 the description and the marker in it; tags get removed; hostnames change. The cluster is
 the only state pxrun has, so identity must be recovered from what is left, and a spec
 entry must never create a second container while its first one still carries the tag:

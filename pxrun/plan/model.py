@@ -230,7 +230,7 @@ class DeleteContainer(_Frozen):
 
     Apply deletes only a container the stack's marker claims; `hostname` is set when the
     plan recognised one without a marker (its Notes replaced, or named by vmid for a
-    by-hand delete, specs/0080): then it must carry no marker and still have that hostname.
+    by-hand delete, specs/0081): then it must carry no marker and still have that hostname.
     """
 
     op: Literal["delete"] = "delete"

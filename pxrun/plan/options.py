@@ -31,7 +31,7 @@ class PlanOptions:
       to write that contains one carries a reference to it instead (`SecretText`); a view
       value containing one is shown as SENSITIVE; the spec hash covers a MAC of them all.
     - `adopt`: vmid -> spec name of containers `pxrun import` adopts (observed as strays):
-      their marker and tag are written by an in-place update (specs/0080).
+      their marker and tag are written by an in-place update (specs/0081).
     """
 
     targets: frozenset[str] = frozenset()

@@ -1,4 +1,4 @@
-"""Identity survives people, as a property (issue 13, specs/0080): whatever a person does
+"""Identity survives people, as a property (issue 13, specs/0081): whatever a person does
 to a stack's containers in the GUI — replace the Notes (and the marker with them), remove
 the tag, rename the host, stop it — the next plan never creates an entry whose container
 still carries the tag. Against the simulator: the edits are made with plain proxmoxer,

@@ -1,4 +1,4 @@
-"""Adoption and identity end to end (issue 13, specs/0080): `pxrun import` / `export` and
+"""Adoption and identity end to end (issue 13, specs/0081): `pxrun import` / `export` and
 plans after people's edits in the GUI, the real CLI against a running simulator.
 
 The simulator runs as a server (`SimRuntime`) for the whole test, so the edits a person

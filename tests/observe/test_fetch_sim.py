@@ -125,7 +125,7 @@ def _stack(*names: str) -> Stack:
 
 def test_untagged_containers_found_by_hostname_or_by_their_marker(
         cluster: ProxmoxerClient) -> None:
-    """A removed tag (specs/0080): our marker still names the container. Found by the spec's
+    """A removed tag (specs/0081): our marker still names the container. Found by the spec's
     hostname at no extra round trip; with the hostname changed too, by one read of each
     untagged container, made only while an entry is otherwise missing."""
     untag = {"description": join_description("", Marker(stack="homelab", name="api"))}
