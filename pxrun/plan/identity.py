@@ -133,10 +133,12 @@ def create_allowed(ctx: PlanContext, recognised: Recognised, want: Container) ->
         else:
             ctx.error(want.name, message, hint)
             allowed = False
-    ours = {c.vmid for c in observed.containers.values()} | {
-        s.vmid for s in recognised.strays}
+    ours = ({c.vmid for c in observed.containers.values()}
+            | {s.vmid for s in recognised.strays} | {g.vmid for g in observed.unknown})
+    online = {name for name, node in observed.nodes.items() if node.online}
     for guest in observed.guests.values():
         if (guest.type != "lxc" or guest.template or guest.vmid in ours
+                or guest.node not in online  # unknown: the unknown-node rules decide
                 or guest.name.lower() != want.hostname.lower()):
             continue
         if guest.stack is not None and guest.stack != observed.stack:
