@@ -2,9 +2,12 @@
 
 Pure: no I/O, no clock, no globals; the same inputs give the same Plan, byte for byte.
 Ownership (DESIGN §4): only containers that carry this stack's marker (`observed.
-containers`) are compared, updated or deleted; a managed container missing from the spec
-is pruned unless `no_prune`; guests of other stacks or of nobody are never touched; a
-container on a node that did not answer is neither created nor deleted, only reported.
+containers`) are compared, updated or deleted, plus those `identity.recognise` keys by
+their tag and vmid or hostname after a GUI edit replaced the marker (specs/0081); a
+managed container missing from the spec is pruned unless `no_prune`; guests of other
+stacks or of nobody are never touched, and a create never duplicates one that still
+carries the tag; a container on a node that did not answer is neither created nor
+deleted, only reported.
 """
 
 from __future__ import annotations
