@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 
 from pxrun.observe.model import ObservedContainer
 from pxrun.plan.context import PlanContext
+from pxrun.plan.createonly import existing_steps
 from pxrun.plan.diff import essence_pair, field_diffs, matches_quickly, view
 from pxrun.plan.fingerprint import changed_steps, decode_fingerprint, encode_fingerprint
+from pxrun.plan.identity import restoration
 from pxrun.plan.lifecycle import plan_replace, power_tail
 from pxrun.plan.model import (
     Action,
@@ -58,6 +60,9 @@ class _Work:
     migrate: bool = False
     pool: bool = False
     touched: list[str] = field(default_factory=list)  # paths, for the reason
+    values: dict[str, str] = field(default_factory=dict)  # printed by the plan (ownership)
+    restored: list[str] = field(default_factory=list)  # marker, tag: for the reason
+    want_steps: dict[str, str] = field(default_factory=dict)  # what the container is held to
 
 
 def _collect(diffs: list[FieldDiff]) -> _Work:
@@ -166,9 +171,15 @@ def _migration(ctx: PlanContext, want: Container, observed: ObservedContainer) -
 def plan_existing(ctx: PlanContext, desired: Container,
                   observed: ObservedContainer) -> ResourceChange:
     """The change for a container that the spec and the cluster both have."""
-    want_steps = ctx.steps(desired)
-    have_steps = decode_fingerprint(observed.fingerprint)
+    # Without a marker the provisioning record is gone too: it counts as the spec's
+    # (identity.restoration says so), never as "run everything again".
+    have_steps = decode_fingerprint(observed.fingerprint) if observed.marked else None
+    want_steps = existing_steps(desired, ctx.steps(desired), have_steps)
+    if not observed.marked:
+        have_steps = want_steps
+    owned = observed.marked and observed.tagged
     if ((have_steps == want_steps or (have_steps is None and not want_steps))
+            and owned
             and not (observed.tainted or observed.pending or desired.name in ctx.options.replace)
             and matches_quickly(canonical(desired), observed)):
         return _no_op(ctx, desired, observed)  # the common case, kept cheap (bench_plan.py)
@@ -178,6 +189,7 @@ def plan_existing(ctx: PlanContext, desired: Container,
     after = view(want, want_steps, secrets)
     diffs = field_diffs(before, after)
     work = _collect(diffs)
+    work.want_steps = want_steps
     if have_steps is None and want_steps:
         work.steps.update(changed_steps(want_steps, None))
     if observed.tainted:
@@ -189,8 +201,11 @@ def plan_existing(ctx: PlanContext, desired: Container,
                else "replacement requested")
         return plan_replace(ctx, desired, want, observed, replace_paths=paths, before=before,
                             diffs=tuple(diffs), reason=why)
+    restore = restoration(ctx, want, observed, want_steps)
+    work.values, work.restored = restore.values, restore.what
     _mounts(ctx, work, want, have, observed)
-    return _assemble(ctx, desired, want, observed, work, before, after, diffs)
+    return _assemble(ctx, desired, want, observed, work, before, after,
+                     [*diffs, *restore.diffs])
 
 
 def _no_op(ctx: PlanContext, want: Container, observed: ObservedContainer) -> ResourceChange:
@@ -212,10 +227,11 @@ def _assemble(ctx: PlanContext, desired: Container, want: Container,
     _validate(ctx, work, want, node)
     running = observed.status == "running"
     want_running = want.state == "running"
-    if work.set_keys or work.delete_keys:
+    if work.set_keys or work.delete_keys or work.values:
         site = ctx.site(observed)
         printed = {k: text for k in sorted(work.set_keys)
                    if (text := print_key(k, want, site)) is not None}
+        printed = dict(sorted({**printed, **work.values}.items()))
         api, node_write = route_writes(ctx, want, observed.future,
                                        seal_all(printed, ctx.known), work.delete_keys)
         pending = work.pending_keys if running else set()
@@ -234,8 +250,8 @@ def _assemble(ctx: PlanContext, desired: Container, want: Container,
     restart_required = running and want_running and bool(work.pending_keys or observed.pending)
     policy = ctx.restart_policy(want)
     restart = Power(action="restart", policy=policy) if restart_required else None
-    steps = tuple(s for s in ctx.steps(desired) if s in work.steps)
-    tail = power_tail(running, want_running, steps, encode_fingerprint(ctx.steps(desired)),
+    steps = tuple(s for s in work.want_steps if s in work.steps)
+    tail = power_tail(running, want_running, steps, encode_fingerprint(work.want_steps),
                       restart)
     if not ops and restart is not None and tail == [restart] and policy == "never":
         tail = []  # only a restart that the policy forbids: nothing to do, but say so
@@ -255,6 +271,8 @@ def _reason(work: _Work, restart: bool, observed: ObservedContainer,
             steps: tuple[str, ...]) -> str:
     """One line for humans; apply never reads it."""
     parts = []
+    if work.restored:
+        parts.append("restore its pxrun " + " and ".join(work.restored))
     if work.touched:
         parts.append("changed: " + ", ".join(dict.fromkeys(work.touched)))
     if observed.tainted:

@@ -28,7 +28,7 @@ from pxrun.plan.model import Action, FieldDiff, Plan, ResourceChange
 from pxrun.pve.config import key_for, option_for
 from pxrun.pve.options import ChangeKind
 
-FORMAT_VERSION: Final = "2.0"
+FORMAT_VERSION: Final = "2.1"
 """major.minor: readers accept any minor of their major; additions bump the minor."""
 
 JsonDoc = dict[str, Any]
@@ -137,8 +137,8 @@ def diff_effect(diff: FieldDiff, change: ResourceChange) -> str | None:
         return None
     try:
         kind = option_for(diff.path).kind
-    except KeyError:
-        kind = ChangeKind.LIVE
+    except KeyError:  # no option row: ownership (marker, tag) restored by a live write
+        return "live"
     ops = {op.op for op in change.operations}
     if kind is ChangeKind.MOUNT:
         if _MOUNT_SIZE.match(diff.path) and "resize" in ops:
