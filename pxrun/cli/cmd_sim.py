@@ -81,6 +81,12 @@ def init(ctx: click.Context, state_dir: Path | None, force: bool) -> None:
 @click.option("--error-rate", type=click.FloatRange(0, 1), help="Share of requests failing 5xx.")
 @click.option("--lock-contention", type=click.FloatRange(0, 1),
               help="Share of config writes failing with 'got timeout'.")
+@click.option("--lost-answers", type=click.FloatRange(0, 1),
+              help="Share of writes carried out whose answer is lost (connection dropped).")
+@click.option("--node-workers", type=click.IntRange(0),
+              help="Requests each node serves at once (Proxmox: 3; 0: no per-node limit).")
+@click.option("--server-time-ms", type=click.FloatRange(0),
+              help="Time a node's worker spends on each request.")
 @click.option("--task-failure", "task_failures", multiple=True, metavar="TYPE=RATE",
               help="Share of tasks of a type that fail, e.g. vzstart=0.2 (repeatable).")
 @click.option("--offline", "offline", multiple=True, metavar="NODE",
@@ -161,8 +167,10 @@ def status(ctx: click.Context, state_dir: Path | None) -> None:
     click.echo(f"settings: pve {s['pve_version']}, concurrency {s['concurrency']}, "
                f"time scale {s['time_scale']}, latency {s['latency_ms']} ms "
                f"(+{s['jitter_ms']} jitter), error rate {s['error_rate']}, lock contention "
-               f"{s['lock_contention']}, task failures {s['task_failure'] or 'none'}, "
-               f"offline {', '.join(s['offline_nodes']) or 'none'}")
+               f"{s['lock_contention']}, lost answers {s['lost_answers']}, task failures "
+               f"{s['task_failure'] or 'none'}, offline {', '.join(s['offline_nodes']) or 'none'}"
+               f", node workers {s['node_workers'] or 'unlimited'} "
+               f"({s['server_time_ms']} ms each)")
 
 
 def _apply_knobs(path: Path, knobs: dict[str, Any]) -> SimSettings | None:
@@ -174,7 +182,7 @@ def _apply_knobs(path: Path, knobs: dict[str, Any]) -> SimSettings | None:
         return None
     settings = SimSettings.load(path / "settings.json")
     faults = settings.faults
-    for name in ("latency_ms", "jitter_ms", "error_rate", "lock_contention"):
+    for name in ("latency_ms", "jitter_ms", "error_rate", "lock_contention", "lost_answers"):
         if name in given:
             setattr(faults, name, float(given[name]))
     for item in given.get("task_failures", ()):
@@ -189,7 +197,8 @@ def _apply_knobs(path: Path, knobs: dict[str, Any]) -> SimSettings | None:
         faults.task_failure[task_type] = value
     if "offline" in given:
         faults.offline_nodes = list(given["offline"])
-    for name in ("concurrency", "pve_version", "time_scale", "seed"):
+    for name in ("concurrency", "pve_version", "time_scale", "seed", "node_workers",
+                 "server_time_ms"):
         if name in given:
             setattr(settings, name, given[name])
     return settings

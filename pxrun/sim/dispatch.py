@@ -205,6 +205,7 @@ class Dispatcher:
                 f"{node}: Name or service not known",
             )
         if node in self.settings.faults.offline_nodes or not getattr(nodes[node], "online", True):
+            self.tally("offline")
             return Reply(595, "No route to host")
         return None
 
@@ -222,9 +223,16 @@ class Dispatcher:
         if rate <= 0 or self.rng.random() >= rate:
             return None
         status, reason, has_body = self.rng.choice(TRANSIENT_FAULTS)
+        self.tally("error")
         if has_body:
             return _error(ApiError(status, reason))
         return Reply(status, reason)
+
+
+    def tally(self, kind: str) -> None:
+        tally = getattr(self.sim, "injected", None)
+        if tally is not None:
+            tally.add(kind)
 
 
 def _error(error: ApiError) -> Reply:

@@ -1,11 +1,13 @@
 """`--request-log FILE`: one JSON line per API request, for tests, benchmarks and debugging.
 
 Each line: `time` (UTC, ISO 8601), `method`, `path` (after /api2/json), `params` (merged query
-and body), `status`, `duration_ms`, `authid` (null when unauthenticated). Secrets never reach the
-file: any parameter whose name contains `password`, `secret`, `ticket` or `otp`, or equals
-`tfa-challenge`, is replaced by `"***"`; headers (cookies, tickets, token secrets, CSRF tokens)
-are not logged at all. Appends are serialised with a lock and flushed per line so a crashed or
-killed simulator leaves a readable log.
+and body), `status`, `duration_ms`, `authid` (null when unauthenticated), and
+`lost_answer: true` when the simulator carried the request out but dropped the connection
+instead of answering. Secrets never reach the file: any parameter whose name contains
+`password`, `secret`, `ticket` or `otp`, or equals `tfa-challenge`, is replaced by `"***"`;
+headers (cookies, tickets, token secrets, CSRF tokens) are not logged at all. Appends are
+serialised with a lock and flushed per line so a crashed or killed simulator leaves a
+readable log.
 """
 
 from __future__ import annotations
@@ -61,19 +63,20 @@ class RequestLog:
         status: int,
         duration_ms: float,
         authid: str | None,
+        lost: bool = False,
     ) -> None:
-        line = json.dumps(
-            {
-                "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
-                "method": method,
-                "path": path,
-                "params": mask_params(params),
-                "status": status,
-                "duration_ms": round(duration_ms, 3),
-                "authid": authid,
-            },
-            default=str,
-        )
+        entry = {
+            "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+            "method": method,
+            "path": path,
+            "params": mask_params(params),
+            "status": status,
+            "duration_ms": round(duration_ms, 3),
+            "authid": authid,
+        }
+        if lost:  # carried out, but the connection was dropped instead of answering
+            entry["lost_answer"] = True
+        line = json.dumps(entry, default=str)
         with self._lock:
             if self._out is not None:
                 try:

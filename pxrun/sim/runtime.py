@@ -340,6 +340,8 @@ def describe_state(state_dir: Path) -> dict[str, Any]:
                 "error_rate": s.faults.error_rate, "lock_contention": s.faults.lock_contention,
                 "task_failure": dict(s.faults.task_failure),
                 "offline_nodes": list(s.faults.offline_nodes),
+                "lost_answers": s.faults.lost_answers, "node_workers": s.node_workers,
+                "server_time_ms": s.server_time_ms,
             }
     finally:
         sim.closed = True  # read-only look: nothing to save

@@ -20,7 +20,11 @@ Content-Length and is written with one `sendall`, headers as pveproxy sends them
 `sim.settings` is read on every request, so tests may change `concurrency` and `faults` while
 the server runs. The concurrency limit counts requests being handled (connections idling between
 requests do not hold a slot); injected latency is spent while holding a slot, like a busy
-pveproxy worker; the 401 delay is spent without one.
+pveproxy worker; the 401 delay is spent without one. With `node_workers`, each node also has
+its own small pool (a request for `/nodes/{node}/...` holds one of that node's workers for
+`server_time_ms`; other requests are the first node's), as pveproxy/pvedaemon's 3 workers per
+node are on a real cluster. A lost answer (`faults.lost_answers`) is a write carried out
+whose connection is then closed without a reply.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -93,6 +97,34 @@ class _Limiter:
         with self._cond:
             self._stats.in_flight -= 1
             self._cond.notify_all()
+
+
+class _NodeWorkers:
+    """Per-node worker pools: at most `limit` requests of one node are handled at once."""
+
+    def __init__(self) -> None:
+        self._busy: dict[str, int] = {}
+        self._cond = threading.Condition()
+
+    @contextlib.contextmanager
+    def slot(self, node: str, limit: int, seconds: float) -> Iterator[None]:
+        if limit <= 0:
+            if seconds > 0:
+                time.sleep(seconds)
+            yield
+            return
+        with self._cond:
+            while self._busy.get(node, 0) >= limit:
+                self._cond.wait()
+            self._busy[node] = self._busy.get(node, 0) + 1
+        try:
+            if seconds > 0:
+                time.sleep(seconds)
+            yield
+        finally:
+            with self._cond:
+                self._busy[node] -= 1
+                self._cond.notify_all()
 
 
 class _DateCache:
@@ -215,6 +247,7 @@ class SimServer:
         self.dispatcher = Dispatcher(sim, self.credentials)
         self.stats = Stats()
         self._limiter = _Limiter(lambda: self.dispatcher.settings.concurrency, self.stats)
+        self._node_workers = _NodeWorkers()
         self._dates = _DateCache()
         self._log = RequestLog(request_log) if request_log else None
         self._ssl = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -356,11 +389,16 @@ class SimServer:
             self._limiter.acquire()
             try:
                 self._inject_latency()
-                reply = self.dispatcher.handle(method, path, query, handler.header, handler.body)
+                settings = self.dispatcher.settings
+                with self._node_workers.slot(self._node_of(path), settings.node_workers,
+                                             settings.server_time_ms / 1000):
+                    reply = self.dispatcher.handle(method, path, query, handler.header,
+                                                   handler.body)
             finally:
                 self._limiter.release()
             if reply.delay > 0:
                 time.sleep(reply.delay)
+        lost = self._lose_answer(method, reply)
         if self._log is not None:  # before sending: sequential clients see ordered lines
             rel = path[len("/api2/json") :] if path.startswith("/api2/json") else path
             self._log.write(
@@ -370,8 +408,30 @@ class SimServer:
                 status=reply.status,
                 duration_ms=(time.perf_counter() - started) * 1000,
                 authid=reply.authid,
+                lost=lost,
             )
+        if lost:
+            handler.close_connection = True  # the handler closes the socket, unanswered
+            return
         self._send(handler, reply)
+
+    def _node_of(self, path: str) -> str:
+        """The node whose workers handle `path`: its `/nodes/{node}`, else the first node."""
+        prefix = "/api2/json/nodes/"
+        if path.startswith(prefix):
+            return path[len(prefix):].split("/", 1)[0]
+        nodes = getattr(self.sim, "nodes", None)
+        return next(iter(nodes), "") if nodes else ""
+
+    def _lose_answer(self, method: str, reply: Reply) -> bool:
+        """Fault: a write that was carried out loses its answer (`faults.lost_answers`)."""
+        rate = self.dispatcher.settings.faults.lost_answers
+        if rate <= 0 or method not in ("POST", "PUT", "DELETE") or reply.status != 200:
+            return False
+        if self.dispatcher.rng.random() >= rate:
+            return False
+        self.dispatcher.tally("lost_answer")
+        return True
 
     @staticmethod
     def _refuse_body(handler: _Handler, limit: int = 0) -> Reply | None:

@@ -9,6 +9,8 @@ fast cluster.
 from __future__ import annotations
 
 import json
+import threading
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +51,28 @@ class Faults:
     lock_contention: float = 0.0  # share of config writes failing with "got timeout"
     task_failure: dict[str, float] = field(default_factory=dict)  # task type -> failure share
     offline_nodes: list[str] = field(default_factory=list)  # nodes answering as unreachable
+    # Share of writes (POST/PUT/DELETE) that are carried out and then lose their answer: the
+    # server drops the connection instead of replying, as when a proxy or the network fails
+    # after Proxmox did the work. This is where a client's idempotency is tested.
+    lost_answers: float = 0.0
+
+
+class FaultTally:
+    """How many faults of each kind the simulator injected (thread-safe), so a soak can
+    report what it survived: `error` (5xx), `lock` (config lock timeout), `task` (a task
+    failed), `lost_answer`, `offline` (a request to a node that does not answer)."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def add(self, kind: str) -> None:
+        with self._lock:
+            self._counts[kind] += 1
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
 
 
 @dataclass
@@ -57,6 +81,12 @@ class SimSettings:
 
     pve_version: str = "9.1"  # "9.1" or "8.4": /version, create defaults, dev[n] hot-plug
     concurrency: int = 8  # server-side worker limit, like pveproxy's small pool
+    # A Proxmox-like server: each node answers its own `/nodes/{node}/...` calls with this many
+    # workers (pveproxy and pvedaemon run 3 each), every call holding one for `server_time_ms`;
+    # calls outside `/nodes/` go to the first node, the one a client talks to. 0: no per-node
+    # limit (the server-wide `concurrency` still holds).
+    node_workers: int = 0
+    server_time_ms: float = 0.0
     task_durations: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TASK_DURATIONS))
     time_scale: float = 1.0  # multiplies every task duration; 0 finishes tasks at once
     faults: Faults = field(default_factory=Faults)

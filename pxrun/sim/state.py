@@ -32,7 +32,7 @@ from pxrun.sim.cluster import (
     default_storages,
 )
 from pxrun.sim.containers import Container, config_missing
-from pxrun.sim.settings import SimSettings
+from pxrun.sim.settings import FaultTally, SimSettings
 from pxrun.sim.statelock import StateLock
 from pxrun.sim.storages import Storages
 from pxrun.sim.tasks import TaskEngine
@@ -58,6 +58,7 @@ class Simulator:
         self.pools: dict[str, Pool] = {}
         self.dhcp = Dhcp()
         self.tasks = TaskEngine(self)
+        self.injected = FaultTally()  # faults injected so far, by kind (for soaks and benches)
         # Cluster-wide configuration of the newer areas (HA, backup jobs, firewall, ...), as
         # plain JSON data kept in cluster.json; each area's module owns its key.
         self.extra: dict[str, Any] = {}
@@ -207,6 +208,7 @@ class Simulator:
         """Fault: the config flock times out, as under heavy concurrent writes."""
         rate = self.settings.faults.lock_contention
         if rate > 0 and self.rng.random() < rate:
+            self.injected.add("lock")
             raise fail(f"can't lock file '/run/lock/lxc/pve-config-{vmid}.lock' - got timeout")
 
     @property

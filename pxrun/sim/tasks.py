@@ -179,7 +179,10 @@ class TaskContext:
     def fault(self) -> bool:
         """True when settings.faults.task_failure says this task should fail now."""
         rate = self.sim.settings.faults.task_failure.get(self.task.type, 0.0)
-        return rate > 0 and self.sim.rng.random() < rate
+        failed = rate > 0 and self.sim.rng.random() < rate
+        if failed:
+            self.sim.injected.add("task")
+        return failed
 
     def abort(self) -> None:
         self.aborted = True

@@ -89,3 +89,15 @@ def test_serve_prints_facts_serves_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -
     assert facts["token_secret"] not in log.read_text() + err
     # flags were for that run only: settings.json was not written
     assert not (state / "settings.json").exists()
+
+
+def test_serve_fault_flags_become_settings(tmp_path: Path) -> None:
+    from pxrun.cli.cmd_sim import _apply_knobs
+    from pxrun.sim.runtime import init_state
+
+    init_state(tmp_path / "sim")
+    settings = _apply_knobs(tmp_path / "sim", {"lost_answers": 0.05, "node_workers": 3,
+                                               "server_time_ms": 4.0})
+    assert settings is not None
+    assert settings.faults.lost_answers == 0.05
+    assert (settings.node_workers, settings.server_time_ms) == (3, 4.0)

@@ -147,3 +147,56 @@ def test_request_log_has_one_masked_line_per_request(
     assert all(e["duration_ms"] >= 0 and e["time"] for e in lines)
     for secret in (env.password, env.token_secret, login["ticket"], login["CSRFPreventionToken"]):
         assert secret not in text
+
+
+def test_lost_answers_carry_the_write_out_and_drop_the_connection(
+    logged_env: tuple[SimEnv, SimServer, Path],
+) -> None:
+    env, server, log = logged_env
+    env.sim.settings.faults.lost_answers = 1.0
+    base = f"{server.endpoint}/api2/json"
+    with requests.Session() as session:
+        kw = {"headers": env.token_header(), "verify": str(server.ca_file), "timeout": 10}
+        with pytest.raises(requests.ConnectionError):
+            session.post(f"{base}/pools", data={"poolid": "lost"}, **kw)  # type: ignore[arg-type]
+        assert "lost" in env.sim.pools  # carried out all the same
+        # a refused write is answered (nothing was done), and reads are never lost
+        refused = session.post(f"{base}/pools", data={"poolid": "lost"}, **kw)  # type: ignore[arg-type]
+        assert refused.status_code == 500 and "already exists" in refused.reason
+        assert session.get(f"{base}/pools", **kw).status_code == 200  # type: ignore[arg-type]
+    assert env.sim.injected.snapshot() == {"lost_answer": 1}
+    server.stop()
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(e["method"], e["status"], e.get("lost_answer", False)) for e in lines] == [
+        ("POST", 200, True), ("POST", 500, False), ("GET", 200, False)]
+
+
+def test_injected_faults_are_counted_by_kind(sim_env: SimEnv) -> None:
+    faults = sim_env.sim.settings.faults
+    faults.error_rate, faults.offline_nodes = 1.0, ["pve2"]
+    assert _get(sim_env, "/nodes/pve2/lxc").status_code == 595  # offline comes first
+    assert _get(sim_env, "/version").status_code >= 500
+    faults.error_rate, faults.offline_nodes = 0.0, []
+    assert sim_env.sim.injected.snapshot() == {"offline": 1, "error": 1}
+
+
+def test_node_workers_hold_each_nodes_requests_to_its_own_pool(sim_env: SimEnv) -> None:
+    settings = sim_env.sim.settings
+    settings.concurrency, settings.node_workers, settings.server_time_ms = 0, 1, 150
+    paths = ["/nodes/pve1/status", "/nodes/pve1/lxc", "/version"]  # /version: pve1's too
+    barrier = threading.Barrier(len(paths))
+    statuses: list[int] = []
+
+    def client(path: str) -> None:
+        barrier.wait()
+        statuses.append(_get(sim_env, path).status_code)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(p,)) for p in paths]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    assert statuses == [200] * len(paths)
+    assert elapsed >= 3 * 0.150  # one worker on pve1: one request after the other
