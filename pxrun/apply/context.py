@@ -10,6 +10,7 @@ running", "already exists", "does not exist") means that the first attempt succe
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -38,6 +39,7 @@ DEFAULT_TIMEOUTS: Mapping[str, float] = MappingProxyType({
     "reboot": 240, "delete": 600, "resize": 600, "move": 3600, "migrate": 3600, "ip": 60,
 })
 MAYBE_SENT = "maybe-sent"  # a marker value: the write may have been carried out
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -162,18 +164,23 @@ class Run:
         finally:
             if keys:
                 self.shared.limiter.release(keys)
-            self.current = ""
+        self.current = ""  # kept on a failure: the error names the step it happened in
         self.steps_done.append(name)
         self.shared.hook.step_finished(self.address, name, time.monotonic() - started)
 
-    def call(self, method: str, path: str, *, maybe_done: Callable[[ApiError], bool] | None
-             = None, **params: Any) -> Any:
-        """A write with retries of transient failures; returns MAYBE_SENT when a retry's
-        error shows (by `maybe_done`) that an earlier attempt was carried out."""
+    def call(self, method: str, path: str, *,
+             maybe_done: Callable[[ApiError], bool] | None = None,
+             verify: Callable[[], bool] | None = None, **params: Any) -> Any:
+        """A write with retries of transient failures. Once an attempt may have been carried
+        out (its answer was lost), `verify()` looks before the write is sent again: True means
+        it was, and the call returns MAYBE_SENT; so it does when a retry's error is one that
+        `maybe_done` reads as "an earlier attempt succeeded"."""
         options = self.shared.options
         delay = options.retry_delay
         sent = False
         for attempt in range(1, max(options.retry_attempts, 1) + 1):
+            if sent and verify is not None and verify():
+                return MAYBE_SENT
             try:
                 return getattr(self.client, method)(path, **params)
             except ApiError as exc:
@@ -184,7 +191,10 @@ class Run:
                 # A lock timeout happens before Proxmox writes anything; a lost connection
                 # or a failed worker fork may come after the request took effect.
                 sent = sent or isinstance(exc, UnreachableError) or "no worker" in exc.reason
-            time.sleep(min(delay, 4.0) * (1 + 0.25 * random.random()))
+                pause = min(delay, 4.0) * (1 + 0.25 * random.random())
+                log.info("%s: retrying %s /%s in %.2f s after: %s", self.address,
+                         method.upper(), path, pause, exc.message)
+            time.sleep(pause)
             delay *= 2
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -200,9 +210,39 @@ class Run:
             self.warn(f"{step}: task warning: {line}")
         return result
 
-    def task(self, method: str, path: str, *, kind: str, step: str,
-             maybe_done: Callable[[ApiError], bool] | None = None,
-             **params: Any) -> TaskResult | None:
-        """Start a task (with retries) and wait for it."""
-        upid = self.call(method, path, maybe_done=maybe_done, **params)
+    def task(self, method: str, path: str, *, kind: str, step: str, task_type: str = "",
+             node: str | None = None, maybe_done: Callable[[ApiError], bool] | None = None,
+             verify: Callable[[], bool] | None = None, **params: Any) -> TaskResult | None:
+        """Start a task (with retries) and wait for it. After a lost answer the task it
+        started is looked for among `node`'s running tasks of `task_type` for this
+        container (a task holds the container's lock, so it is ours) and waited for; if none
+        runs, `verify()` says whether the work is done, else the request is sent again."""
+        found: list[str] = []
+
+        def look() -> bool:
+            upid = self._running_task(node or self.node, task_type) if task_type else None
+            if upid is not None:
+                found.append(upid)
+                return True
+            return verify() if verify is not None else False
+
+        upid = self.call(method, path, maybe_done=maybe_done,
+                         verify=look if task_type or verify else None, **params)
+        if upid == MAYBE_SENT and found:
+            upid = found[-1]
         return self.wait(upid, kind, step)
+
+    def _running_task(self, node: str | None, task_type: str) -> str | None:
+        """The UPID of a running `task_type` task for this container on `node`, if any."""
+        if node is None:
+            return None
+        try:
+            tasks = self.client.get(f"nodes/{node}/tasks", source="active",
+                                    typefilter=task_type, vmid=self.vmid)
+        except ApiError:
+            return None
+        for item in tasks if isinstance(tasks, list) else []:
+            upid = item.get("upid") if isinstance(item, dict) else None
+            if isinstance(upid, str) and upid.startswith("UPID:"):
+                return upid
+        return None

@@ -34,9 +34,12 @@ def _not_running(text: str) -> bool:
 
 def _power_task(run: Run, action: str, kind: str, done: Callable[[str], bool]) -> None:
     """POST status/<action>; Proxmox's "already in that state" answer counts as done,
-    whether it comes first or on a retry after a lost answer."""
+    whether it comes first or on a retry after a lost answer (then the status is looked
+    at before the request is sent again)."""
+    wanted = "running" if action == "start" else "stopped"
     try:
         run.task("post", run.path(f"status/{action}"), kind=kind, step=action,
+                 task_type=f"vz{action}", verify=lambda: _status(run) == wanted,
                  maybe_done=lambda e: done(e.reason))
     except ApiError as exc:
         if not done(exc.reason):
@@ -55,6 +58,7 @@ def stop(run: Run) -> None:
     with run.step("shutdown", run.node_keys(), detail=f"up to {timeout} s"):
         try:
             run.task("post", run.path("status/shutdown"), kind="stop", step="shutdown",
+                     task_type="vzshutdown", verify=lambda: _status(run) == "stopped",
                      maybe_done=lambda e: _not_running(e.reason), timeout=timeout)
             stopped = True
         except (TaskFailedError, TaskTimeoutError) as exc:
@@ -76,11 +80,12 @@ def reboot(run: Run) -> None:
     with run.step("restart", run.node_keys()):
         try:
             run.task("post", run.path("status/reboot"), kind="reboot", step="restart",
-                     timeout=timeout)
+                     task_type="vzreboot", timeout=timeout)
         except ApiError as exc:
             if not _not_running(exc.reason):
                 raise
             run.task("post", run.path("status/start"), kind="start", step="restart",
+                     task_type="vzstart", verify=lambda: _status(run) == "running",
                      maybe_done=lambda e: _already(e.reason))
     run.running = True
     run.pending.clear()
@@ -137,15 +142,17 @@ def delete(run: Run, op: DeleteContainer) -> None:
     if op.stop_first or _status(run) == "running":
         stop(run)
     with run.step("delete", run.node_keys()):
-        run.task("delete", run.path(), kind="delete", step="delete",
+        run.task("delete", run.path(), kind="delete", step="delete", task_type="vzdestroy",
+                 verify=lambda: _status(run) == "gone",
                  maybe_done=lambda e: isinstance(e, NotFoundError), purge=1)
     run.vmid = None
     run.running = None
 
 
 def _status(run: Run) -> str:
+    """running / stopped, "gone" when the container does not exist (here)."""
     try:
         current = run.client.get(run.path("status/current"))
     except NotFoundError:
-        return "unknown"
+        return "gone"
     return str(current.get("status", "unknown")) if isinstance(current, dict) else "unknown"

@@ -16,6 +16,8 @@ from pxrun.apply.secrets import resolve, resolve_all
 from pxrun.apply.steps_create import set_on_node
 from pxrun.errors import ApiError, DigestMismatchError, NotFoundError
 from pxrun.pve.marker import Marker, split_description
+from pxrun.pve.propstr import format_for_key, holds, parse_propstr
+from pxrun.pve.values import parse_size
 
 if TYPE_CHECKING:
     from pxrun.apply.context import Run
@@ -43,16 +45,19 @@ def put_config(run: Run, params: dict[str, str], delete: tuple[str, ...] = ()) -
     def ours(exc: ApiError) -> bool:
         return isinstance(exc, DigestMismatchError) and _has_values(run, params, delete)
 
-    run.call("put", run.path("config"), maybe_done=ours, **body)
+    run.call("put", run.path("config"), maybe_done=ours,
+             verify=lambda: _has_values(run, params, delete), **body)
     run.digest = None  # later writes follow our own; the digest no longer matches
 
 
 def _has_values(run: Run, params: dict[str, str], delete: tuple[str, ...]) -> bool:
-    """Whether the config (with pending) already holds what we meant to write."""
+    """Whether the config (with pending) already holds what we meant to write: after a
+    lost answer, our own write found there must not be sent again (a mount point would be
+    allocated twice) nor fail on the digest it changed."""
     config = run.client.get(run.path("config"))
     if not isinstance(config, dict):
         return False
-    same = all(str(config.get(k, "")).rstrip("\n") == v.rstrip("\n") for k, v in params.items())
+    same = all(k in config and holds(k, v, str(config[k])) for k, v in params.items())
     return same and not any(k in config for k in delete)
 
 
@@ -110,7 +115,8 @@ def detach_mount(run: Run, op: DetachMount) -> None:
 
 def resize(run: Run, op: ResizeVolume) -> None:
     with run.step("resize", run.node_keys(), detail=f"{op.disk} to {op.size_gib}G"):
-        run.task("put", run.path("resize"), kind="resize", step="resize",
+        run.task("put", run.path("resize"), kind="resize", step="resize", task_type="resize",
+                 verify=lambda: _volume_gib(run, op.disk) >= op.size_gib,
                  maybe_done=lambda e: "already at specified size" in e.reason,
                  disk=op.disk, size=f"{op.size_gib}G")
 
@@ -118,6 +124,9 @@ def resize(run: Run, op: ResizeVolume) -> None:
 def move_volume(run: Run, op: MoveVolume) -> None:
     with run.step("move", run.node_keys(op.storage), detail=f"{op.volume} to {op.storage}"):
         run.task("post", run.path("move_volume"), kind="move", step="move",
+                 task_type="move_volume",
+                 verify=lambda: _volume_part(run, op.volume, "volume").startswith(
+                     f"{op.storage}:"),
                  volume=op.volume, storage=op.storage)
     run.warn(f"{op.volume} moved to {op.storage}; the old copy is kept as an unused disk")
 
@@ -130,8 +139,34 @@ def migrate(run: Run, op: Migrate) -> None:
         if op.restart:
             params["restart"] = 1
         run.task("post", f"nodes/{op.source}/lxc/{vmid}/migrate", kind="migrate",
-                 step="migrate", **params)
+                 step="migrate", task_type="vzmigrate", node=op.source,
+                 verify=lambda: _is_on(run, op.target), **params)
     run.node = op.target
+
+
+def _volume_part(run: Run, key: str, part: str) -> str:
+    """One part of a volume's property string in the config now (`size`, `volume`)."""
+    config = run.client.get(run.path("config"))
+    fmt = format_for_key(key)
+    text = config.get(key) if isinstance(config, dict) else None
+    if fmt is None or not isinstance(text, str):
+        return ""
+    return parse_propstr(text, fmt).get(part, "")
+
+
+def _volume_gib(run: Run, key: str) -> float:
+    size = _volume_part(run, key, "size")
+    return parse_size(size) / 1024**3 if size else 0.0
+
+
+def _is_on(run: Run, node: str) -> bool:
+    """Whether the container lives on `node` now, unlocked (a migration there finished)."""
+    _, vmid = run.where()
+    try:
+        config = run.client.get(f"nodes/{node}/lxc/{vmid}/config")
+    except NotFoundError:
+        return False
+    return isinstance(config, dict) and not config.get("lock")
 
 
 def set_pool(run: Run, op: SetPool) -> None:

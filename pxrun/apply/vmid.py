@@ -21,7 +21,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from pxrun.apply.context import MAYBE_SENT
-from pxrun.errors import AlreadyExistsError, ApiError, ApplyError, NotFoundError, ParameterError
+from pxrun.errors import AlreadyExistsError, ApplyError, NotFoundError, ParameterError
 from pxrun.pve.marker import split_description
 
 if TYPE_CHECKING:
@@ -55,7 +55,10 @@ class VmidAllocator:
                         raise
                     vmid = self._probe(vmid + 1)
                     continue
-                if upid == MAYBE_SENT and not self._is_ours(run, node, vmid):
+                found = self._whose(run, node, vmid) if upid == MAYBE_SENT else "ours"
+                if found == "gone":  # our lost create's task failed: the vmid is free again
+                    continue
+                if found == "foreign":
                     if fixed is not None:
                         raise ApplyError(f"vmid {vmid} was taken by someone else while "
                                          "creating", hint="choose another vmid")
@@ -78,9 +81,10 @@ class VmidAllocator:
                 candidate += 1
         raise ApplyError(f"no free vmid found after {MAX_PROBES} candidates")
 
-    def _is_ours(self, run: Run, node: str, vmid: int) -> bool:
-        """Whether the existing container `vmid` is the one our lost create made: wait for
-        its create lock to clear, then compare the marker."""
+    def _whose(self, run: Run, node: str, vmid: int) -> str:
+        """Whether the existing container `vmid` is the one our lost create made ("ours"),
+        someone else's ("foreign"), or no longer there ("gone": its create task failed and
+        Proxmox removed it). Waits for its create lock to clear first."""
         timeout = run.shared.options.timeout("create")
         deadline = time.monotonic() + timeout
         delay = 0.1
@@ -88,15 +92,22 @@ class VmidAllocator:
             try:
                 config = self._client.get(f"nodes/{node}/lxc/{vmid}/config")
             except NotFoundError:
-                return False  # not on this node (someone else's), or its create failed
-            except ApiError:
-                raise
+                return "foreign" if self._exists_elsewhere(vmid) else "gone"
             if not isinstance(config, dict) or config.get("lock") != "create":
                 break
             if time.monotonic() > deadline:
-                return False
+                return "foreign"
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
         marker = split_description(str(config.get("description") or ""))[1]
-        return marker is not None and marker.stack == run.shared.stack and (
+        mine = marker is not None and marker.stack == run.shared.stack and (
             marker.name == run.address)
+        return "ours" if mine else "foreign"
+
+    def _exists_elsewhere(self, vmid: int) -> bool:
+        """Whether a guest `vmid` exists on any node (a create on another node took it)."""
+        try:
+            self._client.get("cluster/nextid", vmid=vmid)
+        except ParameterError:
+            return True
+        return False

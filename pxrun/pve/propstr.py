@@ -13,6 +13,7 @@ simulator has its own, schema-driven copy of this logic on purpose (specs/0001).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -174,3 +175,41 @@ def _value_text(key: str, value: str | int | float | bool, fmt: PropFormat) -> s
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+# Parts Proxmox fills in itself when a write leaves them out: a network's MAC, the size of a
+# volume it allocated.
+_GENERATED: dict[str, frozenset[str]] = {
+    NET.name: frozenset({"hwaddr"}), ROOTFS.name: frozenset({"size"}),
+    MP.name: frozenset({"size"}),
+}
+_ALLOCATION = re.compile(r"^(?P<storage>[A-Za-z][\w.-]*):\d+(?:\.\d+)?$")  # `local-lvm:8`
+
+
+def holds(config_key: str, written: str, found: str) -> bool:
+    """Whether `found`, read back from a config, is what writing `written` to `config_key`
+    leaves there: the same text, or for a property string the same parts plus only those
+    Proxmox fills in itself (a generated MAC; for a `storage:GiB` allocation, a volume on
+    that storage and its size). Used after a lost answer, to tell our own write from
+    someone else's."""
+    written, found = written.rstrip("\n"), found.rstrip("\n")
+    if written == found:
+        return True
+    fmt = format_for_key(config_key)
+    if fmt is None:
+        return False
+    try:
+        want, have = parse_propstr(written, fmt), parse_propstr(found, fmt)
+    except PropertyStringError:
+        return False
+    if set(have) - set(want) - _GENERATED.get(fmt.name, frozenset()):
+        return False
+    for key, value in want.items():
+        allocation = _ALLOCATION.match(value) if key == "volume" else None
+        if allocation is not None:
+            if not have.get(key, "").startswith(f"{allocation['storage']}:"):
+                return False
+        elif have.get(key, "").upper() != value.upper() if key == "hwaddr" else \
+                have.get(key) != value:
+            return False
+    return True

@@ -1,0 +1,46 @@
+"""Lost answers: Proxmox carried a write out, but its answer never arrived (the connection
+dropped). A retry must not do the work twice, and must not fail because the first attempt
+succeeded: a create must not make a second container, a PUT retried with the old digest
+must count as done when the config holds what was sent, a delete must count as done when
+the container is gone."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.apply.conftest import Stage, spec_text
+
+pytestmark = pytest.mark.integration
+
+
+def _ours(stage: Stage) -> list[int]:
+    with stage.env.sim.lock:
+        return sorted(v for v, ct in stage.env.sim.containers.items()
+                      if "pxrun-t" in str(ct.conf.get("tags", "")))
+
+
+def test_every_answer_lost_create_update_delete_still_converge(stage: Stage) -> None:
+    faults = stage.env.sim.settings.faults
+    faults.lost_answers = 1.0
+    stage.write(spec_text("""
+        web: {}
+        db: {state: stopped}
+    """))
+    summary = stage.apply()
+    assert summary.ok, [(r.address, r.error) for r in summary.results if r.error]
+    assert len(_ours(stage)) == 2  # no second container from a retried create
+    stage.write(spec_text("""
+        web: {resources: {memory: 640}, tags: [x], description: notes}
+        db: {state: stopped, resources: {cores: 2, disk: 5}, networks: {net1: {bridge: vmbr0}}}
+    """))
+    summary = stage.apply()
+    assert summary.ok, [(r.address, r.error) for r in summary.results if r.error]
+    stage.write(spec_text("""
+        web: {resources: {memory: 640}, tags: [x], description: notes}
+    """))
+    summary = stage.apply()
+    assert summary.ok, [(r.address, r.error) for r in summary.results if r.error]
+    assert stage.env.sim.injected.snapshot()["lost_answer"] >= 5
+    faults.lost_answers = 0.0
+    assert len(_ours(stage)) == 1
+    stage.assert_converged()
