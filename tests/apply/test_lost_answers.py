@@ -44,3 +44,26 @@ def test_every_answer_lost_create_update_delete_still_converge(stage: Stage) -> 
     faults.lost_answers = 0.0
     assert len(_ours(stage)) == 1
     stage.assert_converged()
+
+
+def test_half_the_answers_lost_migrate_resize_mount_restart_converge(stage: Stage) -> None:
+    stage.write(spec_text("""
+        app: {node: pve1}
+        tool: {node: pve2, state: stopped}
+    """))
+    assert stage.apply().ok
+    stage.env.sim.settings.faults.lost_answers = 0.5
+    stage.write(spec_text("""
+        app: {node: pve2, timezone: UTC, resources: {disk: 6},
+              mounts: {mp0: {volume: "local-lvm:1", path: /srv/data}}}
+        tool: {node: pve1, state: stopped, resources: {disk: 5}}
+    """))
+    summary = stage.apply(retry_attempts=10)
+    assert summary.ok, [(r.address, r.error) for r in summary.results if r.error]
+    stage.env.sim.settings.faults.lost_answers = 0.0
+    assert len(_ours(stage)) == 2
+    with stage.env.sim.lock:  # one volume for mp0: a retried attach allocated no second one
+        app = next(ct for ct in stage.env.sim.containers.values()
+                   if ct.conf.get("hostname") == "app")
+        assert not [k for k in app.conf if k.startswith("unused")], app.conf
+    stage.assert_converged()

@@ -119,3 +119,11 @@ def test_printing_follows_proxmox_order(fmt: PropFormat, data: st.DataObject) ->
     required = [k for k in keys if k in fmt.required]
     rest = [k for k in keys if k not in fmt.required]
     assert keys == sorted(required) + sorted(rest)
+
+
+@pytest.mark.parametrize("case", DATA["holds"],
+                         ids=lambda c: f"{c['key']}:{c['found'][:30]}:{c['holds']}")
+def test_a_value_read_back_holds_what_was_written_or_not(case: dict[str, Any]) -> None:
+    from pxrun.pve.propstr import holds
+
+    assert holds(case["key"], case["written"], case["found"]) is case["holds"]
