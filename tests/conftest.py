@@ -9,6 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Hypothesis' timing checks measure the machine, not the code: on a loaded 2-core machine, or
+# under coverage in CI, a draw of a few model objects can take longer than its second.
+settings.register_profile("pxrun", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("pxrun")
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT.parent / "shared" / "reference"
