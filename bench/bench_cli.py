@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from results import emit, run_measured  # bench/ is on sys.path when run as a script

@@ -99,6 +99,7 @@ def main() -> int:
         *((c["name"], c, lambda w, s, c=c: spec_case(c, w)) for c in SPEC_CASES),
         *((c["name"], c, lambda w, s, c=c: cli_case(c, w, s)) for c in CLI_CASES)]
     missed = False
+    slowest, biggest, cases, late_cases = 0.0, 0.0, 0, 0
     print(f"{'case':<58} {'exit':>7} {'wall s':>7} {'peak MB':>8}  last line")
     with tempfile.TemporaryDirectory() as tmp:
         sim = Path(tmp) / "sim"
@@ -114,8 +115,16 @@ def main() -> int:
             want = "0" if case.get("valid") else str(case.get("exit", 3))
             late = status != want or wall > TARGET_S or rss > TARGET_MB
             missed = missed or late
+            cases, late_cases = cases + 1, late_cases + late
+            slowest, biggest = max(slowest, wall), max(biggest, rss)
             print(f"{name[:58]:<58} {status:>7} {wall:7.2f} {rss:8.0f}  {last[:90]}"
                   + ("  MISSED" if late else ""))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from results import emit
+
+    emit(f"hostile inputs refused ({cases} cases), slowest", slowest, "s",
+         target=f"each <= {TARGET_S:g} s and {TARGET_MB} MB, expected exit",
+         ok=not late_cases, note=f"largest {biggest:.0f} MB; {late_cases} missed")
     return 1 if missed and args.check else 0
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_plan_e2e import seeded_simulator
+from results import emit
 
 
 def rss_kib(pid: int) -> int:
@@ -70,6 +71,8 @@ def main() -> int:
     for label, times in (("report-only", report_only), ("--apply (lock holder)", active)):
         median = statistics.median(times)
         verdict = "ok" if median <= 1.5 else "over the 1.5 s target"
+        emit(f"watch cycle, {label}, {args.containers} CTs", median, "s", target="<= 1.5 s",
+             ok=median <= 1.5, note=f"best {min(times):.3f} s, {len(times)} cycles")
         print(f"watch cycle, {label}, {args.containers} containers, {args.latency_ms:g} ms "
               f"latency: median {median:.3f} s, best {min(times):.3f} s, worst "
               f"{max(times):.3f} s over {len(times)} cycles ({verdict})")
@@ -79,6 +82,8 @@ def main() -> int:
     print(f"watch RSS: cycle {first} {rss[first] / 1024:.1f} MiB, cycle {last} "
           f"{rss[last] / 1024:.1f} MiB (growth {growth / 1024:+.1f} MiB; cycle 1 "
           f"{rss[1] / 1024:.1f} MiB)")
+    emit("watch RSS growth after cycle 10", growth / 1024, "MiB", target="no growth (<= 1 MiB)",
+         ok=growth / 1024 <= 1.0, note=f"{rss[last] / 1024:.1f} MiB at cycle {last}")
     return 0
 
 

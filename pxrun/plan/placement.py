@@ -65,6 +65,9 @@ class Placer:
             self.ledger.containers[name] = node.containers
             self.ledger.replicas[name] = Counter()
         self.storages = {(s.node, s.storage): s for s in observed.storages}
+        # (template, node, arch) -> its resolution: every create asks for every candidate
+        # node, and resolving scans the node's templates and catalog each time.
+        self._templates: dict[tuple[str, str, str | None], ResolvedTemplate | None] = {}
         for info in observed.storages:
             self.ledger.room.setdefault(_room_key(info), info.avail)
         for ct in observed.containers.values():
@@ -89,7 +92,10 @@ class Placer:
         hard, short = [], []
         template = None
         if need_template:
-            template = resolve_template(want.template or "", node, self.observed, want.arch)
+            key = (want.template or "", node, want.arch)
+            if key not in self._templates:
+                self._templates[key] = resolve_template(*key[:2], self.observed, want.arch)
+            template = self._templates[key]
             if template is None:
                 hard.append(f"no template {want.template}")
         storage = self._storage(node, want.storage)
