@@ -160,5 +160,7 @@ def build_container(stack: str, guest: GuestRef, pending: Iterable[Mapping[str, 
         name=notes_marker.name, vmid=guest.vmid, node=guest.node, status=status,
         digest=view.digest, current=current.container, future=future.container,
         pending=view.pending, volids=dict(current.volids), unused=current.unused,
-        lock=current.lock, fingerprint=notes_marker.fingerprint, tainted=notes_marker.tainted)
+        lock=current.lock, fingerprint=notes_marker.fingerprint, tainted=notes_marker.tainted,
+        taint_step=notes_marker.taint_step, taint_log=notes_marker.taint_log,
+        tailnet=notes_marker.tailnet)
 

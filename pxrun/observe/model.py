@@ -137,6 +137,9 @@ class ObservedContainer(_Frozen):
     lock: str | None = None
     fingerprint: str | None = None  # provisioning fingerprint from the marker
     tainted: bool = False
+    taint_step: str = ""  # the provisioning step that failed, when that is what tainted it
+    taint_log: str = ""
+    tailnet: str | None = None  # joined a tailnet under this hostname (the marker says)
 
     @property
     def needs_restart(self) -> bool:
