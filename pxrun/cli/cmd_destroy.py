@@ -50,7 +50,9 @@ def destroy_cmd(settings: Settings | None, /, vmid: int | None, targets: tuple[s
     """Delete the stack's containers (-f SPEC, --target NAME), or one container (VMID).
 
     With VMID: the container must be managed by pxrun (any stack). Its stack is locked, the
-    plan is shown, and you are asked before anything is deleted, unless --force.
+    plan is shown, and you are asked before anything is deleted, unless --force. A
+    container that joined a tailnet leaves it too (the Tailscale API; on a terminal you
+    are asked first), unless --keep-tailscale.
     """
     from pxrun.errors import UsageError
 
@@ -68,7 +70,7 @@ def destroy_cmd(settings: Settings | None, /, vmid: int | None, targets: tuple[s
 def destroy_vmid(settings: Settings | None, vmid: int, *, auto_approve: bool,
                  parallelism: int, node_limit: int, storage_limit: int, restart: str | None,
                  lock_timeout: float, op_timeouts: dict[str, float], flags: Any,
-                 **rest: Any) -> int:
+                 keep_tailscale: bool = False, **rest: Any) -> int:
     """Plan and carry out the destroy of one managed container, found by its vmid."""
     from pxrun.cli.prompting import confirm
     from pxrun.spec.load import LoadedStack
@@ -85,14 +87,15 @@ def destroy_vmid(settings: Settings | None, vmid: int, *, auto_approve: bool,
                        f"{plan.stack}, with its volumes?", flag="--force")
 
     terminal = sys.stdin.isatty() and sys.stdout.isatty()  # a live progress table
-    with apply_session(settings, options, flags=flags, interactive=terminal) as (
-            client, options, hook, _):
+    with apply_session(settings, options, flags=flags, interactive=terminal,
+                       ask=not auto_approve) as (client, options, hook, _):
         stack, name = managed_name(client, vmid)
         loaded = LoadedStack(Stack(version=1, stack=stack), files=())
         return locked_apply(client, settings, loaded, None, hook, options, mode="destroy",
                             targets=(name,), replace=(), no_prune=False, restart=restart,
                             auto_approve=auto_approve, lock_timeout=lock_timeout,
-                            spec_dir=Path.cwd(), confirm=None if auto_approve else ask)
+                            spec_dir=Path.cwd(), confirm=None if auto_approve else ask,
+                            keep_tailnet=keep_tailscale)
 
 
 def managed_name(client: ProxmoxerClient, vmid: int) -> tuple[str, str]:
