@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from pxrun.errors import ProvisionError
     from pxrun.apply.summary import ApplySummary, ChangeResult
+    from pxrun.errors import ProvisionError
     from pxrun.plan.model import ResourceChange
 
 

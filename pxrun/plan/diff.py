@@ -9,9 +9,9 @@ anything set by hand in the GUI), a field Proxmox leaves unset reads as Proxmox'
 taken from the spec (the rows' `spec_only`), and placement `auto` or a node list holding
 the current node is satisfied. Then they become JSON views (secrets never shown;
 provisioning is compared by `plan.provision`, not here) and are diffed kopf-style into
-(op, path, old, new) items. `lifecycle.ignore_changes` is applied to the desired side before the diff (the
-desired value at an ignored path becomes the observed one), so an ignored field produces
-neither a diff nor an operation.
+(op, path, old, new) items. `lifecycle.ignore_changes` is applied to the desired side
+before the diff (the desired value at an ignored path becomes the observed one), so an
+ignored field produces neither a diff nor an operation.
 """
 
 from __future__ import annotations

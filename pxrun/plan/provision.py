@@ -159,10 +159,10 @@ def check_needs(ctx: PlanContext, want: Container, op: Reprovision) -> None:
             if needed and not on]
         if missing:
             wanted = "nesting: true, keyctl: true" if unprivileged else "nesting: true"
-            ctx.warn(want.name, f"docker needs the container feature{'s' if len(missing) > 1 else ''} "
+            plural = len(missing) > 1
+            ctx.warn(want.name, f"docker needs the container feature{'s' if plural else ''} "
                      f"{' and '.join(missing)}, which the spec does not turn on; the "
-                     "Docker daemon will not start without "
-                     f"{'them' if len(missing) > 1 else 'it'}",
+                     f"Docker daemon will not start without {'them' if plural else 'it'}",
                      f"add to {want.name} in the spec: features: {{{wanted}}}")
     if "tailscale" in kinds and not any(d.path == TUN for d in want.devices.values()):
         slot = _free_slot(want.devices)
