@@ -55,24 +55,28 @@ class Session(Protocol):
 
 class StackProvisioner:
     """apply's `Provisioner` for one stack: `session` holds the SSH connections (shared
-    with `pct set`) and the log folder; `stack`, `spec_dir` and `secrets` (the loaded
-    spec's named secrets) say what each step is."""
+    with `pct set`) and the log folder; `stack`, `spec_dir` (or `sources`: the files
+    already read, by their path in the spec) and `secrets` (the loaded spec's named
+    secrets) say what each step is."""
 
     def __init__(self, session: Session, stack: Stack | None = None, *,
-                 spec_dir: Path = Path(), secrets: Mapping[str, str] | None = None) -> None:
+                 spec_dir: Path = Path(), secrets: Mapping[str, str] | None = None,
+                 sources: Mapping[str, bytes] | None = None) -> None:
         self.session = session
         self.stack = stack
         self.spec_dir = spec_dir
+        self.sources = sources
         self.secrets: Mapping[str, str] = MappingProxyType(dict(secrets or {}))
         self._key: bytes | None = None
         self._lock = threading.Lock()
 
-    def for_spec(self, stack: Stack, spec_dir: Path,
-                 secrets: Mapping[str, str]) -> StackProvisioner:
+    def for_spec(self, stack: Stack, spec_dir: Path, secrets: Mapping[str, str], *,
+                 sources: Mapping[str, bytes] | None = None) -> StackProvisioner:
         """The same connections, for the spec an apply carries out: its steps, its files,
         and its secret values, which every output line and log is redacted of."""
         session = self.session.with_secrets(stack_secrets(stack, secrets))
-        return StackProvisioner(session, stack, spec_dir=spec_dir, secrets=secrets)
+        return StackProvisioner(session, stack, spec_dir=spec_dir, secrets=secrets,
+                                sources=sources)
 
     def _fingerprint_key(self) -> bytes:
         """Derived once per apply (slow on purpose), and only when a step holds a secret."""
@@ -100,7 +104,8 @@ class StackProvisioner:
         chosen = [by_label[label] for label in steps]
         log = str(self.session.log_path(address))
         try:
-            sources = load_sources(chosen, self.spec_dir)
+            sources = (dict(self.sources) if self.sources is not None
+                       else load_sources(chosen, self.spec_dir))
             contents = file_contents(container, chosen, sources,
                                      {"vars": dict(stack.vars),
                                       "secrets": secret_tree(self.secrets)})
