@@ -272,7 +272,8 @@ class ResourceChange(_Frozen):
     """What happens to one container, and why.
 
     before / after are JSON views of the container's *essence* (the spec's own fields,
-    secrets shown as SENSITIVE for display, provisioning as per-step fingerprints):
+    secrets shown as SENSITIVE for display; a new container's `provision` lists the names
+    of the steps it runs, an update's steps are its `provision` diff):
     - create: before None; after the desired container, node and template resolved.
     - update: before what the cluster has, restricted to what the spec manages (fields
       the spec leaves unset are null on both sides); after the spec.
