@@ -61,22 +61,25 @@ class StackProvisioner:
 
     def __init__(self, session: Session, stack: Stack | None = None, *,
                  spec_dir: Path = Path(), secrets: Mapping[str, str] | None = None,
-                 sources: Mapping[str, bytes] | None = None) -> None:
+                 sources: Mapping[str, bytes] | None = None,
+                 allow_outside: bool = False) -> None:
         self.session = session
         self.stack = stack
         self.spec_dir = spec_dir
         self.sources = sources
+        self.allow_outside = allow_outside  # the run's --allow-outside-paths
         self.secrets: Mapping[str, str] = MappingProxyType(dict(secrets or {}))
         self._key: bytes | None = None
         self._lock = threading.Lock()
 
     def for_spec(self, stack: Stack, spec_dir: Path, secrets: Mapping[str, str], *,
-                 sources: Mapping[str, bytes] | None = None) -> StackProvisioner:
+                 sources: Mapping[str, bytes] | None = None,
+                 allow_outside: bool = False) -> StackProvisioner:
         """The same connections, for the spec an apply carries out: its steps, its files,
         and its secret values, which every output line and log is redacted of."""
         session = self.session.with_secrets(stack_secrets(stack, secrets))
         return StackProvisioner(session, stack, spec_dir=spec_dir, secrets=secrets,
-                                sources=sources)
+                                sources=sources, allow_outside=allow_outside)
 
     def _fingerprint_key(self) -> bytes:
         """Derived once per apply (slow on purpose), and only when a step holds a secret."""
@@ -105,7 +108,8 @@ class StackProvisioner:
         log = str(self.session.log_path(address))
         try:
             sources = (dict(self.sources) if self.sources is not None
-                       else load_sources(chosen, self.spec_dir))
+                       else load_sources(chosen, self.spec_dir,
+                                         allow_outside=self.allow_outside))
             contents = file_contents(container, chosen, sources,
                                      {"vars": dict(stack.vars),
                                       "secrets": secret_tree(self.secrets)})

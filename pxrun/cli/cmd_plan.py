@@ -12,6 +12,7 @@ bridge, ...) or the cluster failed, 3 the spec or the command line is invalid.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -88,6 +89,7 @@ def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
     from pxrun.observe.fetch import observe_cluster
     from pxrun.plan.planner import plan as make_plan
     from pxrun.render.jsonplan import plan_to_json
+    from pxrun.spec.paths import output_problem
 
     settings = settings if settings is not None else Settings()
     settings.sim = settings.sim or sim
@@ -96,6 +98,8 @@ def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
     if destroy and refresh_only:
         raise UsageError("--destroy and --refresh-only cannot be combined",
                          hint="--refresh-only only reports drift; it never plans a destroy")
+    if out is not None and (problem := output_problem(out)):  # before the work, not after
+        raise UsageError(f"cannot write the plan to {out}: {problem}")
 
     started = time.perf_counter()
     spec = spec_path(path)
@@ -137,7 +141,8 @@ def plan_options(loaded: LoadedStack, observed: Observed, spec_dir: Path, *,
                                                                               "ask"):
         raise UsageError(f"unknown plan mode {mode!r} or restart policy {restart!r}")
     known = set(loaded.stack.containers) | set(observed.containers)
-    sources, errors = file_sources(loaded.stack, spec_dir)
+    sources, errors = file_sources(loaded.stack, spec_dir,
+                                   allow_outside=loaded.allow_outside_paths)
     return PlanOptions(
         targets=frozenset(expand_addresses(targets, known, "--target")),
         replace=frozenset(expand_addresses(replace, known, "--replace")),
@@ -172,28 +177,32 @@ def expand_addresses(names: tuple[str, ...], known: set[str], flag: str) -> list
     return out
 
 
-def file_sources(stack: Stack, spec_dir: Path) -> tuple[dict[str, bytes], dict[str, str]]:
+def file_sources(stack: Stack, spec_dir: Path, *, allow_outside: bool = False,
+                 ) -> tuple[dict[str, bytes], dict[str, str]]:
     """The local files provisioning copies or renders (path relative to the spec's folder
-    -> bytes), and why any of them cannot be read (path -> message): the plan fingerprints
-    what they hold, so an edited file shows as its step, and a missing one is a plan
-    error. Read with the provision layer's checks (inside the folder, regular, not huge)."""
-    from pxrun.errors import ProvisionError
-    from pxrun.provision.sources import read_source
+    -> bytes), and the missing ones (path -> why): the plan fingerprints what they hold, so
+    an edited file shows as its step, and a missing one is a plan error for its step.
+    Paths must stay inside the spec's folder (as the loader checked); one that exists but
+    cannot be read (a device, /proc/self/mem, too large) is a spec error."""
+    from pxrun.errors import Diagnostic, SpecError
+    from pxrun.spec.paths import LocalFileError, provision_files, read_named
 
     sources: dict[str, bytes] = {}
-    errors: dict[str, str] = {}
-    for container in stack.containers.values():
-        if container.provision is None:
+    missing: dict[str, str] = {}
+    problems: list[Diagnostic] = []
+    for container, _, name in provision_files(stack):
+        if name in sources or name in missing:
             continue
-        for item in container.provision.files:
-            name = item.src or item.template
-            if name is None or name in sources or name in errors:
-                continue
-            try:
-                sources[name] = read_source(spec_dir, name)
-            except ProvisionError as exc:
-                errors[name] = exc.message.removeprefix(f"{name}: ")
-    return sources, errors
+        if not (spec_dir / name).exists():
+            missing[name] = f"not found in the spec's folder {spec_dir}"
+            continue
+        try:
+            sources[name] = read_named(spec_dir, name, allow_outside=allow_outside)
+        except LocalFileError as exc:
+            problems.append(Diagnostic(str(spec_dir / name), 0, 0, f"{container}: {exc}"))
+    if problems:
+        raise SpecError(problems)
+    return sources, missing
 
 
 def show_plan(doc: dict[str, Any], settings: Settings, *, loaded: LoadedStack | None = None,
@@ -255,9 +264,18 @@ def _echo(text: str, settings: Settings, *, err: bool = False, nl: bool = True) 
 
 def _write_atomically(path: Path, text: str) -> None:
     """Write via a temporary file and rename, so a reader never sees half a plan."""
+    from pxrun.errors import UsageError
+    from pxrun.spec.paths import output_problem
+
+    problem = output_problem(path)
+    if problem:
+        raise UsageError(f"cannot write the plan to {path}: {problem}")
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
+    except OSError as exc:
+        raise UsageError(f"cannot write the plan to {path}: {exc.strerror}") from None
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
