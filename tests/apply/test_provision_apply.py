@@ -92,6 +92,7 @@ def ran_steps(out: str, name: str) -> list[str]:
     return [match[1] for match in found if match]
 
 
+@pytest.mark.slow
 def test_every_step_kind_through_apply(simdir: Path, tmp_path: Path,
                                        monkeypatch: pytest.MonkeyPatch,
                                        capsys: pytest.CaptureFixture[str]) -> None:

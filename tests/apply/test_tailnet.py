@@ -88,7 +88,8 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def fake() -> Iterator[FakeTailscale]:
     server = FakeTailscale()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
+                              daemon=True)
     thread.start()
     try:
         yield server
@@ -159,6 +160,7 @@ SPEC = HEAD + """\
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap (bwrap)")
 def test_destroy_removes_the_node_unless_kept(simdir: Path, tmp_path: Path,
                                               fake: FakeTailscale,
