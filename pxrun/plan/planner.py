@@ -25,7 +25,7 @@ from pxrun.plan.model import (
     UnknownContainer,
 )
 from pxrun.plan.options import PlanOptions
-from pxrun.plan.provision import provision_operation, shown
+from pxrun.plan.provision import OUT_OF_DATE, provision_operation, shown
 from pxrun.plan.update import plan_existing
 from pxrun.plan.validate import duplicate_hostnames, vmid_conflict
 from pxrun.pve.config import canonical
@@ -157,8 +157,9 @@ def _drift(ctx: PlanContext, scope: set[str]) -> list[ResourceChange]:
             cluster_view = view(seen, None, secrets)
             diffs = field_diffs(spec_view, cluster_view)
             steps = provision_operation(ctx, desired, have, check=False)
-            if steps is not None:  # what the spec would provision that the cluster lacks
-                diffs.append(FieldDiff(op="change", path="provision", old=shown(steps.steps)))
+            if steps is not None:  # the steps the container did not run as the spec says
+                diffs.append(FieldDiff(op="change", path="provision", old=shown(steps.steps),
+                                       new=OUT_OF_DATE))
             if diffs or have.tainted:
                 drift.append(ResourceChange(
                     **base, node=have.node, vmid=have.vmid, digest=have.digest,

@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from pxrun.spec.model import Container, Stack
 
 TUN = "/dev/net/tun"
+OUT_OF_DATE = "(out of date)"
+"""The cluster's side of a provisioning drift: the steps did not run as the spec says."""
 
 
 @dataclass(frozen=True)

@@ -198,8 +198,9 @@ def _field_lines(change: JsonDoc, key: str) -> Iterator[Line]:
     if key == "delete":
         return
     for diff in change.get("diffs", []):
-        if diff["path"] == PROVISION:
-            yield _steps_line(str(diff["op"]), diff.get("new") or diff.get("old") or [])
+        if diff["path"] == PROVISION:  # the list of steps: `new` in a plan, `old` in drift
+            new = diff.get("new")
+            yield _steps_line(str(diff["op"]), new if isinstance(new, list) else diff.get("old"))
             continue
         yield from leaf_lines(str(diff["op"]), str(diff["path"]), diff.get("old"),
                               diff.get("new"), diff.get("effect"))
