@@ -69,6 +69,7 @@ class Provisioning:
                                      "secrets": secret_tree(options.secrets)}
         self._key: bytes | None = None
         self._wanted: dict[str, Wanted] = {}
+        self._by_content: dict[tuple[Any, ...], Wanted] = {}
 
     def key(self) -> bytes:
         if self._key is None:
@@ -78,7 +79,11 @@ class Provisioning:
     def wanted(self, container: Container) -> Wanted:
         found = self._wanted.get(container.name)
         if found is None:
-            found = self._wanted[container.name] = self._make(container)
+            key = _content_key(container)
+            found = self._by_content.get(key)
+            if found is None:
+                found = self._by_content[key] = self._make(container)
+            self._wanted[container.name] = found
         return found
 
     def _make(self, container: Container) -> Wanted:
@@ -94,6 +99,21 @@ class Provisioning:
         except ValueError as exc:
             return Wanted(steps, problem=str(exc))
         return Wanted(steps, step_fingerprints(steps, self.key, self.secrets, contents))
+
+
+def _content_key(container: Container) -> tuple[Any, ...]:
+    """Everything a container's steps are made of: equal keys, equal steps and fingerprints
+    (replicas of a `count`, containers sharing `defaults`: computed once per plan). The JSON
+    dump masks secrets, so their values are added; a template also sees the container."""
+    prov = container.provision
+    secret = (container.password.get_secret_value() if container.password else None,
+              prov.tailscale.auth_key.get_secret_value()
+              if prov is not None and prov.tailscale is not None else None)
+    templated = prov is not None and any(f.template for f in prov.files)
+    who = ((container.name, container.hostname, container.vmid, str(container.node))
+           if templated else ())
+    return (prov.model_dump_json() if prov is not None else "", tuple(container.ssh_keys),
+            secret, who)
 
 
 def shown(labels: Sequence[str]) -> list[str]:

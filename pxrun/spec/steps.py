@@ -15,9 +15,11 @@ SHA-256, so rotating a secret re-runs only the steps that use a secret. See spec
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
+import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -200,12 +202,24 @@ def fingerprint_key(stack: str, secrets: Iterable[str]) -> bytes:
                                _KDF_ROUNDS)
 
 
+@functools.cache
+def _holds_secrets(annotation: Any) -> bool:
+    """Whether a field of this type can hold a SecretStr (checked once per type)."""
+    if annotation is SecretStr:
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return any(_holds_secrets(f.annotation) for f in annotation.model_fields.values())
+    return any(_holds_secrets(arg) for arg in typing.get_args(annotation))
+
+
 def _plain(value: Any, found: set[str]) -> Any:
     """`value` as JSON data with secrets revealed (and collected into `found`)."""
     if isinstance(value, SecretStr):
         found.add(value.get_secret_value())
         return value.get_secret_value()
     if isinstance(value, BaseModel):
+        if not _holds_secrets(type(value)):  # the common case: pydantic's own (fast) dump
+            return value.model_dump(mode="json")
         return {k: _plain(getattr(value, k), found) for k in type(value).model_fields}
     if isinstance(value, Mapping):
         return {str(k): _plain(v, found) for k, v in value.items()}
