@@ -208,7 +208,8 @@ def _holds_secrets(annotation: Any) -> bool:
     if annotation is SecretStr:
         return True
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return any(_holds_secrets(f.annotation) for f in annotation.model_fields.values())
+        fields: list[Any] = [f.annotation for f in annotation.model_fields.values()]
+        return any(_holds_secrets(field) for field in fields)
     return any(_holds_secrets(arg) for arg in typing.get_args(annotation))
 
 
