@@ -16,7 +16,7 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -324,10 +324,12 @@ def locked_apply(client: ProxmoxerClient, settings: Settings, loaded: LoadedStac
                  restart: str | None, auto_approve: bool, lock_timeout: float,
                  spec_dir: Path, confirm: Callable[[Plan], bool] | None = None,
                  on_summary: Callable[[ApplySummary], None] | None = None,
-                 keep_tailnet: bool = False, reprovision: bool = False) -> int:
+                 adopt: Mapping[int, str] | None = None, keep_tailnet: bool = False,
+                 reprovision: bool = False) -> int:
     """Lock the stack, observe, plan (or prove a saved plan fresh), show, approve, apply,
     report. `confirm` replaces the "Only 'yes'" question (by-hand commands); `on_summary`
-    sees the outcome after the summary table (create prints how to connect)."""
+    sees the outcome after the summary table (create prints how to connect); `adopt`
+    (vmid -> name) are the containers `pxrun import` adopts."""
     from pxrun.apply.engine import apply_plan
     from pxrun.apply.secrets import SecretMap
     from pxrun.apply.stacklock import StackLock
@@ -345,13 +347,15 @@ def locked_apply(client: ProxmoxerClient, settings: Settings, loaded: LoadedStac
     lock = StackLock(client, stack, on_warning=lambda m: _warn(settings, m))
     lock.acquire(timeout=lock_timeout)
     try:
-        observed = observe_cluster(client, loaded.stack)
+        observed = observe_cluster(client, loaded.stack, adopt=tuple(adopt or ()))
         popts = plan_options(loaded, observed, spec_dir, targets=targets, replace=replace,
                              mode=cast("Mode", mode), no_prune=no_prune,
                              restart=cast("RestartPolicy", restart or "auto"),
                              node_ssh_available=options.root_runner is not None,
                              reprovision=reprovision, keep_tailnet=keep_tailnet,
                              tailnet_api=options.tailnet is not None)
+        if adopt:
+            popts = dataclasses.replace(popts, adopt=adopt)
         fresh = make_plan(loaded.stack, observed, popts)
         if saved is not None:
             check_fresh(saved, fresh.observed_digests, fresh.spec_hash, loaded.stack.stack)

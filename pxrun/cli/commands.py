@@ -26,6 +26,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "create": ("pxrun.cli.cmd_create", "create_cmd",
                "Create one container: a few questions, flags, or -c FILE."),
     "show": ("pxrun.cli.cmd_show", "show_cmd", "Show a saved plan for review."),
+    "import": ("pxrun.cli.cmd_import", "import_cmd",
+               "Adopt existing containers into a stack; write their spec."),
+    "export": ("pxrun.cli.cmd_import", "export_cmd",
+               "Write the spec of existing containers, changing nothing."),
     "templates": ("pxrun.cli.cmd_templates", "templates",
                   "List OS templates, or download one to the nodes."),
 }

@@ -9,8 +9,9 @@ anything set by hand in the GUI), a field Proxmox leaves unset reads as Proxmox'
 taken from the spec (the rows' `spec_only`), and placement `auto` or a node list holding
 the current node is satisfied. Then they become JSON views (secrets never shown;
 provisioning is compared by `plan.provision`, not here) and are diffed kopf-style into
-(op, path, old, new) items. `lifecycle.ignore_changes` is applied to the desired side
-before the diff (the desired value at an ignored path becomes the observed one), so an
+(op, path, old, new) items. `lifecycle.ignore_changes` and `lifecycle.create_only` are
+applied to the desired side before the diff (the desired value at such a path becomes the
+observed one), so an
 ignored field produces neither a diff nor an operation.
 """
 
@@ -76,7 +77,7 @@ def essence_pair(desired: Container, observed: ObservedContainer) -> tuple[Conta
     recorded = observed.current.template
     if want.template and recorded and satisfies(want.template, recorded, want.arch):
         have = have.model_copy(update={"template": want.template})
-    for path in want.lifecycle.ignore_changes:
+    for path in [*want.lifecycle.ignore_changes, *want.lifecycle.create_only]:
         want = set_path(want, path.split("."), get_path(have, path.split(".")))
     return want, have
 

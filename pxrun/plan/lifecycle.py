@@ -127,13 +127,20 @@ def destroy_guard(ctx: PlanContext, address: str, observed: ObservedContainer,
                            "enabled", "set protection: false and apply first if intended")
 
 
+def delete_operation(observed: ObservedContainer) -> DeleteContainer:
+    """The delete of an observed container; one no marker claims is named by its hostname
+    too, which apply checks instead."""
+    return DeleteContainer(node=observed.node, vmid=observed.vmid,
+                           stop_first=observed.status == "running",
+                           hostname=None if observed.marked else observed.current.hostname)
+
+
 def plan_delete(ctx: PlanContext, observed: ObservedContainer, want: Container | None,
                 *, prune: bool, reason: str) -> ResourceChange:
     """Delete a managed container: a prune (gone from the spec) or destroy mode."""
     destroy_guard(ctx, observed.name, observed, want, "delete")
     before = view(canonical(observed.current), None, ctx.view_secrets())
-    op = DeleteContainer(node=observed.node, vmid=observed.vmid,
-                         stop_first=observed.status == "running")
+    op = delete_operation(observed)
     return ResourceChange(address=observed.name, action=Action.DELETE, node=observed.node,
                           vmid=observed.vmid, digest=observed.digest, before=before,
                           operations=(op, *leave_tailnet(ctx, observed)), reason=reason,
@@ -179,8 +186,7 @@ def plan_replace(ctx: PlanContext, desired: Container, want: Container,
     _check_placed(ctx, want, placement.node)
     vmid = None if before_create else (want.vmid or observed.vmid)
     creates, made, steps = create_operations(ctx, desired, want, placement, vmid)
-    delete = DeleteContainer(node=observed.node, vmid=observed.vmid,
-                             stop_first=observed.status == "running")
+    delete = delete_operation(observed)
     if before_create:
         if observed.tailnet and not ctx.options.keep_tailnet:
             ctx.warn(want.name, f"the old {want.name} stays on the tailnet as "

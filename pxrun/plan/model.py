@@ -242,12 +242,18 @@ class CreateContainer(_Frozen):
 
 
 class DeleteContainer(_Frozen):
-    """`DELETE /nodes/{node}/lxc/{vmid}` with purge; a running container is stopped first."""
+    """`DELETE /nodes/{node}/lxc/{vmid}` with purge; a running container is stopped first.
+
+    Apply deletes only a container the stack's marker claims; `hostname` is set when the
+    plan recognised one without a marker (its Notes replaced, or named by vmid for a
+    by-hand delete, specs/0081): then it must carry no marker and still have that hostname.
+    """
 
     op: Literal["delete"] = "delete"
     node: str
     vmid: int
     stop_first: bool
+    hostname: str | None = None
 
 
 Operation = Annotated[

@@ -36,6 +36,8 @@ class PlanOptions:
       file, `env.<NAME>` of the environment variables the spec reads) -> its value. A value
       to write that contains one carries a reference to it instead (`SecretText`); a view
       value containing one is shown as SENSITIVE; the spec hash covers a MAC of them all.
+    - `adopt`: vmid -> spec name of containers `pxrun import` adopts (observed as strays):
+      their marker and tag are written by an in-place update (specs/0081).
     """
 
     targets: frozenset[str] = frozenset()
@@ -54,3 +56,5 @@ class PlanOptions:
     tailnet_api: bool = False
     secrets: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}),
                                        repr=False, hash=False)
+    adopt: Mapping[int, str] = field(default_factory=lambda: MappingProxyType({}),
+                                     hash=False)

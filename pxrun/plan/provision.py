@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pxrun.plan.createonly import create_only_kinds, held_steps
 from pxrun.plan.model import FieldDiff, LeaveTailnet, Operation, Reprovision
 from pxrun.spec.steps import (
     PRECONDITIONS,
@@ -121,19 +122,33 @@ def shown(labels: Sequence[str]) -> list[str]:
     return [label for label in labels if label not in PRECONDITIONS]
 
 
+def held(ctx: PlanContext, desired: Container, observed: ObservedContainer | None,
+         ) -> tuple[list[Step], dict[str, str]]:
+    """The steps (and label -> fingerprint) `desired` is held to: all of them for a new
+    container; for an existing one, create-only steps only as recorded (`createonly`)."""
+    wanted = ctx.provisioning.wanted(desired)
+    if observed is None:
+        return list(wanted.steps), dict(wanted.fingerprints)
+    recorded = decode_fingerprints(observed.fingerprint) if observed.marked else None
+    return held_steps(desired, wanted.steps, wanted.fingerprints, recorded)
+
+
 def provision_operation(ctx: PlanContext, desired: Container,
                         observed: ObservedContainer | None, *,
                         check: bool = True) -> Reprovision | None:
     """The steps `desired` runs in this change (None: none). `observed` None: the
-    container is created (again) by this change, so every step runs. `check`: also say
-    what the steps need that the spec lacks (`check_needs`)."""
+    container is created (again) by this change, so every step runs. A container without
+    a marker (a stray, one to adopt) runs none: its record went with the marker, and the
+    marker restored with the spec's fingerprints says what it is (specs/0081). `check`:
+    also say what the steps need that the spec lacks (`check_needs`)."""
     wanted = ctx.provisioning.wanted(desired)
     if wanted.problem:
         ctx.error(desired.name, wanted.problem,
                   "files are read from the spec's folder; fix the file or the step")
         return None
-    if not wanted.steps:
+    if not wanted.steps or (observed is not None and not observed.marked):
         return None
+    steps, fingerprints = held(ctx, desired, observed)
     first = observed is None
     recorded = None
     if observed is not None and not ctx.options.reprovision:
@@ -145,13 +160,27 @@ def provision_operation(ctx: PlanContext, desired: Container,
             recorded = {k: v for k, v in recorded.items() if k != failed}
         else:
             recorded = None
-    chosen = steps_to_run(wanted.steps, wanted.fingerprints, recorded, first=first)
+    if observed is not None:  # create-only steps stay as they ran, whatever else runs
+        fixed = create_only_kinds(desired)
+        recorded = {**(recorded or {}), **{label_id(s.label): fingerprints[s.label]
+                                           for s in steps if s.kind in fixed
+                                           and s.label in fingerprints}} if fixed else recorded
+    chosen = steps_to_run(steps, fingerprints, recorded, first=first)
     if not chosen:
         return None
-    op = Reprovision(steps=tuple(s.label for s in chosen), fingerprints=wanted.fingerprints)
+    op = Reprovision(steps=tuple(s.label for s in chosen), fingerprints=fingerprints)
     if check:
         check_needs(ctx, desired, op)
     return op
+
+
+def restored_fingerprints(ctx: PlanContext, desired: Container,
+                          observed: ObservedContainer) -> dict[str, str]:
+    """What a restored marker records (`identity.restoration`): the steps the container
+    is held to, as the spec gives them now."""
+    if ctx.provisioning.wanted(desired).problem:
+        return {}
+    return held(ctx, desired, observed)[1]
 
 
 def provision_diff(op: Reprovision) -> FieldDiff:

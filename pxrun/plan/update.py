@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pxrun.observe.model import ObservedContainer
 from pxrun.plan.context import PlanContext
 from pxrun.plan.diff import essence_pair, field_diffs, matches_quickly, view
+from pxrun.plan.identity import restoration
 from pxrun.plan.lifecycle import plan_replace, power_tail, taint_of
 from pxrun.plan.model import (
     Action,
@@ -30,7 +31,13 @@ from pxrun.plan.model import (
     ResourceChange,
     SetPool,
 )
-from pxrun.plan.provision import check_needs, provision_diff, provision_operation, shown
+from pxrun.plan.provision import (
+    check_needs,
+    provision_diff,
+    provision_operation,
+    restored_fingerprints,
+    shown,
+)
 from pxrun.plan.routes import route_of, route_writes
 from pxrun.plan.secrets import seal, seal_all
 from pxrun.plan.validate import missing_bridges, new_volume_problems, storage_problem
@@ -58,6 +65,8 @@ class _Work:
     migrate: bool = False
     pool: bool = False
     touched: list[str] = field(default_factory=list)  # paths, for the reason
+    values: dict[str, str] = field(default_factory=dict)  # printed by the plan (ownership)
+    restored: list[str] = field(default_factory=list)  # marker, tag: for the reason
 
 
 def _collect(diffs: list[FieldDiff]) -> _Work:
@@ -164,7 +173,8 @@ def plan_existing(ctx: PlanContext, desired: Container,
                   observed: ObservedContainer) -> ResourceChange:
     """The change for a container that the spec and the cluster both have."""
     provision = provision_operation(ctx, desired, observed, check=False)
-    if (provision is None
+    owned = observed.marked and observed.tagged
+    if (provision is None and owned
             and not (observed.tainted or observed.pending or desired.name in ctx.options.replace)
             and matches_quickly(canonical(desired), observed)):
         return _no_op(ctx, desired, observed)  # the common case, kept cheap (bench_plan.py)
@@ -184,8 +194,12 @@ def plan_existing(ctx: PlanContext, desired: Container,
     if provision is not None:
         check_needs(ctx, desired, provision)
         diffs.append(provision_diff(provision))
+    # A marker restored (Notes replaced in the GUI) records the spec's steps as run.
+    restore = restoration(ctx, want, observed, restored_fingerprints(ctx, desired, observed))
+    work.values, work.restored = restore.values, restore.what
     _mounts(ctx, work, want, have, observed)
-    return _assemble(ctx, want, observed, work, before, after, diffs, provision)
+    return _assemble(ctx, want, observed, work, before, after, [*diffs, *restore.diffs],
+                     provision)
 
 
 def _no_op(ctx: PlanContext, want: Container, observed: ObservedContainer) -> ResourceChange:
@@ -207,10 +221,11 @@ def _assemble(ctx: PlanContext, want: Container, observed: ObservedContainer, wo
     _validate(ctx, work, want, node)
     running = observed.status == "running"
     want_running = want.state == "running"
-    if work.set_keys or work.delete_keys:
+    if work.set_keys or work.delete_keys or work.values:
         site = ctx.site(observed)
         printed = {k: text for k in sorted(work.set_keys)
                    if (text := print_key(k, want, site)) is not None}
+        printed = dict(sorted({**printed, **work.values}.items()))
         api, node_write = route_writes(ctx, want, observed.future,
                                        seal_all(printed, ctx.known), work.delete_keys)
         pending = work.pending_keys if running else set()
@@ -248,6 +263,8 @@ def _reason(work: _Work, restart: bool, observed: ObservedContainer,
             provision: Reprovision | None) -> str:
     """One line for humans; apply never reads it."""
     parts = []
+    if work.restored:
+        parts.append("restore its pxrun " + " and ".join(work.restored))
     if work.touched:
         parts.append("changed: " + ", ".join(dict.fromkeys(work.touched)))
     if observed.tainted:

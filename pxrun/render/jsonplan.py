@@ -140,8 +140,8 @@ def diff_effect(diff: FieldDiff, change: ResourceChange) -> str | None:
         return None
     try:
         kind = option_for(diff.path).kind
-    except KeyError:
-        kind = ChangeKind.LIVE
+    except KeyError:  # no option row: ownership (marker, tag) restored by a live write
+        return "live"
     ops = {op.op for op in change.operations}
     if kind is ChangeKind.MOUNT:
         if _MOUNT_SIZE.match(diff.path) and "resize" in ops:

@@ -24,6 +24,7 @@ import yaml
 
 from pxrun.plan import PlanOptions, plan
 from pxrun.plan.model import Plan, ResourceChange
+from pxrun.render.jsonplan import plan_from_json, plan_to_json
 from tests.plan.builders import build_observed, build_stack
 
 CASES = Path(__file__).parent / "cases"
@@ -101,6 +102,7 @@ def _no_secret_values(result: Plan, case: dict[str, Any]) -> None:
 def test_planner_case(case: dict[str, Any]) -> None:
     result = run_case(case)
     _no_secret_values(result, case)
+    assert plan_from_json(plan_to_json(result)) == result  # every plan is a valid JSON plan
     expect = case.get("expect") or {}
     for address, want in (expect.get("changes") or {}).items():
         change = result.change(address)
