@@ -59,6 +59,8 @@ BENCHES: tuple[Bench, ...] = (
     Bench("apply", ("bench_apply.py",), ("bench_apply.py", "--containers", "8")),
     Bench("provision", ("bench_provision.py",), ("bench_provision.py", "--steps", "5",
                                                  "--rounds", "2")),
+    Bench("apply-provision", ("bench_apply_provision.py",), ("bench_apply_provision.py",
+                                                             "--rounds", "1")),
     Bench("peers", ("bench_peers.py",), ("bench_peers.py", "--runs", "1")),
     Bench("watch", ("bench_watch.py",), None),
     Bench("sim-rps", ("bench_sim_rps.py",), ("bench_sim_rps.py", "--seconds", "2")),
