@@ -101,6 +101,8 @@ def run(bench: Bench, quick: bool) -> Outcome:
     if code != 0:
         outcome.tail = (err.strip().splitlines() or ["(no error output)"])[-1]
         print(f"   exit {code}: {outcome.tail}")
+        if outcome.results and code == 1:  # a benchmark that says "missed" by its status
+            outcome.returncode = 0
     return outcome
 
 
