@@ -40,6 +40,10 @@ DEFAULT_TIMEOUTS: Mapping[str, float] = MappingProxyType({
 MAYBE_SENT = "maybe-sent"  # a marker value: the write may have been carried out
 
 
+class StepCancelled(Exception):
+    """A step that was waiting for a node or storage slot when Ctrl-C came: not started."""
+
+
 @dataclass(frozen=True)
 class ApplyOptions:
     """How to apply. `restart` overrides the plan's restart policy for restarts that are
@@ -114,6 +118,9 @@ class Run:
     node: str | None = None
     vmid: int | None = None
     digest: str | None = None  # sent with the first write only (later ones follow our own)
+    # An operation rewrote the config (migrate, move, resize, a start applying what was
+    # pending, reassign, snapshot): the next write re-reads the digest instead.
+    config_rewritten: bool = False
     created: bool = False  # this run created the container (a later failure taints it)
     running: bool | None = None  # known power state after our own steps
     steps_done: list[str] = field(default_factory=list)
@@ -122,7 +129,6 @@ class Run:
     pending: list[str] = field(default_factory=list)  # keys Proxmox holds pending
     left_pending: list[str] = field(default_factory=list)  # ... and that we did not restart for
     ip: str | None = None
-    net_params: dict[str, str] = field(default_factory=dict)
 
     @property
     def address(self) -> str:
@@ -152,8 +158,9 @@ class Run:
     @contextmanager
     def step(self, name: str, keys: Sequence[str] = (), detail: str = "") -> Iterator[None]:
         """One named step holding `keys` slots; reported to the hook, recorded when done."""
-        if keys and not self.shared.limiter.acquire(keys):
-            raise ApplyError("cancelled")  # pragma: no cover - acquire waits without cancel
+        # Ctrl-C while waiting for a slot: the step never starts (nothing was sent).
+        if keys and not self.shared.limiter.acquire(keys, cancelled=self.shared.stop):
+            raise StepCancelled(name)
         started = time.monotonic()
         self.current = name
         self.shared.hook.step_started(self.address, name, detail)

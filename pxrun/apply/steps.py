@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pxrun.apply import steps_create, steps_power, steps_update
+from pxrun.apply.context import StepCancelled
 from pxrun.apply.summary import ChangeResult, Outcome
 from pxrun.errors import ApiError, PxrunError, TaskFailedError
 
@@ -75,6 +76,8 @@ def run_change(run: Run) -> ChangeResult:
             OPERATIONS[op.op](run, op)
         if outcome == "done" and run.ip is None and run.vmid is not None and _runs(run):
             run.ip = steps_create.read_address(run)  # for the summary table only
+    except StepCancelled:
+        outcome = "interrupted"
     except PxrunError as exc:
         outcome = "failed"
         error = f"{run.current or 'apply'}: {exc.message}"

@@ -47,6 +47,7 @@ def start(run: Run) -> None:
     with run.step("start", run.node_keys()):
         _power_task(run, "start", "start", _already)
     run.running = True
+    run.config_rewritten = True  # a start applies what was pending
 
 
 def stop(run: Run) -> None:
@@ -84,6 +85,7 @@ def reboot(run: Run) -> None:
                      maybe_done=lambda e: _already(e.reason))
     run.running = True
     run.pending.clear()
+    run.config_rewritten = True
 
 
 def power(run: Run, op: Power) -> None:
@@ -101,14 +103,15 @@ def power(run: Run, op: Power) -> None:
         run.warn(f"restart not allowed by the restart policy: {keys} stay pending until the "
                  "container restarts")
         return
+    if op.action == "stop":
+        stop(run)
+        return
     if op.action == "start":
         start(run)
-        wait_for_address(run)
-    elif op.action == "stop":
-        stop(run)
     else:
         reboot(run)
-        wait_for_address(run)
+    if op.await_address != "no":
+        wait_for_address(run, required=op.await_address == "require")
 
 
 def delete(run: Run, op: DeleteContainer) -> None:

@@ -37,6 +37,9 @@ def put_config(run: Run, params: dict[str, str], delete: tuple[str, ...] = ()) -
     body: dict[str, Any] = dict(params)
     if delete:
         body["delete"] = ",".join(delete)
+    if run.config_rewritten:
+        run.digest = _read_digest(run)
+        run.config_rewritten = False
     if run.digest:
         body["digest"] = run.digest
 
@@ -45,6 +48,13 @@ def put_config(run: Run, params: dict[str, str], delete: tuple[str, ...] = ()) -
 
     run.call("put", run.path("config"), maybe_done=ours, **body)
     run.digest = None  # later writes follow our own; the digest no longer matches
+
+
+def _read_digest(run: Run) -> str | None:
+    """The config's digest now (after one of our own operations rewrote it)."""
+    config = run.client.get(run.path("config"))
+    digest = config.get("digest") if isinstance(config, dict) else None
+    return str(digest) if digest else None
 
 
 def _has_values(run: Run, params: dict[str, str], delete: tuple[str, ...]) -> bool:
@@ -76,8 +86,6 @@ def config_update(run: Run, op: ConfigUpdate) -> None:
             params, delete = own_params(resolve_all(op.set, run.shared.options.secrets),
                                         op.delete, stack=run.shared.stack, marker=marker)
             put_config(run, params, delete)
-    run.net_params.update({k: v for k, v in op.set.items()
-                           if k.startswith("net") and isinstance(v, str)})
     run.pending.extend(k for k in op.pending if k not in run.pending)
 
 
@@ -113,12 +121,14 @@ def resize(run: Run, op: ResizeVolume) -> None:
         run.task("put", run.path("resize"), kind="resize", step="resize",
                  maybe_done=lambda e: "already at specified size" in e.reason,
                  disk=op.disk, size=f"{op.size_gib}G")
+    run.config_rewritten = True
 
 
 def move_volume(run: Run, op: MoveVolume) -> None:
     with run.step("move", run.node_keys(op.storage), detail=f"{op.volume} to {op.storage}"):
         run.task("post", run.path("move_volume"), kind="move", step="move",
                  volume=op.volume, storage=op.storage)
+    run.config_rewritten = True
     run.warn(f"{op.volume} moved to {op.storage}; the old copy is kept as an unused disk")
 
 
@@ -132,6 +142,7 @@ def migrate(run: Run, op: Migrate) -> None:
         run.task("post", f"nodes/{op.source}/lxc/{vmid}/migrate", kind="migrate",
                  step="migrate", **params)
     run.node = op.target
+    run.config_rewritten = True  # moved, and a restart applied what was pending
 
 
 def set_pool(run: Run, op: SetPool) -> None:

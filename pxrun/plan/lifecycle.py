@@ -9,6 +9,8 @@ error: the change is still shown, so the user sees what was about to happen.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pxrun.observe.model import ObservedContainer
 from pxrun.plan.context import PlanContext
 from pxrun.plan.diff import view
@@ -26,6 +28,7 @@ from pxrun.plan.model import (
     TemplateDownload,
 )
 from pxrun.plan.placement import Placement
+from pxrun.plan.protection import place_protection
 from pxrun.plan.routes import route_writes
 from pxrun.plan.secrets import seal_all
 from pxrun.plan.validate import missing_bridges, new_volume_problems
@@ -33,13 +36,19 @@ from pxrun.pve.config import canonical, create_params
 from pxrun.spec.model import Container
 
 
+def expects_address(want: Container) -> bool:
+    """Whether the spec gives `want` an IPv4 address (DHCP or static) to wait for."""
+    return any(net.ip not in (None, "manual") for net in want.networks.values())
+
+
 def power_tail(running: bool, want_running: bool, steps: tuple[str, ...], fingerprint: str,
-               restart: Power | None = None) -> list[Operation]:
+               restart: Power | None = None, *, address: bool = False) -> list[Operation]:
     """Power and provisioning operations that end every change: start or restart, run
-    the changed steps (they need a running container), stop when the spec says stopped."""
+    the changed steps (they need a running container), stop when the spec says stopped.
+    `address`: wait for the container's IPv4 address after it starts."""
     ops: list[Operation] = []
     if (want_running or steps) and not running:
-        ops.append(Power(action="start"))
+        ops.append(Power(action="start", await_address="wait" if address else "no"))
         running = True
     elif restart is not None:
         ops.append(restart)
@@ -59,10 +68,12 @@ def _check_placed(ctx: PlanContext, want: Container, node: str) -> None:
 
 
 def create_operations(ctx: PlanContext, desired: Container, want: Container,
-                      placement: Placement, vmid: int | None) -> tuple[list[Operation], Container]:
+                      placement: Placement, vmid: int | None,
+                      carried: Sequence[Operation] = ()) -> tuple[list[Operation], Container]:
     """The operations that create `want` on its placement, and the container they make:
     the create call, then (before the first start) the options only root@pam may set,
-    through the node."""
+    through the node, then `carried` (a replace's data volumes arriving), then the
+    protection flag (`protection.py`), start and provisioning."""
     template = placement.template
     assert template is not None  # placed with need_template=True
     download = (TemplateDownload(storage=template.download_storage, template=template.filename)
@@ -73,9 +84,11 @@ def create_operations(ctx: PlanContext, desired: Container, want: Container,
                              download=download, storage=want.storage, params=api.values,
                              marker_template=template.volid)
     steps = ctx.steps(desired)
-    ops: list[Operation] = [create, *([node.operation("node")] if node else []),
-                            *power_tail(False, want.state == "running", tuple(steps),
-                                        encode_fingerprint(steps))]
+    built: list[Operation] = [create, *([node.operation("node")] if node else []), *carried]
+    ops = [*place_protection(ctx, want.name, built, protected_now=False,
+                             wanted=want.protection),
+           *power_tail(False, want.state == "running", tuple(steps), encode_fingerprint(steps),
+                       address=expects_address(want))]
     made = want.model_copy(update={"node": placement.node, "template": template.volid,
                                    "vmid": vmid})
     return ops, made

@@ -164,6 +164,53 @@ class MoveVolume(_Frozen):
     storage: str
 
 
+class ReassignVolume(_Frozen):
+    """Hand a data volume of the old container to the new one this change made: `POST
+    /nodes/{node}/lxc/{source_vmid}/move_volume` with `target-vmid` (Proxmox renames the
+    volume for its new owner). Both are on `node`; the old one is stopped by then.
+    `options`: the mount point's options (without the volume) to write once it arrived,
+    when the spec changes them; None keeps what the old container had."""
+
+    op: Literal["reassign"] = "reassign"
+    node: str
+    source_vmid: int
+    volume: str  # mpN | unusedN of the old container
+    target_slot: str  # mpN | unusedN of the new container
+    size_gib: int | None = None  # what the plan shows (how much data is kept)
+    options: str | None = None
+
+
+class DeleteSnapshots(_Frozen):
+    """Delete every snapshot of the old container of a replace before its data volumes are
+    handed over: Proxmox refuses to reassign a volume a snapshot uses, and the snapshots
+    would be deleted with the container anyway."""
+
+    op: Literal["delete_snapshots"] = "delete_snapshots"
+    node: str
+    vmid: int
+
+
+class Snapshot(_Frozen):
+    """A safety net before a risky change (restart, migrate, volume move): `POST snapshot`
+    named `pxrun-<UTC time of the apply>`, then the oldest `pxrun-` snapshots beyond `keep`
+    are deleted. `rollback`: when a later operation of this change fails, roll back to it
+    (`--rollback-on-failure`); otherwise the failure names `pxrun rollback`."""
+
+    op: Literal["snapshot"] = "snapshot"
+    keep: int = 3
+    rollback: bool = False
+
+
+class Backup(_Frozen):
+    """`vzdump` of a container before it is deleted, to `storage`, with notes naming the
+    stack and container so `pxrun restore` finds it again."""
+
+    op: Literal["backup"] = "backup"
+    node: str
+    vmid: int
+    storage: str
+
+
 class Migrate(_Frozen):
     """Move the container to another node (`POST migrate`, restart mode when running)."""
 
@@ -189,6 +236,13 @@ class Power(_Frozen):
     op: Literal["power"] = "power"
     action: Literal["start", "stop", "restart"]
     policy: Literal["required", "auto", "never", "ask"] = "required"
+    await_address: Literal["no", "wait", "require"] = "no"
+    """After a start or restart: `wait` (bounded by the `ip` timeout; a warning when none
+    comes) or `require` (the change fails without one: a rolling replace stops there) an
+    IPv4 address. `no` for a container the spec gives no IPv4 address (no network, or
+    `ip: manual`), which would never get one."""
+    vmid: int | None = None  # another container: the old one of a replace (None: this one)
+    node: str | None = None
 
 
 class Reprovision(_Frozen):
@@ -236,7 +290,8 @@ class DeleteContainer(_Frozen):
 
 Operation = Annotated[
     ConfigUpdate | AttachMount | DetachMount | ResizeVolume | MoveVolume | Migrate | SetPool
-    | Power | Reprovision | CreateContainer | DeleteContainer,
+    | Power | Reprovision | CreateContainer | DeleteContainer | ReassignVolume
+    | DeleteSnapshots | Snapshot | Backup,
     Field(discriminator="op"),
 ]
 

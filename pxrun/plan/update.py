@@ -15,7 +15,7 @@ from pxrun.observe.model import ObservedContainer
 from pxrun.plan.context import PlanContext
 from pxrun.plan.diff import essence_pair, field_diffs, matches_quickly, view
 from pxrun.plan.fingerprint import changed_steps, decode_fingerprint, encode_fingerprint
-from pxrun.plan.lifecycle import plan_replace, power_tail
+from pxrun.plan.lifecycle import expects_address, plan_replace, power_tail
 from pxrun.plan.model import (
     Action,
     AttachMount,
@@ -30,6 +30,7 @@ from pxrun.plan.model import (
     ResourceChange,
     SetPool,
 )
+from pxrun.plan.protection import place_protection
 from pxrun.plan.routes import route_of, route_writes
 from pxrun.plan.secrets import seal, seal_all
 from pxrun.plan.validate import missing_bridges, new_volume_problems, storage_problem
@@ -233,15 +234,19 @@ def _assemble(ctx: PlanContext, desired: Container, want: Container,
         ops += work.moves
     restart_required = running and want_running and bool(work.pending_keys or observed.pending)
     policy = ctx.restart_policy(want)
-    restart = Power(action="restart", policy=policy) if restart_required else None
+    address = expects_address(want)
+    restart = Power(action="restart", policy=policy,
+                    await_address="wait" if address else "no") if restart_required else None
     steps = tuple(s for s in ctx.steps(desired) if s in work.steps)
     tail = power_tail(running, want_running, steps, encode_fingerprint(ctx.steps(desired)),
-                      restart)
+                      restart, address=address)
     if not ops and restart is not None and tail == [restart] and policy == "never":
         tail = []  # only a restart that the policy forbids: nothing to do, but say so
         ctx.warn(want.name, "pending changes await a restart ("
                  + ", ".join(sorted(observed.pending)) + "); the restart policy is never")
-    ops += tail
+    ops = place_protection(ctx, want.name, ops + tail,
+                           protected_now=bool(observed.future.protection),
+                           wanted=want.protection)
     return ResourceChange(
         address=want.name, action=Action.UPDATE if ops else Action.NO_OP, node=observed.node,
         vmid=observed.vmid, digest=observed.digest, before=before if ops else None,

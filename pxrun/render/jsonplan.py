@@ -28,7 +28,7 @@ from pxrun.plan.model import Action, FieldDiff, Plan, ResourceChange
 from pxrun.pve.config import key_for, option_for
 from pxrun.pve.options import ChangeKind
 
-FORMAT_VERSION: Final = "2.0"
+FORMAT_VERSION: Final = "2.1"
 """major.minor: readers accept any minor of their major; additions bump the minor."""
 
 JsonDoc = dict[str, Any]
