@@ -147,6 +147,19 @@ class Run:
         node, vmid = self.where()
         return f"nodes/{node}/lxc/{vmid}{'/' + suffix if suffix else ''}"
 
+    @contextmanager
+    def acting_on(self, node: str, vmid: int) -> Iterator[None]:
+        """Point the run at another container for a while (the old one of a replace, once
+        the new one exists), then back, with the new one's power state."""
+        saved = (self.node, self.vmid, self.running, self.digest, self.config_rewritten)
+        self.node, self.vmid, self.running = node, vmid, None
+        self.digest, self.config_rewritten = None, False
+        try:
+            yield
+        finally:
+            (self.node, self.vmid, self.running, self.digest,
+             self.config_rewritten) = saved
+
     def warn(self, message: str) -> None:
         self.warnings.append(message)
         self.shared.hook.warning(self.address, message)

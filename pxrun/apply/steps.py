@@ -3,7 +3,8 @@
 Apply is driven by the operations alone (STYLE.md): nothing here looks at the action or the
 reason. Between two operations the run checks for Ctrl-C, so a stop never cuts a Proxmox
 task short. A failure after this run created the container marks it tainted (in its
-marker), so the next plan replaces it; nothing is ever deleted that the plan did not say.
+marker), so the next plan shows it and completes it; nothing is ever deleted that the plan
+did not say.
 """
 
 from __future__ import annotations

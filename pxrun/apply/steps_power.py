@@ -89,7 +89,16 @@ def reboot(run: Run) -> None:
 
 
 def power(run: Run, op: Power) -> None:
-    """A power operation; restarts that are not required follow the restart policy."""
+    """A power operation; restarts that are not required follow the restart policy. One
+    naming another container (the old one of a replace) acts on that one."""
+    if op.vmid is not None and op.node is not None and op.vmid != run.vmid:
+        with run.acting_on(op.node, op.vmid):
+            _power(run, op)
+        return
+    _power(run, op)
+
+
+def _power(run: Run, op: Power) -> None:
     policy = op.policy
     override = run.shared.options.restart
     if policy != "required" and override is not None:
@@ -115,13 +124,24 @@ def power(run: Run, op: Power) -> None:
 
 
 def delete(run: Run, op: DeleteContainer) -> None:
+    """Delete `op`'s container. When this change made another container first (a replace
+    creating before it deletes), the run keeps pointing at the new one; otherwise at the
+    deleted one, so the summary names what was deleted."""
+    if run.created and run.vmid not in (None, op.vmid):
+        with run.acting_on(op.node, op.vmid):
+            _delete(run, op)
+        return
     run.node, run.vmid = op.node, op.vmid
+    _delete(run, op)
+    run.running = None
+
+
+def _delete(run: Run, op: DeleteContainer) -> None:
     with run.step("check", detail="ownership and protection"):
         try:
             config = run.client.get(run.path("config"))
         except NotFoundError:
             run.warn(f"container {op.vmid} is already gone")
-            run.vmid = None
             return
         marker = existing_marker(config) if isinstance(config, dict) else None
         if marker is None or marker.stack != run.shared.stack:
@@ -137,8 +157,6 @@ def delete(run: Run, op: DeleteContainer) -> None:
     with run.step("delete", run.node_keys()):
         run.task("delete", run.path(), kind="delete", step="delete",
                  maybe_done=lambda e: isinstance(e, NotFoundError), purge=1)
-    run.vmid = None
-    run.running = None
 
 
 def _status(run: Run) -> str:

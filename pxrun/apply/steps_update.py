@@ -171,7 +171,7 @@ def record_fingerprint(run: Run, fingerprint: str) -> None:
 
 def mark_tainted(run: Run) -> bool:
     """Best effort after a failure: flag the container we created as tainted, so the next
-    plan replaces it. Returns whether the flag was written."""
+    plan shows it and completes it in place. Returns whether the flag was written."""
     if run.vmid is None or run.node is None:
         return False
     try:

@@ -337,13 +337,13 @@ def _show_and_approve(plan: Plan, settings: Settings, loaded: LoadedStack,
     doc = plan_to_json(plan)
     print_diagnostics(render_diagnostics(doc, markup=_colour(settings, sys.stderr)), settings,
                       loaded.redact)
-    if plan.errors:
-        return int(ExitStatus.ERROR)
     if settings.json:
         click.echo(json.dumps({"event": "plan", "plan": doc}, sort_keys=True))
     elif not settings.quiet:
         _echo(loaded.redact(render_plan(doc, markup=_colour(settings, sys.stdout))), settings,
               nl=False)
+    if plan.errors:  # shown with the changes they block, then nothing is applied
+        return int(ExitStatus.ERROR)
     if not any(c.operations for c in plan.changes):
         if not settings.json and settings.quiet:
             click.echo(wording.NO_CHANGES)

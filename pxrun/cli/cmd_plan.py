@@ -192,7 +192,7 @@ def show_plan(doc: dict[str, Any], settings: Settings, *, loaded: LoadedStack | 
                       redact)
     if settings.json:
         click.echo(redact(dumps(doc)), nl=False)
-    elif settings.quiet or doc.get("errored"):
+    elif settings.quiet:
         _echo(redact(render_summary(doc, markup=_colour(settings, sys.stdout))), settings)
     else:
         _echo(redact(render_plan(doc, markup=_colour(settings, sys.stdout))), settings,

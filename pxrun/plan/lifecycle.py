@@ -187,4 +187,8 @@ def plan_replace(ctx: PlanContext, desired: Container, want: Container,
                              stop_first=observed.status == "running")
     ops = [*creates, delete] if before_create else [delete, *creates]
     after = view(made, ctx.steps(desired), ctx.view_secrets())
-    return base.model_copy(update={"after": after, "operations": tuple(ops)})
+    # The template the new container is made from, as resolved on its node: shown against
+    # the old one's (a volid), never the spec's shorthand against a volid.
+    shown = tuple(d.model_copy(update={"new": made.template}) if d.path == "template" else d
+                  for d in diffs)
+    return base.model_copy(update={"after": after, "operations": tuple(ops), "diffs": shown})

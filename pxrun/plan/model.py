@@ -299,6 +299,15 @@ Operation = Annotated[
 # --- the change of one container ----------------------------------------------------------
 
 
+class DataVolume(_Frozen):
+    """A data volume (a volume mount point, or an unused disk kept from one) that a change
+    destroys: named in the plan in words (`# data destroyed: mp0 (3 GiB)`)."""
+
+    slot: str  # mpN | unusedN
+    volid: str | None = None
+    size_gib: int | None = None
+
+
 class ResourceChange(_Frozen):
     """What happens to one container, and why.
 
@@ -317,6 +326,11 @@ class ResourceChange(_Frozen):
     `operations` is the complete, ordered recipe apply runs; `reason` only explains.
     `replace_paths` are the fields that forced a replace (empty for a forced `--replace`
     or a taint). `prune`: a managed container no longer in the spec is being deleted.
+    `tainted`: an earlier apply failed after creating it (this change completes it).
+    `pending`: config keys Proxmox holds pending since an earlier change (a restart applies
+    them). `data_destroyed`: the data volumes this change destroys (a delete, or a replace
+    with `data: discard`). `roll_after`: replicas of the same group whose replacement must be
+    up (running, with an address) before this one starts (a rolling replace).
     """
 
     address: str
@@ -334,6 +348,10 @@ class ResourceChange(_Frozen):
     operations: tuple[Operation, ...] = ()
     prune: bool = False
     depends_on: tuple[str, ...] = ()
+    tainted: bool = False
+    pending: tuple[str, ...] = ()
+    data_destroyed: tuple[DataVolume, ...] = ()
+    roll_after: tuple[str, ...] = ()
 
     @field_serializer("action")
     def _action_as_list(self, action: Action) -> list[str]:

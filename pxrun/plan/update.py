@@ -253,7 +253,9 @@ def _assemble(ctx: PlanContext, desired: Container, want: Container,
         after=after if ops else None,
         diffs=tuple(diffs), reason=_reason(work, restart_required, observed, steps),
         restart_required=restart_required, restart_policy=policy, operations=tuple(ops),
-        depends_on=tuple(want.depends_on))
+        depends_on=tuple(want.depends_on), tainted=observed.tainted and bool(ops),
+        pending=tuple(sorted(observed.pending - work.set_keys - work.delete_keys))
+        if ops else ())
 
 
 def _reason(work: _Work, restart: bool, observed: ObservedContainer,

@@ -46,7 +46,7 @@ class Marker:
     stack: str
     name: str
     fingerprint: str | None = None  # provisioning fingerprint (hash of the rendered steps)
-    tainted: bool = False  # created, but a later step failed: the next plan replaces it
+    tainted: bool = False  # created, but a later step failed: the next plan completes it
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def to_json(self) -> dict[str, Any]:

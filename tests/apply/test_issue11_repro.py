@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +24,7 @@ from pxrun.apply.context import ApplyOptions
 from pxrun.apply.engine import apply_plan
 from pxrun.apply.limits import Limits
 from pxrun.plan.model import Plan
-from tests.apply.conftest import Recorder, Stage, spec_text
+from tests.apply.conftest import Recorder, Stage, run, spec_text
 from tests.apply.nodestage import NodeStage
 
 pytestmark = pytest.mark.integration
@@ -176,3 +177,42 @@ def _plan_ops(plan: Plan, name: str) -> list[str]:
     change = plan.change(name)
     assert change is not None
     return [op.op for op in change.operations]
+
+
+# --- 6. the plan (and the apply summary) tell the truth -----------------------------------
+
+
+def test_6_a_plan_with_an_error_still_shows_its_changes(
+        simdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    Path("pxrun.yaml").write_text(spec_text("web: {protection: true}\n"), encoding="utf-8")
+    assert run(simdir, "apply", "--auto-approve") == 0
+    Path("pxrun.yaml").write_text(spec_text("""
+        web:
+          protection: true
+          resources: {memory: 768}
+          mounts:
+            mp0: {volume: local-lvm:1, path: /srv/data}
+    """), encoding="utf-8")
+    capsys.readouterr()
+    assert run(simdir, "plan") == 1
+    out, err = capsys.readouterr()
+    assert "protection: false first" in err
+    assert '~ container "web"' in out and "resources.memory" in out and "mounts.mp0" in out
+    assert "The plan has errors" in out
+    assert run(simdir, "apply", "--auto-approve") == 1
+    out, err = capsys.readouterr()
+    assert '~ container "web"' in out and "protection: false first" in err
+
+
+def test_6_the_summary_names_what_a_delete_deleted_and_a_replace_made(stage: Stage) -> None:
+    stage.write(spec_text("web: {}\nold: {}\n"))
+    first = {r.address: r for r in stage.apply().results}
+    stage.write(spec_text("web: {unprivileged: false, lifecycle: {create_before_destroy: "
+                          "true}}\n"))
+    summary = stage.apply()
+    assert summary.ok, summary.results
+    results = {r.address: r for r in summary.results}
+    assert (results["old"].vmid, results["old"].node) == (first["old"].vmid, first["old"].node)
+    web = results["web"]
+    assert web.vmid is not None and web.vmid != first["web"].vmid and web.node is not None
+    assert _where(stage, "web") == (web.node, web.vmid)
