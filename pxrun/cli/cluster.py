@@ -60,12 +60,29 @@ def connection_options(func: F) -> F:
                      help="Pin the server certificate's SHA-256 fingerprint."),
         click.option("--insecure", is_flag=True,
                      help="Do not verify the server's certificate (not recommended)."),
-        click.option("--timeout", type=float, metavar="SECONDS",
+        click.option("--timeout", type=float, metavar="SECONDS", callback=_check_timeout,
                      help="Timeout of each API request (default 10)."),
     ]
     for option in reversed(options):
         wrapper = option(wrapper)
     return wrapper  # type: ignore[return-value]
+
+
+def request_timeout(value: float | str, flag: str = "--timeout") -> float:
+    """A request timeout given on the command line; out of range is a usage error (exit 3),
+    with the same rule as PROXMOX_TIMEOUT and profiles (`connect.settings.parse_timeout`)."""
+    from pxrun.connect.settings import parse_timeout
+    from pxrun.errors import ConfigError, UsageError
+
+    try:
+        return parse_timeout(value, flag)
+    except ConfigError as exc:
+        raise UsageError(f"{exc.message}, got {value}") from None
+
+
+def _check_timeout(ctx: click.Context, param: click.Parameter,
+                   value: float | None) -> float | None:
+    return None if value is None else request_timeout(value)
 
 
 def resolve_settings(settings: Settings, *, flags: ConnectionFlags | None = None,

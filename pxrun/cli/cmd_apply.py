@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
-from pxrun.cli.cluster import open_client, root_runner
+from pxrun.cli.cluster import open_client, request_timeout, root_runner
 from pxrun.cli.context import Settings
 from pxrun.cli.specload import load_spec, spec_path, var_options
 from pxrun.cli.status import ExitStatus
@@ -108,10 +108,10 @@ def _split_timeouts(values: tuple[str, ...]) -> tuple[float | None, dict[str, fl
             number = float(seconds if sep else kind)
         except ValueError:
             raise UsageError(f"--timeout {value}: expected KIND=SECONDS or SECONDS") from None
-        if number <= 0:
-            raise UsageError(f"--timeout {value}: must be positive")
         if not sep:
-            request = number
+            request = request_timeout(number)
+        elif not 0 < number < float("inf"):  # also refuses nan
+            raise UsageError(f"--timeout {value}: must be a positive number of seconds")
         elif kind not in TIMEOUT_KINDS:
             raise UsageError(f"--timeout {value}: unknown kind {kind!r}; one of "
                              + ", ".join(TIMEOUT_KINDS))
@@ -247,18 +247,40 @@ def apply_session(settings: Settings, options: ApplyOptions, *, flags: Connectio
 def read_saved_plan(planfile: Path) -> tuple[Plan, Path | None]:
     """A saved plan, and the spec it was made from: recorded relative to the plan file, so
     `pxrun apply plan.json` works from any directory of the same checkout."""
-    from pxrun.errors import UsageError
-    from pxrun.render.jsonplan import plan_from_json
-
-    try:
-        doc = json.loads(planfile.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot read the plan {planfile}: {exc}") from None
-    plan = plan_from_json(doc)
-    recorded = doc.get("spec_path") if isinstance(doc, dict) else None
+    doc, plan = read_plan_document(planfile)
+    recorded = doc.get("spec_path")
     if not isinstance(recorded, str):
         return plan, None
     return plan, Path(os.path.normpath(planfile.parent / recorded))
+
+
+def read_plan_document(planfile: Path) -> tuple[dict[str, Any], Plan]:
+    """A saved plan's JSON document and its `Plan` (for apply and show). A file that is not
+    a readable JSON plan (a device, a FIFO, nested 100,000 deep, another format version or
+    shape) is a usage error: the argument is wrong."""
+    from pxrun.errors import PlanError, UsageError
+    from pxrun.render.jsonplan import plan_from_json
+    from pxrun.spec.paths import MAX_LOCAL_FILE, LocalFileError, read_bounded
+
+    try:
+        doc = json.loads(read_bounded(planfile, limit=MAX_LOCAL_FILE).decode("utf-8"))
+    except LocalFileError as exc:
+        raise UsageError(f"the plan {planfile} {exc}" if str(exc).startswith("is ")
+                         else f"the plan {planfile}: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # RecursionError: [[[[ ... 100,000 deep
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise UsageError(f"the plan {planfile} is not JSON: {reason}") from None
+    if not isinstance(doc, dict):
+        raise UsageError(f"the plan {planfile} is not a pxrun plan (not a JSON object)")
+    try:
+        plan = plan_from_json(doc)
+    except PlanError as exc:  # another format version, or not a plan: the argument is wrong
+        raise UsageError(exc.message, hint=exc.hint) from None
+    except (AttributeError, LookupError, TypeError, ValueError, RecursionError):
+        raise UsageError(f"the plan {planfile} is not a pxrun plan (its content does not "
+                         "match the plan format)",
+                         hint="run `pxrun plan -o FILE` again") from None
+    return doc, plan
 
 
 def check_saved_spec(saved: Plan, loaded: LoadedStack, spec: Path) -> None:

@@ -237,21 +237,27 @@ def _container_data(base: dict[str, Any], answers: Answers,
 
 def _public_key(value: str) -> str:
     """A key as given, or the content of a public key file."""
+    from pxrun.errors import UsageError
+    from pxrun.spec.paths import LocalFileError, read_bounded
+
     path = Path(value).expanduser()
     if not value.startswith(("ssh-", "ecdsa-", "sk-")) and path.is_file():
-        return path.read_text(encoding="utf-8").strip()
+        try:
+            return read_bounded(path, limit=64 << 10, fifo=False).decode("utf-8").strip()
+        except (LocalFileError, UnicodeDecodeError) as exc:
+            raise UsageError(f"--ssh-key {value}: {exc}") from None
     return value
 
 
 def _provision_file(path: Path) -> Any:
-    import yaml
-
+    """The `provision:` block of a YAML file, read with the spec's own limits (`yamlsrc`)."""
     from pxrun.errors import UsageError
+    from pxrun.spec.yamlsrc import read_yaml
 
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise UsageError(f"--provision {path}: cannot read it as YAML ({exc})") from None
+    doc, problems = read_yaml(str(path), str(path))
+    if problems:
+        raise UsageError(f"--provision {problems[0]}")
+    data = doc.data
     return data.get("provision", data) if isinstance(data, dict) else data
 
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from pxrun.connect.settings import ConnectionFlags
     from pxrun.daytwo.check import Desired
     from pxrun.daytwo.drift import DriftReport
+    from pxrun.daytwo.metrics import CheckOutcome
     from pxrun.spec.load import LoadedStack
 
 
@@ -55,8 +56,12 @@ def drift_cmd(settings: Settings | None, path: Path | None, json_output: bool,
     3 the spec is invalid.
     """
     from pxrun.daytwo.check import check_drift
-    from pxrun.daytwo.metrics import CheckOutcome, write_textfile
+    from pxrun.daytwo.metrics import CheckOutcome
+    from pxrun.errors import UsageError
+    from pxrun.spec.paths import output_problem
 
+    if metrics is not None and (problem := output_problem(metrics)):
+        raise UsageError(f"--metrics {metrics}: {problem}")
     settings = settings if settings is not None else Settings()
     settings.sim = settings.sim or sim
     settings.cluster = cluster or settings.cluster
@@ -83,6 +88,17 @@ def drift_cmd(settings: Settings | None, path: Path | None, json_output: bool,
 
 
 CREDENTIALS = ("PROXMOX_TOKEN_SECRET", "PROXMOX_TOKEN_ID")
+
+
+def write_textfile(path: Path, outcome: CheckOutcome) -> None:
+    """`daytwo.metrics.write_textfile`, with a write failure as one line (exit 3)."""
+    from pxrun.daytwo import metrics
+    from pxrun.errors import UsageError
+
+    try:
+        metrics.write_textfile(path, outcome)
+    except OSError as exc:
+        raise UsageError(f"--metrics {path}: cannot write: {exc.strerror}") from None
 
 
 def load_credentials() -> None:

@@ -12,7 +12,7 @@ bridge, ...) or the cluster failed, 3 the spec or the command line is invalid.
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import os
 import re
 import sys
@@ -82,6 +82,7 @@ def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
     from pxrun.observe.fetch import observe_cluster
     from pxrun.plan.planner import plan as make_plan
     from pxrun.render.jsonplan import plan_to_json
+    from pxrun.spec.paths import output_problem
 
     settings = settings if settings is not None else Settings()
     settings.sim = settings.sim or sim
@@ -90,6 +91,8 @@ def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
     if destroy and refresh_only:
         raise UsageError("--destroy and --refresh-only cannot be combined",
                          hint="--refresh-only only reports drift; it never plans a destroy")
+    if out is not None and (problem := output_problem(out)):  # before the work, not after
+        raise UsageError(f"cannot write the plan to {out}: {problem}")
 
     started = time.perf_counter()
     spec = spec_path(path)
@@ -133,7 +136,8 @@ def plan_options(loaded: LoadedStack, observed: Observed, spec_dir: Path, *,
         replace=frozenset(expand_addresses(replace, known, "--replace")),
         mode=cast("Mode", mode), no_prune=no_prune, restart=cast("RestartPolicy", restart),
         node_ssh_available=node_ssh_available,
-        file_digests=file_digests(loaded.stack, spec_dir),
+        file_digests=file_digests(loaded.stack, spec_dir,
+                                  allow_outside=loaded.allow_outside_paths),
         secrets=loaded.secrets)
 
 
@@ -162,21 +166,26 @@ def expand_addresses(names: tuple[str, ...], known: set[str], flag: str) -> list
     return out
 
 
-def file_digests(stack: Stack, spec_dir: Path) -> dict[str, str]:
+def file_digests(stack: Stack, spec_dir: Path, *, allow_outside: bool = False
+                 ) -> dict[str, str]:
     """sha256 of each local file provisioning copies or renders, so an edited file shows in
-    the plan. Paths are relative to the spec's folder; a missing file gets no digest (the
-    planner or apply reports it)."""
+    the plan. Paths are relative to the spec's folder (and must stay inside it, as the loader
+    checked); a missing file gets no digest (apply reports it); one that cannot be read (a
+    device, /proc/self/mem, too large) is a spec error."""
+    from pxrun.errors import Diagnostic, SpecError
+    from pxrun.spec.paths import LocalFileError, digest, provision_files, read_named
+
     digests: dict[str, str] = {}
-    for container in stack.containers.values():
-        if container.provision is None:
+    problems: list[Diagnostic] = []
+    for container, _, name in provision_files(stack):
+        if name in digests or not (spec_dir / name).exists():
             continue
-        for item in container.provision.files:
-            name = item.src or item.template
-            if name is None or name in digests:
-                continue
-            file = spec_dir / name
-            if file.is_file():
-                digests[name] = hashlib.sha256(file.read_bytes()).hexdigest()
+        try:
+            digests[name] = digest(read_named(spec_dir, name, allow_outside=allow_outside))
+        except LocalFileError as exc:
+            problems.append(Diagnostic(str(spec_dir / name), 0, 0, f"{container}: {exc}"))
+    if problems:
+        raise SpecError(problems)
     return digests
 
 
@@ -239,9 +248,18 @@ def _echo(text: str, settings: Settings, *, err: bool = False, nl: bool = True) 
 
 def _write_atomically(path: Path, text: str) -> None:
     """Write via a temporary file and rename, so a reader never sees half a plan."""
+    from pxrun.errors import UsageError
+    from pxrun.spec.paths import output_problem
+
+    problem = output_problem(path)
+    if problem:
+        raise UsageError(f"cannot write the plan to {path}: {problem}")
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
+    except OSError as exc:
+        raise UsageError(f"cannot write the plan to {path}: {exc.strerror}") from None
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)

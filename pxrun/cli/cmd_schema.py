@@ -32,8 +32,13 @@ def schema(write: bool, check: bool, path: Path | None) -> int:
         return 0
     text = render_schema()
     if write:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        from pxrun.errors import UsageError
+
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {target}: {exc.strerror}") from None
         click.echo(f"wrote {target}", err=True)
         return 0
     click.echo(text, nl=False)

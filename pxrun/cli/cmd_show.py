@@ -9,7 +9,6 @@ version, shape); `--json` prints it back normalised.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -28,22 +27,13 @@ def show_cmd(settings: Settings | None, planfile: Path) -> int:
     Reads only the file: no cluster, no spec. Exits 0, or 1 when the plan has errors
     (it cannot be applied), 3 when the file is not a pxrun plan.
     """
+    from pxrun.cli.cmd_apply import read_plan_document
     from pxrun.cli.cmd_plan import _colour, _echo
-    from pxrun.errors import UsageError
     from pxrun.render.human import render_diagnostics, render_saved
-    from pxrun.render.jsonplan import dumps, plan_from_json
+    from pxrun.render.jsonplan import dumps
 
     settings = settings if settings is not None else Settings()
-    try:
-        doc = json.loads(planfile.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"cannot read {planfile}: {exc.strerror}") from None
-    except ValueError:
-        raise UsageError(f"{planfile} is not JSON: not a plan saved with `pxrun plan -o`"
-                         ) from None
-    if not isinstance(doc, dict):
-        raise UsageError(f"{planfile} is not a pxrun plan")
-    plan_from_json(doc)  # the same checks apply makes: format version, shape
+    doc, _ = read_plan_document(planfile)  # the same checks apply makes
     if settings.json:
         click.echo(dumps(doc), nl=False)
     else:

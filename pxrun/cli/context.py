@@ -22,6 +22,8 @@ class Settings:
     verbosity: int = 0
     quiet: bool = False
     color: bool = True
+    allow_outside_paths: bool = False
+    """Files a spec names may be outside its folder (`--allow-outside-paths`)."""
     var_flags: tuple[str, ...] = ()
     """`--var NAME=VALUE` flags, in order (`cli.specload.load_spec`)."""
     var_files: tuple[Path, ...] = ()

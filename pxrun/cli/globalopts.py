@@ -68,6 +68,9 @@ GLOBAL_OPTIONS: tuple[GlobalOption, ...] = (
     GlobalOption(("--no-color",), {"is_flag": True, "help": "No colours or bold, even on a "
                                    "terminal (as NO_COLOR=1)."},
                  _set("color", lambda v: not v)),
+    GlobalOption(("--allow-outside-paths",), {"is_flag": True, "help": "Let the spec name "
+                                              "files (src, template, secrets) outside its "
+                                              "folder."}, _set("allow_outside_paths")),
     # pxrun 0.1 spelled -v as --debug; its scripts keep working.
     GlobalOption(("--debug",), {"is_flag": True, "hidden": True}, _debug),
 )

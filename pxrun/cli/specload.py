@@ -60,10 +60,12 @@ def spec_path(path: Path | None) -> Path:
 
 
 def load_spec(settings: Settings | None, path: Path | None) -> LoadedStack:
-    """Load the spec a command names (see `spec_path`) with this run's env and vars."""
+    """Load the spec a command names (see `spec_path`) with this run's env and vars, and
+    `--allow-outside-paths` (files the spec names may then be outside its folder)."""
     from pxrun.spec.load import load_stack
     from pxrun.spec.overrides import merge_overrides
 
     settings = settings if settings is not None else Settings()
     overrides = merge_overrides(settings.var_files, settings.var_flags)
-    return load_stack(spec_path(path), environ=dict(os.environ), var_overrides=overrides)
+    return load_stack(spec_path(path), environ=dict(os.environ), var_overrides=overrides,
+                      allow_outside_paths=settings.allow_outside_paths)

@@ -10,11 +10,15 @@ killed simulator leaves a readable log.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import os
 import threading
 from pathlib import Path
 from typing import IO, Any
+
+from pxrun.errors import UsageError
 
 MASK = "***"
 _SECRET_PARTS = ("password", "secret", "ticket", "otp", "tfa-challenge", "token")
@@ -32,12 +36,21 @@ def mask_params(params: dict[str, Any]) -> dict[str, Any]:
 
 
 class RequestLog:
-    """A thread-safe JSON-lines writer."""
+    """A thread-safe JSON-lines writer.
+
+    A log that cannot be written (`--request-log /dev/full`, a vanished disk) must not turn
+    into dropped connections, which clients would retry as network faults: the first failed
+    write stops the log, the API keeps answering, and `close` reports the failure once.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._out: IO[str] | None = path.open("a", encoding="utf-8")
+        self._failure = ""
+        try:
+            self._out: IO[str] | None = path.open("a", encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--request-log {path}: cannot open: {exc.strerror}") from None
 
     def write(
         self,
@@ -63,11 +76,30 @@ class RequestLog:
         )
         with self._lock:
             if self._out is not None:
-                self._out.write(line + "\n")
-                self._out.flush()
+                try:
+                    self._out.write(line + "\n")
+                    self._out.flush()
+                except OSError as exc:
+                    self._failure = exc.strerror or str(exc)
+                    self._discard()
 
     def close(self) -> None:
+        """Close the file; raises UsageError if a line could not be written."""
         with self._lock:
             if self._out is not None:
-                self._out.close()
+                try:
+                    self._out.close()
+                except OSError as exc:
+                    self._failure = self._failure or exc.strerror or str(exc)
                 self._out = None
+        if self._failure:
+            raise UsageError(f"--request-log {self.path}: cannot write: {self._failure}")
+
+    def _discard(self) -> None:
+        """Drop the file without flushing what is buffered (it cannot be written)."""
+        out, self._out = self._out, None
+        if out is not None:
+            with contextlib.suppress(OSError):
+                os.close(out.fileno())
+            with contextlib.suppress(OSError, ValueError):
+                out.close()

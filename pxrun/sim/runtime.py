@@ -24,7 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from pxrun.errors import SimulatorError
+from pxrun.errors import SimulatorError, UsageError
 from pxrun.sim.rootfs import prune_rootfs, prune_volume_dirs
 from pxrun.sim.settings import SimSettings
 
@@ -116,12 +116,17 @@ def init_state(state_dir: Path, *, force: bool = False,
 
     state_dir = Path(state_dir)
     if state_dir.exists() and not state_dir.is_dir():
-        raise SimulatorError(f"{state_dir} is not a directory",
-                             hint="choose another simulator state directory")
-    state_dir.mkdir(parents=True, exist_ok=True)
-    tls_files = tls.ensure_tls(state_dir)
-    token_id, token_secret = auth.init_credentials(state_dir)
-    keys = ensure_ssh_keys(state_dir)
+        raise UsageError(f"{state_dir} is not a directory",
+                         hint="choose another simulator state directory")
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        tls_files = tls.ensure_tls(state_dir)
+        token_id, token_secret = auth.init_credentials(state_dir)
+        keys = ensure_ssh_keys(state_dir)
+    except OSError as exc:  # /proc/x, a read-only or foreign directory: the argument is wrong
+        where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(state_dir) else ""
+        raise UsageError(f"cannot create a simulator state in {state_dir}: {exc.strerror}"
+                         f"{where}", hint="choose another simulator state directory") from None
     ports = preferred_ports(state_dir)
     if force or not Simulator.exists(state_dir):
         if force:

@@ -34,10 +34,15 @@ def render_schema() -> str:
 
 def stale_reason(path: Path = SCHEMA_PATH) -> str | None:
     """Why the checked-in schema at `path` differs from the models, or None when fresh."""
-    if not path.is_file():
+    from pxrun.spec.paths import LocalFileError, read_bounded
+
+    if not path.exists():
         return f"{path} does not exist"
-    if path.read_text(encoding="utf-8") != render_schema():
-        return f"{path} is stale"
+    try:
+        if read_bounded(path, limit=16 << 20, fifo=False) != render_schema().encode("utf-8"):
+            return f"{path} is stale"
+    except LocalFileError as exc:
+        return f"{path} {exc}"
     return None
 
 

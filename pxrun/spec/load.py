@@ -28,8 +28,9 @@ from pxrun.spec.graph import did_you_mean, resolve_dependencies
 from pxrun.spec.legacy import convert, is_legacy
 from pxrun.spec.merge import Layer, Provenance, StrictUnion, deep_merge
 from pxrun.spec.overrides import VarOverride, apply_overrides
+from pxrun.spec.paths import LocalFileError, outside_files, resolve_inside
 from pxrun.spec.template import Renderer, Scope, Unavailable, WatchedScope, keys_read
-from pxrun.spec.yamlsrc import Mark, SourceDoc, parse_yaml, read_yaml
+from pxrun.spec.yamlsrc import MAX_FILE_BYTES, Budget, Mark, SourceDoc, parse_yaml, read_yaml
 from pxrun.spec.yamlsrc import Path as DataPath
 
 if TYPE_CHECKING:
@@ -56,6 +57,10 @@ class LoadedStack:
     """Every secret the spec may use, by its name in templates -> its value: each value of
     the sops file (`secrets.db.password`) and each environment variable the spec reads
     (`env.TOKEN`), four characters or longer. Plans refer to them by name (specs/0052)."""
+    spec_dir: Path = Path()
+    """The folder `files[].src`/`template` are relative to (the spec's, or the folder itself)."""
+    allow_outside_paths: bool = False
+    """Whether files it names may be outside `spec_dir` (`paths.resolve_inside`)."""
 
     @property
     def secret_strings(self) -> frozenset[str]:
@@ -95,8 +100,12 @@ class _Entry:
 
 class _Loader:
     def __init__(self, path: Path, environ: Mapping[str, str],
-                 overrides: Mapping[str, VarOverride] | None = None) -> None:
+                 overrides: Mapping[str, VarOverride] | None = None,
+                 allow_outside: bool = False) -> None:
         self.root = path
+        self.spec_dir = path if path.is_dir() else path.parent
+        self.allow_outside = allow_outside
+        self.budget = Budget()
         self.environ = dict(environ)
         self.overrides = dict(overrides or {})
         self.problems: list[Problem] = []
@@ -116,7 +125,7 @@ class _Loader:
             self.diags.append(Diagnostic(str(self.root), 0, 0, "no *.yaml files in this folder"))
         docs: list[tuple[Path, SourceDoc]] = []
         for file in files:
-            doc, problems = read_yaml(str(file), str(file))
+            doc, problems = read_yaml(str(file), str(file), self.budget)
             self.diags.extend(problems)
             docs.append((file, doc))
         referenced = {(f.parent / d.data["secrets"]).resolve() for f, d in docs
@@ -133,7 +142,8 @@ class _Loader:
     def _prepare(self, file: Path, doc: SourceDoc, *, single: bool) -> SourceDoc | None:
         """The document in stack form (decrypted, converted), or None to skip it."""
         if sops.is_encrypted(doc.data):
-            doc, problems = parse_yaml(sops.decrypt(file, str(file), self.environ), str(file))
+            doc, problems = parse_yaml(sops.decrypt(file, str(file), self.environ), str(file),
+                                       self.budget)
             self.diags.extend(problems)
         if doc.data is None:
             if single and not any(d.file == str(file) for d in self.diags):
@@ -196,11 +206,19 @@ class _Loader:
                 "secrets must be the path of a sops-encrypted YAML file"))
             return Unavailable()
         display = str(Path(doc.file).parent / doc.data["secrets"])
-        if not value.is_file():
-            self.diags.append(doc.mark(("secrets",)).diagnostic(
-                f"secrets file not found: {display}"))
+        try:
+            resolve_inside(Path(doc.file).parent, doc.data["secrets"],
+                           allow_outside=self.allow_outside)
+        except LocalFileError as exc:
+            self.diags.append(doc.mark(("secrets",)).diagnostic(f"secrets: {exc}"))
             return Unavailable()
-        parsed, problems = parse_yaml(sops.decrypt(value, display, self.environ), display)
+        if not value.is_file() or value.stat().st_size > MAX_FILE_BYTES:
+            self.diags.append(doc.mark(("secrets",)).diagnostic(
+                f"secrets file not found: {display}" if not value.is_file() else
+                f"secrets file {display} is larger than {MAX_FILE_BYTES >> 20} MiB"))
+            return Unavailable()
+        parsed, problems = parse_yaml(sops.decrypt(value, display, self.environ), display,
+                                      self.budget)
         if problems or not isinstance(parsed.data, Mapping | None):
             raise SecretsError(f"{display}: the decrypted content is not a YAML mapping")
         data = parsed.data or {}
@@ -363,6 +381,13 @@ class _Stack:
             doc = self.found[str(path[0])][1]
         return Where(doc.mark(path), doc.key_mark(path), "", path)
 
+    def local_files(self, model: Stack) -> None:
+        """`files[].src` and `template` outside the spec's folder, where they are written."""
+        for name, rel, message in outside_files(model, self.loader.spec_dir,
+                                                allow_outside=self.loader.allow_outside):
+            where = self.locate(("containers", name, *rel))
+            self.loader.problems.append(Problem(where.mark, name, where.rel, message, where.note))
+
     def _stack_wide(self, problem: Problem) -> Problem:
         """A stack-wide rule (vmids unique) points at the containers block, not at line 1."""
         if problem.subject or problem.rel or not self.containers or (
@@ -389,20 +414,24 @@ class _Stack:
 
 
 def load_stack(path: Path, *, environ: Mapping[str, str] | None = None,
-               var_overrides: Mapping[str, VarOverride] | None = None) -> LoadedStack:
+               var_overrides: Mapping[str, VarOverride] | None = None,
+               allow_outside_paths: bool = False) -> LoadedStack:
     """Load, merge, render and validate the stack at `path` (a file or a folder).
 
     `environ` is what `{{ env.X }}` sees (nothing when None: the caller decides whether the
     process environment is part of the spec's inputs); the sops child process gets the
     process environment with `environ` on top. `var_overrides` (--var, --var-file) replace
-    values of the spec's `vars`. Raises SpecError with every problem found, SecretsError
-    when sops cannot decrypt.
+    values of the spec's `vars`. Files the spec names (`secrets:`, `files[]` `src`/`template`)
+    must be inside its folder unless `allow_outside_paths`. Raises SpecError with every
+    problem found, SecretsError when sops cannot decrypt.
     """
-    loader = _Loader(path, environ or {}, var_overrides)
+    loader = _Loader(path, environ or {}, var_overrides, allow_outside_paths)
     docs = loader.read_files()
     stack = _Stack(loader, docs)
     data = stack.resolve()
     model = stack.validate(data) if docs else None
+    if model is not None:
+        stack.local_files(model)
     diags = loader.diags + fold(loader.problems)
     secret_strings = set(loader.secret_values.values())
     if secret_strings:
@@ -416,4 +445,5 @@ def load_stack(path: Path, *, environ: Mapping[str, str] | None = None,
         locations[name] = f"{mark.file}:{mark.line}:{mark.col}"
     return LoadedStack(model, tuple(file for file, _ in docs),
                        stack.found["secrets"][0] if "secrets" in stack.found else None,
-                       locations, dict(sorted(loader.secret_values.items())))
+                       locations, dict(sorted(loader.secret_values.items())),
+                       loader.spec_dir, allow_outside_paths)

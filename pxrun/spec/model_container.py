@@ -19,6 +19,8 @@ from pxrun.spec.model_net import Network
 from pxrun.spec.model_provision import EnvName, Provision
 from pxrun.spec.model_storage import Device, Mount, RootFs
 from pxrun.spec.rules import (
+    MAX_GIB,
+    MAX_MIB,
     NODE_RE,
     ContainerName,
     DnsName,
@@ -71,11 +73,11 @@ class Resources(SpecModel):
     """CPU time limit in cores (0 = unlimited)."""
     cpuunits: Annotated[int, between("cpuunits", 0, 500000)] | None = None
     """Relative CPU weight (cgroup v2 clamps to 1-10000; Proxmox default 100)."""
-    memory: Annotated[int, between("memory", 16)] = 1024
+    memory: Annotated[int, between("memory", 16, MAX_MIB)] = 1024
     """Memory in MiB (at least 16)."""
-    swap: Annotated[int, between("swap", 0)] = 512
+    swap: Annotated[int, between("swap", 0, MAX_MIB)] = 512
     """Swap in MiB."""
-    disk: Annotated[int, between("disk", 1)] = 10
+    disk: Annotated[int, between("disk", 1, MAX_GIB)] = 10
     """Root disk size in GiB; it can grow in place, shrinking replaces the container."""
 
 

@@ -56,10 +56,11 @@ Seconds = Annotated[int, between("timeout", 1, 86400)]
 
 
 def _local_path(value: str) -> str:
-    """`src`/`template` stay inside the spec's folder: relative, without `..`."""
-    parts = value.replace("\\", "/").split("/")
-    if value.startswith(("/", "~")) or ".." in parts or not value.strip():
-        raise fail(f"{value!r} must be a path relative to the spec's folder, without '..'")
+    """`src`/`template` name a file; whether it may be read is one rule for the loader, the
+    plan and provisioning alike (`spec.paths.resolve_inside`: inside the spec's folder,
+    symlinks followed, unless --allow-outside-paths), reported at the line naming it."""
+    if not value.strip():
+        raise fail("a file path must not be empty")
     return value
 
 

@@ -14,6 +14,8 @@ from pydantic import BeforeValidator, model_validator
 
 from pxrun.spec.model_base import SpecModel
 from pxrun.spec.rules import (
+    MAX_GIB,
+    MAX_ID,
     MOUNT_OPTIONS,
     AbsPath,
     DevicePath,
@@ -27,7 +29,7 @@ from pxrun.spec.rules import (
 
 MountOption = Literal["discard", "lazytime", "noatime", "nodev", "noexec", "nosuid"]
 MountOptions = Annotated[list[MountOption] | None, BeforeValidator(split_list)]
-SizeGiB = Annotated[int, between("size", 1)]
+SizeGiB = Annotated[int, between("size", 1, MAX_GIB)]
 _NEW_VOLUME = re.compile(r"(?P<storage>[a-z][a-z0-9\-_.]*[a-z0-9]):(?P<size>\d+)", re.I)
 
 assert set(MOUNT_OPTIONS) == set(get_args(MountOption))  # one list, spelled twice for mypy
@@ -82,6 +84,11 @@ class Mount(SpecModel):
             raise fail("size and backup apply to volumes, not to a host_path bind mount")
         if self.is_new_volume and self.size is not None:
             raise fail("give the size of a new volume in volume ('storage:GiB'), not in size")
+        new = _NEW_VOLUME.fullmatch(self.volume or "")
+        if new is not None and (len(new["size"]) > 12 or int(new["size"]) > MAX_GIB):
+            shown = new["size"] if len(new["size"]) <= 40 else f"{new['size'][:37]}..."
+            raise fail(f"a new volume's size must be at most {MAX_GIB} GiB (Proxmox counts "
+                       f"bytes in 64 bits), got {shown}")
         return self
 
     @property
@@ -114,9 +121,9 @@ class Device(SpecModel):
     """The device on the host, under /dev/ (e.g. /dev/dri/renderD128)."""
     mode: FileMode | None = None
     """Access mode of the device node, e.g. 0660."""
-    uid: Annotated[int, between("uid", 0)] | None = None
+    uid: Annotated[int, between("uid", 0, MAX_ID)] | None = None
     """Owner of the device node inside the container."""
-    gid: Annotated[int, between("gid", 0)] | None = None
+    gid: Annotated[int, between("gid", 0, MAX_ID)] | None = None
     """Group of the device node inside the container."""
     deny_write: bool | None = None
     """Deny the container write access to the device."""

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pxrun.errors import Diagnostic, UsageError
 from pxrun.spec.graph import did_you_mean
+from pxrun.spec.yamlsrc import parse_yaml, read_yaml
 
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
@@ -47,15 +46,16 @@ def parse_var_flags(flags: Sequence[str]) -> dict[str, VarOverride]:
 
 
 def read_var_file(path: Path) -> dict[str, VarOverride]:
-    """A YAML mapping of var names to values."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"--var-file {path}: cannot read it ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-        raise UsageError(f"--var-file {path}{where}: not valid YAML") from None
+    """A YAML mapping of var names to values, read with the spec's own limits (size, alias
+    expansion, nesting: `yamlsrc`), since a var file is as much an input as the spec."""
+    doc, problems = read_yaml(str(path), str(path))
+    if problems:
+        first = problems[0]
+        if not first.line:
+            reason = first.message.removeprefix("cannot read: ")
+            raise UsageError(f"--var-file {path}: cannot read it ({reason})")
+        raise UsageError(f"--var-file {first}")
+    data = doc.data
     if data is None:
         return {}
     if not isinstance(data, Mapping) or not all(isinstance(k, str) for k in data):
@@ -85,11 +85,11 @@ def _coerce(text: str, current: Any) -> Any:
         if isinstance(current, float):
             return float(text)
         if isinstance(current, list | dict):
-            value = yaml.safe_load(text)
-            if isinstance(value, type(current)):
-                return value
+            parsed, problems = parse_yaml(text, "--var")
+            if isinstance(parsed.data, type(current)) and not problems:
+                return parsed.data
             raise ValueError
-    except (ValueError, yaml.YAMLError):
+    except ValueError:
         raise ValueError({int: "a whole number", float: "a number",
                           list: "a list like [a, b]"}.get(type(current),
                                                           "a mapping like {key: value}"),

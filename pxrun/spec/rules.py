@@ -13,6 +13,7 @@ Schema keywords, so editors show the same limits the loader enforces.
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,23 +53,31 @@ class Check:
 
 
 def _num(value: float) -> str:
-    """9.99e8 reads badly in a message: print whole numbers as integers."""
-    return str(int(value)) if float(value).is_integer() else str(value)
+    """9.99e8 reads badly in a message: print whole numbers as integers (and a number of
+    4,000 digits as its first ones)."""
+    text = str(int(value)) if isinstance(value, int) or float(value).is_integer() else str(value)
+    return text if len(text) <= 24 else f"{text[:20]}... ({len(text)} digits)"
 
 
 def between(what: str, lo: float | None = None, hi: float | None = None) -> Check:
-    """A numeric range check: "vlan must be between 1 and 4094, got 5000"."""
+    """A numeric range check: "vlan must be between 1 and 4094, got 5000".
+
+    NaN and infinities are refused too: YAML's `.nan` compares false with every bound, and
+    Proxmox has no use for either.
+    """
 
     def check(value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise fail(f"{what} must be a finite number, got {value}")
         low = lo is not None and value < lo
         high = hi is not None and value > hi
         if not (low or high):
             return value
         if lo is not None and hi is not None:
-            raise fail(f"{what} must be between {_num(lo)} and {_num(hi)}, got {value}")
+            raise fail(f"{what} must be between {_num(lo)} and {_num(hi)}, got {_num(value)}")
         if lo is not None:
-            raise fail(f"{what} must be at least {_num(lo)}, got {value}")
-        raise fail(f"{what} must be at most {_num(hi or 0)}, got {value}")
+            raise fail(f"{what} must be at least {_num(lo)}, got {_num(value)}")
+        raise fail(f"{what} must be at most {_num(hi or 0)}, got {_num(value)}")
 
     schema: dict[str, Any] = {}
     if lo is not None:
@@ -133,6 +142,18 @@ def _check_dns_name(what: str) -> Check:
 
     return Check(check, {"pattern": f"^{DNS_NAME_RE}$", "maxLength": 255})
 
+
+# --- sizes -------------------------------------------------------------------------------
+
+MAX_BYTES = 2**63 - 1
+"""Proxmox's real limit on sizes. Its API schema gives memory, swap and volume sizes no
+maximum ("16 - N"), but it stores them in bytes as 64-bit integers: `maxmem` and `maxswap`
+are MiB x 1048576, `maxdisk` and a volume's `size=` are bytes, and the kernel's cgroup
+`memory.max` is a 64-bit byte count. A larger value could only fail at apply time."""
+MAX_MIB = MAX_BYTES >> 20
+MAX_GIB = MAX_BYTES >> 30
+MAX_ID = 2**32 - 2
+"""Linux user and group ids are 32 bits, and 2**32 - 1 means "no id"."""
 
 VmId = Annotated[int, between("vmid", 100, 999_999_999)]
 Hostname = Annotated[str, _check_dns_name("hostname")]

@@ -3,7 +3,8 @@
 Why after YAML parsing, value by value: a template can then never change the structure of
 the document (no YAML injection through a variable), and each failure points at the string
 that holds it. Why sandboxed: specs arrive through pull requests and CI validates them, so a
-template must not reach Python internals. Why StrictUndefined: a typo in a variable name must
+template must not reach Python internals, nor build gigabytes or run for hours (the limits
+are in `sandbox`). Why StrictUndefined: a typo in a variable name must
 be an error, not an empty hostname.
 
 Jinja is imported, and an expression compiled, only when some string contains `{{`, `{%` or
@@ -19,7 +20,15 @@ from pxrun.spec.yamlsrc import Path
 
 if TYPE_CHECKING:
     from jinja2 import Template
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    from pxrun.spec.sandbox import BoundedSandbox
+
+MAX_TEMPLATE = 64 << 10
+"""Characters of one templated string: far above any real one, and cheap to compile."""
+MAX_TIMEOUTS = 3
+"""Templates that may run out of time (`sandbox.RENDER_SECONDS` each) before the rest of the
+spec's templates are reported without being run: a spec of 1,000 slow templates must not
+take 1,000 s to reject."""
 
 Report = Callable[[Path, str], None]
 """Called with (path of the string, message) for every template that cannot be rendered."""
@@ -98,13 +107,15 @@ class Renderer:
 
     def __init__(self, base: Mapping[str, Any]) -> None:
         self.base = dict(base)
-        self._env: ImmutableSandboxedEnvironment | None = None
+        self._env: BoundedSandbox | None = None
         self._cache: dict[str, Template | str] = {}
+        self._timeouts = 0
 
-    def _environment(self) -> ImmutableSandboxedEnvironment:
+    def _environment(self) -> BoundedSandbox:
         if self._env is None:
             from jinja2 import StrictUndefined
-            from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+            from pxrun.spec.sandbox import BoundedSandbox
 
             class NamedUndefined(StrictUndefined):
                 """StrictUndefined that names `vars.x` instead of "'dict object'"."""
@@ -116,7 +127,7 @@ class Renderer:
                         return f"{owner.label}.{self._undefined_name} is undefined"
                     return str(StrictUndefined._undefined_message.fget(self))  # type: ignore[attr-defined]
 
-            self._env = ImmutableSandboxedEnvironment(
+            self._env = BoundedSandbox(
                 undefined=NamedUndefined, autoescape=False, keep_trailing_newline=True)
         return self._env
 
@@ -126,10 +137,15 @@ class Renderer:
         if found is None:
             from jinja2 import TemplateSyntaxError
 
-            try:
-                found = self._environment().from_string(text)
-            except TemplateSyntaxError as exc:
-                found = f"template syntax error: {exc.message}"
+            if len(text) > MAX_TEMPLATE:
+                found = f"template is longer than {MAX_TEMPLATE:,} characters"
+            else:
+                try:
+                    found = self._environment().from_string(text)
+                except TemplateSyntaxError as exc:
+                    found = f"template syntax error: {exc.message}"
+                except (RecursionError, SyntaxError, MemoryError):  # ((((( ... 500 deep
+                    found = "template syntax error: nested too deeply"
             self._cache[text] = found
         return found
 
@@ -138,14 +154,24 @@ class Renderer:
         compiled = self._compiled(text)
         if isinstance(compiled, str):
             raise ValueError(compiled)
+        if self._timeouts >= MAX_TIMEOUTS:
+            raise ValueError(f"template not rendered: {MAX_TIMEOUTS} templates of this spec "
+                             "already ran out of time")
         from jinja2 import TemplateError, UndefinedError
 
+        from pxrun.spec.sandbox import LimitExceeded
+
         try:
-            return compiled.render(context)
+            return self._environment().render_text(compiled, context)
+        except LimitExceeded as exc:
+            self._timeouts += exc.timed_out
+            raise ValueError(f"template error: {exc.message}") from None
         except UndefinedError as exc:
             raise ValueError(self._undefined(str(exc.message), context)) from None
         except TemplateError as exc:
             raise ValueError(f"template error: {exc.message}") from None
+        except RecursionError:
+            raise ValueError("template error: recursion too deep") from None
         except Exception as exc:  # arithmetic and filter errors inside an expression
             raise ValueError(f"template error: {type(exc).__name__}: {exc}") from None
 
