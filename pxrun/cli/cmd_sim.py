@@ -37,7 +37,8 @@ def _settings(ctx: click.Context) -> Settings:
 
 
 def _dir(ctx: click.Context, state_dir: Path | None) -> Path:
-    return state_dir if state_dir is not None else _settings(ctx).sim_dir
+    """The state directory, absolute: the facts printed from it must work from anywhere."""
+    return (state_dir if state_dir is not None else _settings(ctx).sim_dir).absolute()
 
 
 @click.group()
@@ -54,11 +55,18 @@ def sim() -> None:
 @click.option("--force", is_flag=True, help="Replace the cluster with a fresh default one.")
 @click.pass_context
 def init(ctx: click.Context, state_dir: Path | None, force: bool) -> None:
-    """Create a state directory and print how to connect (including the token secret)."""
+    """Create a state directory and print how to connect (including the token secrets).
+
+    Besides root@pam's token it creates `pxrun@pve!pxrun`, a privilege-separated token with
+    only what pxrun needs, for trying permission errors and `pxrun doctor`'s rights check.
+    """
+    from pxrun.sim.auth import init_operator
     from pxrun.sim.runtime import init_state
 
-    facts = init_state(_dir(ctx, state_dir), force=force)
-    _print_facts(ctx, facts, "initialised")
+    path = _dir(ctx, state_dir)
+    facts = init_state(path, force=force)
+    operator = init_operator(path)
+    _print_facts(ctx, facts, "initialised", operator=operator)
 
 
 @sim.command("serve")
@@ -87,7 +95,9 @@ def serve(ctx: click.Context, /, state_dir: Path | None, port: int | None,
           save_settings: bool, **knobs: Any) -> int:
     """Serve the simulator in the foreground until Ctrl-C; the state is saved on exit."""
     from pxrun.sim.runtime import SimRuntime, init_state, is_initialised, preferred_ports
+    from pxrun.sim.statelock import set_owner_kind
 
+    set_owner_kind("serve")  # a `pxrun --sim` finding the directory busy talks to us instead
     path = _dir(ctx, state_dir)
     if not is_initialised(path):
         init_state(path)
@@ -186,7 +196,11 @@ def _apply_knobs(path: Path, knobs: dict[str, Any]) -> SimSettings | None:
 
 
 def _if_free(port: int) -> int:
+    """`port` if our server could listen on it now. SO_REUSEADDR as the server itself uses:
+    a restart while clients were connected leaves the old port in TIME_WAIT, which must not
+    move the simulator to another port."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -194,15 +208,22 @@ def _if_free(port: int) -> int:
     return port
 
 
-def _print_facts(ctx: click.Context, facts: SimFacts, verb: str) -> None:
+def _print_facts(ctx: click.Context, facts: SimFacts, verb: str,
+                 operator: tuple[str, str] | None = None) -> None:
     if _settings(ctx).json:
-        click.echo(json.dumps(facts.to_json(), sort_keys=True))
+        data = facts.to_json()
+        if operator is not None:
+            data["operator_token_id"], data["operator_token_secret"] = operator
+        click.echo(json.dumps(data, sort_keys=True))
         return
     users = ", ".join(facts.nodes)
     click.echo(f"pxrun simulator {verb} (state in {facts.state_dir})")
     click.echo(f"  endpoint:      {facts.endpoint}")
     click.echo(f"  token id:      {facts.token_id}")
     click.echo(f"  token secret:  {facts.token_secret}")
+    if operator is not None:
+        click.echo(f"  least-privilege token id:      {operator[0]}")
+        click.echo(f"  least-privilege token secret:  {operator[1]}")
     click.echo(f"  CA file:       {facts.ca_file}")
     click.echo(f"  fingerprint:   {facts.fingerprint}")
     click.echo(f"  SSH:           127.0.0.1 port {facts.ssh_port}, user = node name ({users})")

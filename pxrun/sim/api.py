@@ -51,8 +51,10 @@ def fail(message: str) -> ApiError:
 
 
 def permission_denied(what: str) -> ApiError:
-    """403 `Permission check failed (<what>)`."""
-    return ApiError(403, f"Permission check failed ({what})")
+    """403 `Permission check failed (<what>)`, or without parentheses when nothing is named
+    (RPCEnvironment's raise_perm_exc)."""
+    return ApiError(403, f"Permission check failed ({what})" if what else
+                    "Permission check failed")
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ class Request:
     params: dict[str, Any]
     auth: Auth = field(default_factory=lambda: Auth("root@pam"))
     credentials: Credentials | None = None  # set by the server; used by the /access endpoints
+    upload: bytes | None = None  # the file of a multipart upload (`tmpfilename` names it)
 
 
 @dataclass(frozen=True)

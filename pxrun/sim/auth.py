@@ -15,6 +15,7 @@ the reason phrase and an empty body (the failure is found before any handler run
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -24,7 +25,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,7 +133,8 @@ class Credentials:
             }
         self.save()
 
-    def add_token(self, userid: str, name: str) -> str:
+    def add_token(self, userid: str, name: str, *, privsep: bool = False,
+                  comment: str | None = None, expire: int = 0) -> str:
         """Create (or return the existing) API token `userid!name`; returns its secret."""
         tokenid = f"{userid}!{name}"
         with self._lock:
@@ -140,7 +142,10 @@ class Credentials:
                 raise KeyError(f"no such user ('{userid}')")
             token = self._data["tokens"].get(tokenid)
             if token is None:
-                token = {"secret": str(uuid.uuid4()), "privsep": 0, "expire": 0}
+                token = {"secret": str(uuid.uuid4()), "privsep": int(privsep),
+                         "expire": expire}
+                if comment:
+                    token["comment"] = comment
                 self._data["tokens"][tokenid] = token
                 changed = True
             else:
@@ -148,6 +153,28 @@ class Credentials:
         if changed:
             self.save()
         return str(token["secret"])
+
+    # -- the access configuration (users, groups, roles, ACLs): user.cfg -----------------------
+
+    def section(self, name: str) -> Any:
+        """A live part of the access config: `users`, `tokens` (dicts), `groups`, `roles`
+        (dicts) or `acl` (a list of entries). Change it only inside `changing()`."""
+        if name not in self._data:
+            self._data[name] = [] if name == "acl" else {}
+        return self._data[name]
+
+    @contextlib.contextmanager
+    def changing(self) -> Iterator[dict[str, Any]]:
+        """Change the access config under the lock, then write auth.json."""
+        with self._lock:
+            yield self._data
+        self.save()
+
+    def set_password(self, userid: str, password: str) -> None:
+        salt = secrets.token_bytes(16)
+        with self.changing() as data:
+            user = data["users"][userid]
+            user["salt"], user["hash"] = salt.hex(), _hash_password(password, salt)
 
     # -- questions ----------------------------------------------------------------------------
 
@@ -168,7 +195,9 @@ class Credentials:
 
     def check_password(self, userid: str, password: str) -> bool:
         user = self.user(userid)
-        if not user or not user.get("enable", True):
+        if not user or not user.get("enable", True) or "hash" not in user:
+            return False
+        if user.get("expire") and user["expire"] < self.clock():
             return False
         expected = _hash_password(password, bytes.fromhex(user["salt"]))
         return hmac.compare_digest(expected, user["hash"])
@@ -236,6 +265,8 @@ class Credentials:
             raise AuthFailure(f"no such token '{name}' for user '{userid}'")
         if token.get("expire") and token["expire"] < self.clock():
             raise AuthFailure(f"token '{name}' access expired")
+        if user.get("expire") and user["expire"] < self.clock():
+            raise AuthFailure("account expired")
         if not hmac.compare_digest(str(token["secret"]).encode(), value.encode()):
             raise AuthFailure("invalid token value!")
         return Auth(userid, name)
@@ -291,3 +322,39 @@ def init_credentials(
         creds.add_user("root@pam", password or secrets.token_urlsafe(18), admin=True)
     secret = creds.add_token("root@pam", token_name)
     return f"root@pam!{token_name}", secret
+
+
+# The least-privilege identity `pxrun sim init` creates: what pxrun plans and applies with
+# (pxrun/connect/rights.py lists the same needs), granted on the areas it works in, never `/`.
+OPERATOR_USER = "pxrun@pve"
+OPERATOR_ROLE = "PxrunOperator"
+OPERATOR_PRIVILEGES = (
+    "Datastore.AllocateSpace", "Datastore.AllocateTemplate", "Datastore.Audit",
+    "Pool.Allocate", "Pool.Audit", "SDN.Audit", "SDN.Use", "Sys.Audit", "VM.Allocate",
+    "VM.Audit", "VM.Backup", "VM.Clone", "VM.Config.CPU", "VM.Config.Disk",
+    "VM.Config.Memory", "VM.Config.Network", "VM.Config.Options", "VM.Migrate",
+    "VM.PowerMgmt", "VM.Snapshot", "VM.Snapshot.Rollback",
+)  # fmt: skip
+OPERATOR_PATHS = ("/nodes", "/pool", "/sdn", "/storage", "/vms")
+
+
+def init_operator(state_dir: Path, token_name: str = DEFAULT_TOKEN_NAME) -> tuple[str, str]:
+    """Create (idempotently) `pxrun@pve` with the PxrunOperator role on pxrun's areas and a
+    privilege-separated token holding the same ACLs; returns (token id, secret)."""
+    creds = Credentials.load(state_dir)
+    with creds.changing() as data:
+        data["users"].setdefault(OPERATOR_USER, {
+            "enable": True, "comment": "least-privilege operator made by pxrun sim init"})
+        creds.section("roles")[OPERATOR_ROLE] = sorted(OPERATOR_PRIVILEGES)
+    tokenid = f"{OPERATOR_USER}!{token_name}"
+    secret = creds.add_token(OPERATOR_USER, token_name, privsep=True,
+                             comment="least privilege: containers, storages, pools")
+    with creds.changing():
+        acl = creds.section("acl")
+        for kind, ugid in (("user", OPERATOR_USER), ("token", tokenid)):
+            for path in OPERATOR_PATHS:
+                entry = {"path": path, "type": kind, "ugid": ugid, "roleid": OPERATOR_ROLE,
+                         "propagate": 1}
+                if entry not in acl:
+                    acl.append(entry)
+    return tokenid, secret

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
+
+from pxrun.sim.storages import StorageDef, Storages
 
 GIB = 1024**3
 MIB = 1024**2
-
-
-class AllocError(Exception):
-    """A storage cannot hold a new or bigger volume; the text is what the tool prints."""
 
 
 @dataclass
@@ -32,28 +31,6 @@ class Node:
     boot_time: float = field(default_factory=lambda: time.time() - 86400)
     nodeid: int = 1
     ip: str = "10.0.0.1"
-
-
-@dataclass
-class StorageDef:
-    """One entry of storage.cfg."""
-
-    id: str
-    type: str  # dir | lvmthin | nfs
-    content: list[str]
-    shared: bool
-    total: int  # bytes, per node for local storages
-    nodes: list[str] | None = None  # None: all nodes
-
-
-@dataclass
-class Volume:
-    volid: str
-    size: int  # bytes
-    content: str  # rootdir | images | vztmpl | iso
-    vmid: int | None = None
-    fmt: str = "raw"
-    ctime: int = field(default_factory=lambda: int(time.time()))
 
 
 @dataclass
@@ -96,20 +73,6 @@ def catalog_entries() -> list[dict[str, Any]]:
             "architecture": "amd64", "sha512sum": digest, "source": "http://download.proxmox.com",
         })
     return out
-
-
-def template_size(name: str) -> int:
-    """A stable, plausible compressed size for a template file."""
-    base = 3_000_000 if name.startswith("alpine") else 120_000_000
-    return base + int(hashlib.sha1(name.encode()).hexdigest()[:6], 16) % 20_000_000
-
-
-def template_format(name: str) -> str:
-    for ext, fmt in ((".tar.zst", "tzst"), (".tar.gz", "tgz"), (".tar.xz", "txz"),
-                     (".tar.bz2", "tbz2"), (".tar", "tar")):
-        if name.endswith(ext):
-            return fmt
-    return "raw"
 
 
 def ostype_of(template: str) -> str:
@@ -155,164 +118,6 @@ class Bridge:
 DHCP_NETS = {"vmbr0": "10.20.0.0/24", "vmbr1": "10.30.0.0/24"}
 
 
-class Storages:
-    """storage.cfg plus every volume, per node for local storages and once for shared ones."""
-
-    def __init__(self) -> None:
-        self.defs: dict[str, StorageDef] = {}
-        self.volumes: dict[str, dict[str, Volume]] = {}  # location -> volid -> volume
-
-    @staticmethod
-    def location(sdef: StorageDef, node: str) -> str:
-        return sdef.id if sdef.shared else f"{node}/{sdef.id}"
-
-    def available(self, sid: str, node: str) -> StorageDef | None:
-        sdef = self.defs.get(sid)
-        if sdef is None or (sdef.nodes is not None and node not in sdef.nodes):
-            return None
-        return sdef
-
-    def on_node(self, node: str) -> list[StorageDef]:
-        return [s for s in self.defs.values() if self.available(s.id, node)]
-
-    def vols(self, sid: str, node: str) -> dict[str, Volume]:
-        return self.volumes.setdefault(self.location(self.defs[sid], node), {})
-
-    def used(self, sid: str, node: str) -> int:
-        return sum(v.size for v in self.vols(sid, node).values())
-
-    def find(self, volid: str, node: str) -> Volume | None:
-        sid = volid.split(":", 1)[0]
-        if not self.available(sid, node):
-            return None
-        return self.vols(sid, node).get(volid)
-
-    def volname(self, sid: str, node: str, vmid: int) -> str:
-        """First free `vm-<vmid>-disk-<n>` on that storage, named as its type does."""
-        sdef = self.defs[sid]
-        existing = self.vols(sid, node)
-        n = 0
-        while True:
-            if sdef.type == "lvmthin":
-                volid = f"{sid}:vm-{vmid}-disk-{n}"
-            else:
-                volid = f"{sid}:{vmid}/vm-{vmid}-disk-{n}.raw"
-            if volid not in existing:
-                return volid
-            n += 1
-
-    def check_space(self, sid: str, node: str, volid: str, extra: int) -> None:
-        sdef = self.defs[sid]
-        if self.used(sid, node) + extra <= sdef.total:
-            return
-        name = volid.split(":", 1)[1]
-        if sdef.type == "lvmthin":
-            raise AllocError(
-                f"lvcreate 'pve/{name}' error:   Cannot create new thin volume, free space in "
-                "thin pool pve/data reached threshold.")
-        path = "/var/lib/vz/images" if sdef.type == "dir" else f"/mnt/pve/{sid}/images"
-        raise AllocError(
-            f"unable to create image: qemu-img: {path}/{name}: Could not create "
-            f"'{path}/{name}': No space left on device")
-
-    def allocate(self, sid: str, node: str, vmid: int, size: int) -> Volume:
-        volid = self.volname(sid, node, vmid)
-        self.check_space(sid, node, volid, size)
-        vol = Volume(volid=volid, size=size, content="rootdir", vmid=vmid)
-        self.vols(sid, node)[volid] = vol
-        return vol
-
-    def resize(self, volid: str, node: str, size: int) -> None:
-        vol = self.find(volid, node)
-        if vol is None:
-            raise AllocError(f"volume '{volid}' does not exist")
-        sid = volid.split(":", 1)[0]
-        self.check_space(sid, node, volid, size - vol.size)
-        vol.size = size
-
-    def free(self, volid: str, node: str) -> None:
-        sid = volid.split(":", 1)[0]
-        if self.available(sid, node):
-            self.vols(sid, node).pop(volid, None)
-
-    def add_template(self, sid: str, node: str, name: str) -> Volume:
-        volid = f"{sid}:vztmpl/{name}"
-        vol = Volume(volid=volid, size=template_size(name), content="vztmpl",
-                     fmt=template_format(name))
-        self.vols(sid, node)[volid] = vol
-        return vol
-
-    def status_json(self, sdef: StorageDef, node: str, active: bool = True) -> dict[str, Any]:
-        used = self.used(sdef.id, node)
-        return {
-            "storage": sdef.id, "type": sdef.type, "content": ",".join(sorted(sdef.content)),
-            "active": 1 if active else 0, "enabled": 1, "shared": 1 if sdef.shared else 0,
-            "total": sdef.total, "used": used, "avail": max(0, sdef.total - used),
-            "used_fraction": round(used / sdef.total, 6) if sdef.total else 0,
-        }
-
-    def config_json(self, sdef: StorageDef) -> dict[str, Any]:
-        """One section of storage.cfg as `GET /storage[/{storage}]` returns it.
-
-        pve-storage's `api_storage_config`: the section's keys plus `storage`, the file's
-        `digest`, `content` as a comma list, `nodes` as a comma list when restricted, and
-        `shared: 1` for storage types that are always shared (nfs).
-        """
-        item: dict[str, Any] = {"storage": sdef.id, "type": sdef.type,
-                                **_type_keys(sdef), "content": ",".join(sorted(sdef.content))}
-        if sdef.nodes is not None:
-            item["nodes"] = ",".join(sdef.nodes)
-        if sdef.shared:
-            item["shared"] = 1
-        item["digest"] = self.config_digest()
-        return item
-
-    def config_text(self) -> str:
-        """storage.cfg as Proxmox writes it: `type: id` then tab-indented `key value` lines."""
-        sections = []
-        for sdef in self.defs.values():
-            lines = [f"{sdef.type}: {sdef.id}"]
-            keys = {**_type_keys(sdef), "content": ",".join(sorted(sdef.content))}
-            if sdef.nodes is not None:
-                keys["nodes"] = ",".join(sdef.nodes)
-            lines += [f"\t{key} {value}" for key, value in keys.items()]
-            sections.append("\n".join(lines) + "\n")
-        return "\n".join(sections)
-
-    def config_digest(self) -> str:
-        """SHA1 hex of storage.cfg, like every cfs-backed config's `digest`."""
-        return hashlib.sha1(self.config_text().encode()).hexdigest()
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "defs": [asdict(d) for d in self.defs.values()],
-            "volumes": {loc: [asdict(v) for v in vols.values()]
-                        for loc, vols in self.volumes.items()},
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Storages:
-        out = cls()
-        for item in data.get("defs", []):
-            sdef = StorageDef(**item)
-            out.defs[sdef.id] = sdef
-        for loc, vols in data.get("volumes", {}).items():
-            out.volumes[loc] = {v["volid"]: Volume(**v) for v in vols}
-        return out
-
-
-def _type_keys(sdef: StorageDef) -> dict[str, str]:
-    """The type-specific storage.cfg keys of the default PVE installation's storages."""
-    if sdef.type == "dir":
-        return {"path": "/var/lib/vz"}
-    if sdef.type == "lvmthin":
-        return {"thinpool": "data", "vgname": "pve"}
-    if sdef.type == "nfs":  # server: a documentation address (RFC 5737); nothing connects
-        return {"export": f"/export/{sdef.id}", "path": f"/mnt/pve/{sdef.id}",
-                "server": "192.0.2.10"}
-    return {}
-
-
 class Dhcp:
     """Leases per bridge, keyed by MAC so a container keeps its address across restarts."""
 
@@ -335,6 +140,24 @@ class Dhcp:
             else:
                 return None
         return table[mac], net.prefixlen
+
+    def leases_of(self, ct: Any) -> dict[str, dict[str, str]]:
+        """The leases held by a container's interfaces (persisted with the container)."""
+        out: dict[str, dict[str, str]] = {}
+        for key, value in ct.conf.items():
+            if not key.startswith("net"):
+                continue
+            mac = _NET_MAC.search(value)
+            bridge = _NET_BRIDGE.search(value)
+            if mac and bridge:
+                ip = self.leases.get(bridge.group(1), {}).get(mac.group(1).upper())
+                if ip:
+                    out.setdefault(bridge.group(1), {})[mac.group(1).upper()] = ip
+        return out
+
+
+_NET_MAC = re.compile(r"(?:^|,)hwaddr=([0-9A-Fa-f:]{17})")
+_NET_BRIDGE = re.compile(r"(?:^|,)bridge=([^,]+)")
 
 
 def default_storages(node_names: list[str]) -> Storages:

@@ -8,14 +8,15 @@ property strings and the pending/current split fall out of one rendering functio
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
-from pxrun.sim import formats, propstr
+from pxrun.sim import conffile, formats, propstr
 from pxrun.sim.api import fail
+from pxrun.sim.tracked import TrackedDict, TrackedList
 
 MIB = 1024**2
 GIB = 1024**3
@@ -34,6 +35,7 @@ FASTPLUG = frozenset({"description", "onboot", "startup", "protection", "hostnam
                       "cores", "tags", "lock"})
 LIVE = FASTPLUG | {"memory", "swap", "cpulimit", "cpuunits"}
 NEW_DISK_RE = re.compile(r"^([a-z][a-z0-9\-_.]*[a-z0-9]):(\d+(?:\.\d+)?)$", re.I)
+VOLUME_KEY_RE = re.compile(r"^(mp|unused)\d+$")
 
 
 def key_order(key: str) -> tuple[str, int]:
@@ -46,12 +48,6 @@ def key_order(key: str) -> tuple[str, int]:
 
 def is_option(key: str) -> bool:
     return bool(OPTION_RE.match(key))
-
-
-def encode_description(text: str) -> str:
-    """PVE::Tools::encode_text as used for `#` comment lines: `%`, `:` and controls escaped."""
-    return "".join(f"%{ord(c):02X}" if c in "%:" or ord(c) < 32 or ord(c) == 127 else c
-                   for c in text)
 
 
 def typed(key: str, value: str) -> Any:
@@ -80,20 +76,74 @@ def is_managed(volume: str) -> bool:
     return not volume.startswith("/") and ":" in volume
 
 
-@dataclass
+# Container attributes that are state (persisted, so a change marks the container dirty).
+_STATE_FIELDS = frozenset({"vmid", "node", "conf", "pending", "pending_delete", "status",
+                           "started_at", "pid", "ostemplate", "ssh_public_keys", "raw_lxc",
+                           "snapshots", "firewall", "leases"})
+
+
 class Container:
-    vmid: int
-    node: str
-    conf: dict[str, str] = field(default_factory=dict)
-    pending: dict[str, str] = field(default_factory=dict)
-    pending_delete: list[str] = field(default_factory=list)
-    status: str = "stopped"
-    started_at: float | None = None
-    pid: int | None = None
-    prev_status: str = "stopped"
-    status_changed_at: float = 0.0
-    ostemplate: str | None = None
-    ssh_public_keys: str | None = None
+    """One container: its config file's sections and its runtime state on the node.
+
+    Every change to a state attribute, or inside `conf`, `pending`, `pending_delete`,
+    `snapshots` and `raw_lxc` (tracked collections), marks the container dirty in its
+    simulator's `dirty` set, so `Simulator.commit()` writes exactly the files that changed.
+    """
+
+    def __init__(self, vmid: int, node: str, conf: dict[str, str] | None = None,
+                 pending: dict[str, str] | None = None,
+                 pending_delete: list[str] | None = None, status: str = "stopped",
+                 started_at: float | None = None, pid: int | None = None,
+                 ostemplate: str | None = None, ssh_public_keys: str | None = None) -> None:
+        object.__setattr__(self, "_sink", None)
+        self.vmid = vmid
+        self.node = node
+        self.conf = conf or {}
+        self.pending = pending or {}
+        self.pending_delete = pending_delete or []
+        self.raw_lxc: list[tuple[str, str]] = []
+        self.snapshots: dict[str, dict[str, Any]] = {}
+        self.firewall: dict[str, Any] = {}
+        self.status = status
+        self.started_at = started_at
+        self.pid = pid
+        self.prev_status = status
+        self.status_changed_at = 0.0
+        self.ostemplate = ostemplate
+        self.ssh_public_keys = ssh_public_keys
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("conf", "pending", "snapshots", "firewall"):
+            if not (isinstance(value, TrackedDict) and value._owner is self):
+                value = TrackedDict(self, value)
+        elif name in ("pending_delete", "raw_lxc") and not (
+                isinstance(value, TrackedList) and value._owner is self):
+            value = TrackedList(self, value)
+        object.__setattr__(self, name, value)
+        if name in _STATE_FIELDS:
+            self.touch()
+
+    _sink: set[int] | None
+
+    def touch(self) -> None:
+        """Mark this container as changed since the last commit."""
+        sink = self._sink
+        if sink is not None:
+            sink.add(self.vmid)
+
+    def attach(self, sink: set[int] | None) -> None:
+        object.__setattr__(self, "_sink", sink)
+        self.touch()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Container:
+        """A detached working copy (`handlers.config.Change`): changes mark nothing."""
+        out = Container(self.vmid, self.node, dict(self.conf), dict(self.pending),
+                        list(self.pending_delete), self.status, self.started_at, self.pid,
+                        self.ostemplate, self.ssh_public_keys)
+        out.raw_lxc = list(self.raw_lxc)
+        out.snapshots = copy.deepcopy(dict(self.snapshots))
+        out.firewall = copy.deepcopy(dict(self.firewall))
+        return out
 
     # -- what pct and other components read ------------------------------------------------
     @property
@@ -112,21 +162,14 @@ class Container:
     def lock(self) -> str | None:
         return self.conf.get("lock")
 
+    @property
+    def is_template(self) -> bool:
+        return self.conf.get("template") == "1"
+
     # -- the config file -------------------------------------------------------------------
     def render(self) -> str:
-        lines: list[str] = []
-        if "description" in self.conf:
-            lines += ["#" + encode_description(line)
-                      for line in self.conf["description"].split("\n")]
-        lines += [f"{k}: {v}" for k, v in sorted(self.conf.items()) if k != "description"]
-        if self.pending or self.pending_delete:
-            lines += ["", "[pve:pending]"]
-            for key, value in sorted(self.pending.items()):
-                text = encode_description(value) if key == "description" else value
-                lines.append(f"{key}: {text}")
-            if self.pending_delete:
-                lines.append("delete: " + ",".join(sorted(self.pending_delete)))
-        return "\n".join(lines) + "\n"
+        return conffile.render(self.conf, self.raw_lxc, self.pending, self.pending_delete,
+                               self.snapshots)
 
     @property
     def digest(self) -> str:
@@ -139,6 +182,8 @@ class Container:
             for key in self.pending_delete:
                 values.pop(key, None)
         data = {k: typed(k, v) for k, v in values.items()}
+        if self.raw_lxc:
+            data["lxc"] = [[k, v] for k, v in self.raw_lxc]
         data["digest"] = self.digest
         return data
 
@@ -179,12 +224,20 @@ class Container:
 
     def volumes(self, include_pending: bool = True) -> list[str]:
         """Every managed volume referenced by the config (and pending section)."""
-        keys = [k for k in self.conf if k == "rootfs" or re.match(r"(mp|unused)\d+$", k)]
+        keys = [k for k in self.conf if k == "rootfs" or VOLUME_KEY_RE.match(k)]
         found = [volume_of(self.conf[k]) for k in keys]
         if include_pending:
             found += [volume_of(v) for k, v in self.pending.items()
-                      if k == "rootfs" or re.match(r"(mp|unused)\d+$", k)]
+                      if k == "rootfs" or VOLUME_KEY_RE.match(k)]
         return [v for v in dict.fromkeys(found) if is_managed(v) and not NEW_DISK_RE.match(v)]
+
+    def snapshot_volumes(self) -> list[str]:
+        """Managed volumes that only snapshots still reference (kept alive by them)."""
+        found = []
+        for snap in self.snapshots.values():
+            found += [volume_of(str(v)) for k, v in snap.items()
+                      if k == "rootfs" or VOLUME_KEY_RE.match(k)]
+        return [v for v in dict.fromkeys(found) if is_managed(v)]
 
     def add_unused(self, volume: str) -> str:
         """Record a detached volume as the first free `unusedN` (unless already listed)."""
@@ -244,16 +297,35 @@ class Container:
         return data
 
     # -- persistence -----------------------------------------------------------------------
+    def run_json(self) -> dict[str, Any]:
+        """The runtime state a node keeps outside the config file (spec 0025)."""
+        data: dict[str, Any] = {"status": self.status, "started_at": self.started_at,
+                                "pid": self.pid, "ostemplate": self.ostemplate,
+                                "ssh_public_keys": self.ssh_public_keys}
+        if self.firewall:
+            data["firewall"] = dict(self.firewall)
+        return data
+
+    @classmethod
+    def from_files(cls, vmid: int, node: str, text: str, run: dict[str, Any]) -> Container:
+        parsed = conffile.parse(text)
+        ct = cls(vmid=vmid, node=node, conf=parsed.conf, pending=parsed.pending,
+                 pending_delete=parsed.pending_delete, status=run.get("status", "stopped"),
+                 started_at=run.get("started_at"), pid=run.get("pid"),
+                 ostemplate=run.get("ostemplate"), ssh_public_keys=run.get("ssh_public_keys"))
+        ct.raw_lxc = parsed.raw_lxc
+        ct.snapshots = {name: TrackedDict(ct, snap) for name, snap in parsed.snapshots.items()}
+        ct.firewall = dict(run.get("firewall") or {})
+        return ct
+
     def to_json(self) -> dict[str, Any]:
-        return {
-            "vmid": self.vmid, "node": self.node, "conf": self.conf, "pending": self.pending,
-            "pending_delete": self.pending_delete, "status": self.status,
-            "started_at": self.started_at, "pid": self.pid, "ostemplate": self.ostemplate,
-            "ssh_public_keys": self.ssh_public_keys,
-        }
+        return {"vmid": self.vmid, "node": self.node, "conf": dict(self.conf),
+                "pending": dict(self.pending), "pending_delete": list(self.pending_delete),
+                **self.run_json()}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Container:
+        """The layout-1 `state.json` record (read once to migrate old state directories)."""
         ct = cls(vmid=int(data["vmid"]), node=data["node"], conf=dict(data.get("conf", {})),
                  pending=dict(data.get("pending", {})),
                  pending_delete=list(data.get("pending_delete", [])),

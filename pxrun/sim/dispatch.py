@@ -13,6 +13,7 @@ paths (task workers, injected latency) never serialise the whole API.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import random
@@ -25,9 +26,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from pxrun.sim import httpparse
+from pxrun.sim.acl import Access
 from pxrun.sim.api import ApiError, Request, WithTotal, match
 from pxrun.sim.auth import AuthFailure, Credentials
 from pxrun.sim.settings import SimSettings
+from pxrun.sim.table_perms import PERMS
 
 if TYPE_CHECKING:
     from pxrun.sim.state import Simulator
@@ -114,9 +117,11 @@ class Dispatcher:
             return Reply(401, reason, delay=self.settings.auth_fail_delay)
         authid = caller.auth.authid if caller.auth else None
         params: dict[str, Any] = {}
+        files: dict[str, bytes] = {}
         try:
-            params = httpparse.parse_params(method, query, header("Content-Type"), body)
-            reply = self._call(method, raw_rel, params, caller.auth, caller.api_token, header)
+            params = httpparse.parse_params(method, query, header("Content-Type"), body, files)
+            reply = self._call(method, raw_rel, params, caller.auth, caller.api_token, header,
+                               files)
         except ApiError as exc:
             reply = _error(exc)
         except Exception as exc:
@@ -137,6 +142,7 @@ class Dispatcher:
         auth: Any,
         api_token: bool,
         header: Callable[[str], str | None],
+        files: dict[str, bytes] | None = None,
     ) -> Reply:
         # Match before decoding so an encoded `/` (%2F) stays inside its path segment.
         rel = unquote(raw_rel)
@@ -160,7 +166,16 @@ class Dispatcher:
         fault = self._transient_fault()
         if fault:
             return fault
+        self._ha_tick()
         raw = {**params, **path_params}
+        rule = PERMS.get((method, route.template), "unlisted")
+        if auth is not None and rule != "unlisted":
+            Access(self.credentials, self.sim).check_api(auth, rule, raw)
+        upload = None
+        if files:
+            # pveproxy spools the file to /var/tmp and names it in `tmpfilename`
+            upload = next(iter(files.values()))
+            raw["tmpfilename"] = f"/var/tmp/pveupload-{hashlib.md5(upload).hexdigest()}"
         json_body = "application/json" in (header("Content-Type") or "").lower()
         if self.validator is not None:
             typed = self.validator(method, route.template, raw, json_body=json_body)
@@ -170,6 +185,7 @@ class Dispatcher:
         if auth is not None:
             request.auth = auth
         request.credentials = self.credentials
+        request.upload = upload
         result = route.handler(self.sim, request)
         if isinstance(result, WithTotal):
             body = httpparse.success_body(result.data, result.total)
@@ -191,6 +207,15 @@ class Dispatcher:
         if node in self.settings.faults.offline_nodes or not getattr(nodes[node], "online", True):
             return Reply(595, "No route to host")
         return None
+
+    def _ha_tick(self) -> None:
+        """Let the HA manager notice dead nodes before a call looks at the cluster."""
+        if getattr(self.sim, "extra", None) is None:
+            return
+        from pxrun.sim import ha
+
+        with self.sim.lock:
+            ha.tick(self.sim)
 
     def _transient_fault(self) -> Reply | None:
         rate = self.settings.faults.error_rate

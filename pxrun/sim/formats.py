@@ -328,10 +328,15 @@ VERIFIERS: dict[str, Callable[[str], None]] = {
 }
 
 
+def _verifier(base: str) -> Callable[[str], None] | None:
+    from pxrun.sim import formats_extra  # imports this module: looked up lazily
+
+    return VERIFIERS.get(base) or formats_extra.VERIFIERS.get(base)
+
+
 def known_format(name: str) -> bool:
     """Whether `name` (with an optional -list/-opt suffix) is a format we can check."""
-    base = re.sub(r"-(list|opt)$", "", name)
-    return base in VERIFIERS
+    return _verifier(re.sub(r"-(list|opt)$", "", name)) is not None
 
 
 def check_format(name: str, value: str) -> None:
@@ -339,7 +344,7 @@ def check_format(name: str, value: str) -> None:
     found = re.fullmatch(r"(.*?)(?:-(list|opt))?", name)
     assert found is not None
     base, kind = found.group(1), found.group(2)
-    verify = VERIFIERS.get(base)
+    verify = _verifier(base)
     if verify is None:
         raise FormatError(f"undefined format '{name}'\n")
     if kind == "list":

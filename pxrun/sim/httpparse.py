@@ -40,12 +40,45 @@ def decode_urlencoded(text: str) -> dict[str, Any]:
     return result
 
 
-def parse_params(method: str, query: str, content_type: str | None, body: bytes) -> dict[str, Any]:
-    """Merge body (POST/PUT only) and query parameters; the query wins, as in Proxmox."""
+def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A `multipart/form-data` upload: (plain fields, {name: (filename, bytes)})."""
+    from email import policy
+    from email.parser import BytesParser
+
+    message = BytesParser(policy=policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode("latin-1") + body)
+    fields: dict[str, Any] = {}
+    files: dict[str, Any] = {}
+    if not message.is_multipart():
+        raise ApiError(400, "malformed multipart body")
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        filename = part.get_filename()
+        if filename is not None:
+            files[name] = (filename, data)
+        else:
+            fields[name] = data.decode("utf-8", errors="surrogateescape")
+    return fields, files
+
+
+def parse_params(method: str, query: str, content_type: str | None, body: bytes,
+                 files: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Merge body (POST/PUT only) and query parameters; the query wins, as in Proxmox.
+    Uploaded files of a multipart body go into `files` (their names into the params)."""
     params: dict[str, Any] = {}
     if method in ("POST", "PUT") and body:
         media = (content_type or "").split(";", 1)[0].strip().lower()
-        if media == "application/json":
+        if media == "multipart/form-data":
+            params, uploaded = parse_multipart(content_type or "", body)
+            for name, (filename, data) in uploaded.items():
+                params[name] = filename
+                if files is not None:
+                    files[name] = data
+        elif media == "application/json":
             try:
                 decoded = json.loads(body)
             except ValueError as exc:

@@ -75,6 +75,23 @@ FORMATS: dict[str, dict[str, Param]] = {
         "uid": I(minimum=0),
     },
     "unused": {"volume": S(optional=False, default_key=True, format="pve-volume-id")},
+    "prune-backups": {
+        "keep-all": B(),
+        "keep-last": I(minimum=0),
+        "keep-hourly": I(minimum=0),
+        "keep-daily": I(minimum=0),
+        "keep-weekly": I(minimum=0),
+        "keep-monthly": I(minimum=0),
+        "keep-yearly": I(minimum=0),
+    },
+    "backup-fleecing": {
+        "enabled": B(default=0, default_key=True),
+        "storage": S(format="pve-storage-id"),
+    },
+    "backup-performance": {
+        "max-workers": I(minimum=1, maximum=256, default=16),
+        "pbs-entries-max": I(minimum=1, default=1048576),
+    },
 }
 
 STARTUP_KEYS = ("order", "up", "down")

@@ -48,6 +48,9 @@ if TYPE_CHECKING:
     from pxrun.sim.state import Simulator
 
 MAX_BODY = 64 * 1024  # pveproxy's limit for POST/PUT bodies
+# pveproxy streams file uploads (`.../storage/{storage}/upload`) to a temp file instead;
+# the simulator keeps them in memory, so it caps them.
+MAX_UPLOAD = 256 * 1024 * 1024
 IDLE_TIMEOUT = 30.0  # seconds a keep-alive connection may sit idle
 HANDSHAKE_TIMEOUT = 10.0
 MAX_HEADERS = 100
@@ -165,8 +168,9 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Silence http.server's per-request stderr line; `--request-log` is the log."""
 
-    def read_body(self) -> bytes | None:
+    def read_body(self, limit: int = 0) -> bytes | None:
         """The request body (Content-Length or chunked); None when it is too large."""
+        max_body = limit or MAX_BODY
         if "chunked" in (self.header("Transfer-Encoding") or "").lower():
             chunks: list[bytes] = []
             size = 0
@@ -177,12 +181,12 @@ class _Handler(BaseHTTPRequestHandler):
                         pass
                     return b"".join(chunks)
                 size += length
-                if size > MAX_BODY:
+                if size > max_body:
                     return None
                 chunks.append(self.rfile.read(length))
                 self.rfile.readline(10)
         length = int(self.header("Content-Length") or 0)
-        if length > MAX_BODY:
+        if length > max_body:
             # Read what was sent (within reason) so the client sees our 413, not a reset.
             remaining = min(length, 16 * MAX_BODY)
             while remaining > 0:
@@ -255,11 +259,29 @@ class SimServer:
         listener.listen(128)
         self._port = listener.getsockname()[1]
         self._listener = listener
+        self._claim_state()
         self._thread = threading.Thread(
             target=self._accept_loop, name=f"pxrun-sim-https-{self._port}", daemon=True
         )
         self._thread.start()
         return self
+
+    def _claim_state(self) -> None:
+        """A simulator with a state directory is served by one process only (statelock.py);
+        a second server fails here, before it accepts a single request."""
+        claim = getattr(self.sim, "claim", None)
+        if claim is None or getattr(self.sim, "state_dir", None) is None:
+            return
+        try:
+            claim()
+        except BaseException:
+            assert self._listener is not None
+            self._listener.close()
+            self._listener = None
+            raise
+        lock = self.sim.state_lock
+        if lock is not None:
+            lock.publish(endpoint=self.endpoint, port=self._port)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -329,7 +351,7 @@ class SimServer:
         method = handler.command
         target = handler.path
         path, _, query = target.partition("?")
-        reply = self._refuse_body(handler)
+        reply = self._refuse_body(handler, MAX_UPLOAD if path.endswith("/upload") else 0)
         if reply is None:
             self._limiter.acquire()
             try:
@@ -352,10 +374,10 @@ class SimServer:
         self._send(handler, reply)
 
     @staticmethod
-    def _refuse_body(handler: _Handler) -> Reply | None:
+    def _refuse_body(handler: _Handler, limit: int = 0) -> Reply | None:
         """Read the body into `handler.body`; a Reply when it cannot be had (then close)."""
         try:
-            body = handler.read_body()
+            body = handler.read_body(limit)
         except ValueError:  # a Content-Length or chunk size that is not a number
             body = b""
             handler.close_connection = True

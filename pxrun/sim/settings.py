@@ -26,6 +26,16 @@ DEFAULT_TASK_DURATIONS: dict[str, float] = {
     "vzmigrate": 0.3,
     "download": 0.3,
     "imgcopy": 0.2,
+    "vzsnapshot": 0.1,
+    "vzdelsnapshot": 0.1,
+    "vzrollback": 0.15,
+    "vzclone": 0.3,
+    "vztemplate": 0.05,
+    "vzdump": 0.3,
+    "vzrestore": 0.3,
+    # How long a node must stay unreachable before HA fences it and recovers its guests
+    # (pve-ha-manager: about two minutes); scaled by time_scale like task durations.
+    "hafence": 120.0,
 }
 
 

@@ -25,6 +25,12 @@ NETWORK_TYPES = (
     "OVSIntPort", "vnet", "any_bridge", "any_local_bridge", "include_sdn",
 )  # fmt: skip
 NS = {"node": NODE, "storage": STORAGE}
+# An OCI repository reference (registry host, optional port, path), as PVE 9.1 checks it.
+OCI_REPO = (
+    r"^(?:(?:[a-zA-Z\d]|[a-zA-Z\d][a-zA-Z\d-]*[a-zA-Z\d])(?:\.(?:[a-zA-Z\d]|[a-zA-Z\d]"
+    r"[a-zA-Z\d-]*[a-zA-Z\d]))*(?::\d+)?/)?[a-z\d]+(?:(?:[._]|__|[-]*)[a-z\d]+)*(?:/[a-z\d]+"
+    r"(?:(?:[._]|__|[-]*)[a-z\d]+)*)*$"
+)
 POOL_UPDATE = {
     "allow-move": B(default=0),
     "comment": S(),
@@ -104,6 +110,13 @@ ENDPOINTS: list[Endpoint] = [
         "object",
     ),
     _ep(
+        "PUT",
+        "/nodes/{node}/storage/{storage}/content/{volume}",
+        {"node": NODE, "storage": STORAGE_OPT, "volume": S(optional=False), "notes": S(),
+         "protected": B()},
+        "null",
+    ),
+    _ep(
         "DELETE",
         "/nodes/{node}/storage/{storage}/content/{volume}",
         {
@@ -133,6 +146,38 @@ ENDPOINTS: list[Endpoint] = [
         },
         "string",
     ),
+    _ep(
+        "POST",
+        "/nodes/{node}/storage/{storage}/upload",
+        {
+            **NS,
+            "checksum": S(requires="checksum-algorithm"),
+            "checksum-algorithm": S(
+                enum=("md5", "sha1", "sha224", "sha256", "sha384", "sha512"), requires="checksum"
+            ),
+            "content": S(
+                optional=False, format="pve-storage-content", enum=("iso", "vztmpl", "import")
+            ),
+            "filename": S(optional=False, max_length=255),
+            "tmpfilename": S(pattern=r"/var/tmp/pveupload-[0-9a-f]+"),
+        },
+        "string",
+    ),
+    _ep(
+        "GET",
+        "/nodes/{node}/query-url-metadata",
+        {"node": NODE, "url": S(optional=False, pattern=r"https?://.*"),
+         "verify-certificates": B(default=1)},
+        "object",
+    ),
+    _ep("GET", "/nodes/{node}/qemu", {"node": NODE, "full": B()}, "array"),
+    _ep("GET", "/nodes/{node}/query-oci-repo-tags",
+        {"node": NODE, "reference": S(optional=False, pattern=OCI_REPO)}, "array"),
+    _ep("POST", "/nodes/{node}/storage/{storage}/oci-registry-pull",
+        {**NS, "filename": S(min_length=1, max_length=255),
+         "reference": S(optional=False, pattern=OCI_REPO[:-1] + r":\w[\w.-]{0,127}$")},
+        "string"),
+    _ep("GET", "/cluster/tasks", {}, "array"),
     _ep("GET", "/nodes/{node}/aplinfo", {"node": NODE}, "array"),
     _ep(
         "POST",

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pxrun.sim.table_param import (
     DIGEST,
     NODE,
-    NOT_SUPPORTED,
     ROOT_OR_MP,
     STORAGE_OPT,
     VMID,
@@ -71,6 +70,7 @@ CONFIG: dict[str, Param] = {
 }
 
 NV = {"node": NODE, "vmid": VMID}
+SNAPNAME = S(optional=False, format="pve-configid", max_length=40)
 BASE = "/nodes/{node}/lxc/{vmid}"
 
 
@@ -94,12 +94,11 @@ ENDPOINTS: list[Endpoint] = [
             "ostemplate": S(optional=False, max_length=255),
             "password": S(min_length=5),
             "pool": S(format="pve-poolid"),
-            # Restoring from a backup archive needs vzdump archives the simulator lacks.
-            "restore": B(unsupported=NOT_SUPPORTED),
+            "restore": B(),
             "ssh-public-keys": S(),
             "start": B(default=0),
             "storage": STORAGE_OPT.but(default="local"),
-            "unique": B(requires="restore", unsupported=NOT_SUPPORTED),
+            "unique": B(requires="restore"),
         },
         "string",
     ),
@@ -190,7 +189,34 @@ ENDPOINTS: list[Endpoint] = [
         "string",
     ),
     _ep("GET", f"{BASE}/interfaces", NV, "array"),
+    _ep(
+        "POST",
+        f"{BASE}/clone",
+        {
+            **NV,
+            "bwlimit": N(minimum=0),
+            "description": S(),
+            "full": B(),
+            "hostname": S(format="dns-name"),
+            "newid": VMID,
+            "pool": S(format="pve-poolid"),
+            "snapname": SNAPNAME.but(optional=True),
+            "storage": STORAGE_OPT,
+            "target": S(format="pve-node"),
+        },
+        "string",
+    ),
+    _ep("POST", f"{BASE}/template", NV, "null"),
     _ep("GET", f"{BASE}/snapshot", NV, "array"),
+    _ep("POST", f"{BASE}/snapshot", {**NV, "description": S(), "snapname": SNAPNAME}, "string"),
+    _ep("GET", f"{BASE}/snapshot/{{snapname}}", {**NV, "snapname": SNAPNAME}, "array"),
+    _ep("DELETE", f"{BASE}/snapshot/{{snapname}}", {**NV, "force": B(), "snapname": SNAPNAME},
+        "string"),
+    _ep("GET", f"{BASE}/snapshot/{{snapname}}/config", {**NV, "snapname": SNAPNAME}, "object"),
+    _ep("PUT", f"{BASE}/snapshot/{{snapname}}/config",
+        {**NV, "description": S(), "snapname": SNAPNAME}, "null"),
+    _ep("POST", f"{BASE}/snapshot/{{snapname}}/rollback",
+        {**NV, "snapname": SNAPNAME, "start": B(default=0)}, "string"),
     _ep(
         "GET",
         f"{BASE}/feature",

@@ -72,6 +72,11 @@ def B(**kw: Any) -> Param:
     return Param(type="boolean", **kw)
 
 
+def A(**kw: Any) -> Param:
+    """An array of strings (form bodies repeat the key: `exclude-path=a&exclude-path=b`)."""
+    return Param(type="array", **kw)
+
+
 # Standard options (PVE::JSONSchema::register_standard_option) shared by many endpoints.
 NODE = S(format="pve-node", optional=False)
 VMID = I(format="pve-vmid", minimum=100, maximum=999_999_999, optional=False)

@@ -29,6 +29,7 @@ UPID_RE = re.compile(
 
 # How many finished tasks per node we keep (Proxmox rotates its task index too).
 KEEP_FINISHED = 1000
+INTERRUPTED = "TASK ERROR: task interrupted by simulator restart"
 
 
 class TaskError(Exception):
@@ -139,7 +140,7 @@ class Task:
         if task.running:
             # The process that ran it is gone: PVE shows such tasks as `unexpected status`.
             task.endtime = int(time.time())
-            task.log.append("TASK ERROR: task interrupted by simulator restart")
+            task.log.append(INTERRUPTED)
         return task
 
 
@@ -201,6 +202,8 @@ class TaskEngine:
         self.threads: dict[str, threading.Thread] = {}
         self.fast_forward = False
         self._last_pid = 0
+        self.dirty: set[str] = set()  # UPIDs to (re)write or, if gone, delete on commit
+        self._finished: dict[str, list[Task]] = {}  # node -> finished tasks, oldest first
 
     def _new_pid(self) -> int:
         pid = self.sim.rng.randint(2000, 4_000_000)
@@ -222,6 +225,7 @@ class TaskEngine:
         task = Task(upid=upid, node=node, pid=pid, pstart=pstart, starttime=int(now), type=kind,
                     id=wid, user=user)
         self.tasks[upid] = task
+        self.dirty.add(upid)
         ctx = TaskContext(self, task)
         self.contexts[upid] = ctx
         thread = threading.Thread(target=self._run, args=(ctx, work), name=f"task-{kind}-{wid}",
@@ -245,15 +249,19 @@ class TaskEngine:
             task.endtime = int(time.time())
             self.contexts.pop(task.upid, None)
             self.threads.pop(task.upid, None)
-            self._trim(task.node)
+            self.dirty.add(task.upid)
+            self._retire(task)
             self.sim.commit()
 
-    def _trim(self, node: str) -> None:
-        finished = [t for t in self.tasks.values() if t.node == node and not t.running]
-        if len(finished) > KEEP_FINISHED:
-            finished.sort(key=lambda t: t.starttime)
-            for old in finished[: len(finished) - KEEP_FINISHED]:
+    def _retire(self, task: Task) -> None:
+        """Keep the newest KEEP_FINISHED finished tasks per node, in constant time."""
+        finished = self._finished.setdefault(task.node, [])
+        finished.append(task)
+        while len(finished) > KEEP_FINISHED:
+            old = finished.pop(0)
+            if self.tasks.get(old.upid) is old:
                 del self.tasks[old.upid]
+                self.dirty.add(old.upid)
 
     def stop(self, upid: str) -> None:
         ctx = self.contexts.get(upid)
@@ -277,9 +285,15 @@ class TaskEngine:
         return [t.to_json() for t in sorted(self.tasks.values(), key=lambda t: t.starttime)]
 
     def load(self, items: list[dict[str, Any]]) -> None:
-        for item in items:
-            task = Task.from_json(item)
+        loaded = sorted((Task.from_json(item) for item in items),
+                        key=lambda t: (t.starttime, t.upid))
+        for task in loaded:
+            if task.upid in self.tasks:
+                continue
             self.tasks[task.upid] = task
+            if task.log and task.log[-1] == INTERRUPTED:
+                self.dirty.add(task.upid)  # record the restart's verdict on disk
+            self._retire(task)
 
 
 def _one_line(text: str) -> str:

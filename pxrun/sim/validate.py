@@ -41,6 +41,11 @@ def _num_text(limit: float) -> str:
 def check_value(param: Param, value: Any, path: str = "") -> tuple[bool, Any, str]:
     """check_type + check_prop for one defined value: (ok, typed value, error message)."""
     kind = param.type
+    if kind == "array":
+        items = value if isinstance(value, list) else [value]
+        if any(isinstance(item, dict | list) for item in items):
+            return False, None, "type check ('string') failed - got HASH"
+        return True, [_perl_str(item) for item in items], ""
     if isinstance(value, list):
         return False, None, f"type check ('{kind}') failed - got ARRAY"
     if isinstance(value, dict):

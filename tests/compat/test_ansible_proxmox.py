@@ -31,6 +31,9 @@ ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 PLAYBOOKS = Path(__file__).parent / "playbooks"
 VMID = 201
 CONTAINER_PYTHON = "/usr/bin/python3"  # the interpreter Ansible runs inside the container
+# The inventory group that runs the API modules on this machine.
+CONTROLLER = {"hosts": {"localhost": {"ansible_connection": "local",
+                                      "ansible_python_interpreter": sys.executable}}}
 
 
 def _have_ansible() -> bool:
@@ -105,8 +108,7 @@ def _inventory(facts: SimFacts, node: str) -> dict[str, Any]:
         "proxmox_vmid": VMID,
     }
     return {
-        "controller": {"hosts": {"localhost": {
-            "ansible_connection": "local", "ansible_python_interpreter": sys.executable}}},
+        "controller": CONTROLLER,
         # The simulator's SSH login is the node's name, not root, so the plugin would prefix
         # `sudo`; the empty become method sends `pct exec ...` as a root login does (spec 0024).
         "containers": {"hosts": {f"ct{VMID}": {**container, "proxmox_become_method": ""}}},

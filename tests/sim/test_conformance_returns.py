@@ -188,8 +188,8 @@ def _container(prox: Any, node: str) -> int:
                 prox, f"/nodes/{node}/storage/{storage['storage']}/content", content="vztmpl"
             )
             template = items[0]["volid"] if items else None
-        if "rootdir" in content and root is None:
-            root = storage["storage"]
+        if "rootdir" in content and (root is None or storage.get("type") == "lvmthin"):
+            root = storage["storage"]  # snapshot-capable when there is such a storage
     if template is None or root is None:
         raise Unavailable("no container, and no template/rootdir storage to create one")
     vmid = int(_get(prox, "/cluster/nextid"))
@@ -216,6 +216,16 @@ def _fill(prox: Any, template: str) -> str:
             status = _get(prox, f"/nodes/{node}/lxc/{values['vmid']}/status/current")
             if status["status"] != "running":
                 _wait(prox, node, prox.nodes(node).lxc(values["vmid"]).status.start.post())
+    if "snapname" in names:
+        vmid = values["vmid"]
+        snaps = [s["name"] for s in _get(prox, f"/nodes/{node}/lxc/{vmid}/snapshot")
+                 if s["name"] != "current"]
+        if not snaps:
+            _wait(prox, node, prox.nodes(node).lxc(vmid).snapshot.post(snapname="conform"))
+            snaps = [s["name"] for s in _get(prox, f"/nodes/{node}/lxc/{vmid}/snapshot")
+                     if s["name"] != "current"]
+        if snaps:
+            values["snapname"] = snaps[0]
     if "storage" in names or "volume" in names:
         for storage in _get(prox, f"/nodes/{node}/storage"):
             values.setdefault("storage", storage["storage"])
@@ -235,6 +245,50 @@ def _fill(prox: Any, template: str) -> str:
             tasks = _get(prox, f"/nodes/{node}/tasks") or []
         if tasks:
             values["upid"] = tasks[0]["upid"]
+    if "id" in names and template.startswith("/cluster/backup/"):
+        jobs = _get(prox, "/cluster/backup")
+        if not jobs:
+            prox.cluster.backup.post(id="conform", schedule="02:00",
+                                     vmid=_container(prox, node), storage="local")
+            jobs = _get(prox, "/cluster/backup")
+        values["id"] = jobs[0]["id"]
+    if "sid" in names:
+        resources = _get(prox, "/cluster/ha/resources")
+        if not resources:
+            prox.cluster.ha.resources.post(sid=f"ct:{_container(prox, node)}", state="stopped")
+            resources = _get(prox, "/cluster/ha/resources")
+        values["sid"] = resources[0]["sid"]
+    if "rule" in names:
+        rules = _get(prox, "/cluster/ha/rules")
+        if not rules:
+            prox.cluster.ha.rules.post(rule="conform", type="node-affinity",
+                                       resources=str(_container(prox, node)), nodes=node)
+            rules = _get(prox, "/cluster/ha/rules")
+        values["rule"] = rules[0]["rule"]
+    if template.startswith("/nodes/{node}/lxc/{vmid}/firewall/"):
+        fw = prox.nodes(node).lxc(values["vmid"]).firewall
+        if not fw.rules.get():
+            fw.aliases.post(name="conform", cidr="192.0.2.1")
+            fw.ipset.post(name="conform")
+            fw.ipset("conform").post(cidr="192.0.2.0/24")
+            fw.rules.post(type="in", action="ACCEPT", enable=1)
+        values.update({"pos": "0", "name": "conform", "cidr": "192.0.2.0%2F24"})
+        if template.endswith("/aliases/{name}"):
+            values["name"] = "conform"
+    if "service" in names:
+        values["service"] = "pveproxy"
+    if "userid" in names:
+        values["userid"] = "root@pam"
+    if "tokenid" in names:
+        tokens = _get(prox, "/access/users/root@pam/token")
+        if tokens:
+            values["tokenid"] = tokens[0]["tokenid"]
+    if "groupid" in names:
+        if not _get(prox, "/access/groups"):
+            prox.access.groups.post(groupid="conform")
+        values["groupid"] = _get(prox, "/access/groups")[0]["groupid"]
+    if "roleid" in names:
+        values["roleid"] = _get(prox, "/access/roles")[0]["roleid"]
     if "poolid" in names:
         pools = _get(prox, "/pools")
         if not pools:
@@ -248,8 +302,32 @@ def _fill(prox: Any, template: str) -> str:
 
 
 GETS = sorted(t for (m, t) in TABLE if m == "GET")
+
+
+def _a_backup(prox: Any) -> dict[str, str]:
+    """`volume=` of a backup archive (made with vzdump when there is none)."""
+    node = _get(prox, "/nodes")[0]["node"]
+    vmid = _container(prox, node)
+    found = _get(prox, f"/nodes/{node}/storage/local/content", content="backup")
+    if not found:
+        _wait(prox, node, prox.nodes(node).vzdump.post(vmid=vmid, storage="local"))
+        found = _get(prox, f"/nodes/{node}/storage/local/content", content="backup")
+    if not found:
+        raise Unavailable("no backup archive")
+    return {"volume": found[0]["volid"]}
+
+
+# Required query parameters that name live objects: built from the running simulator.
+DYNAMIC_QUERY = {"/nodes/{node}/vzdump/extractconfig": _a_backup}
 # Required query parameters of GET endpoints (placeholders only fill the path).
-QUERY: dict[str, dict[str, str]] = {"/nodes/{node}/lxc/{vmid}/feature": {"feature": "copy"}}
+QUERY: dict[str, dict[str, str]] = {
+    "/nodes/{node}/lxc/{vmid}/feature": {"feature": "copy"},
+    "/nodes/{node}/query-url-metadata": {"url": "https://example.com/images/x.tar.zst"},
+    "/nodes/{node}/query-oci-repo-tags": {"reference": "docker.io/library/alpine"},
+    "/nodes/{node}/rrddata": {"timeframe": "hour"},
+    "/nodes/{node}/lxc/{vmid}/rrddata": {"timeframe": "day", "cf": "MAX"},
+    "/nodes/{node}/storage/{storage}/rrddata": {"timeframe": "week"},
+}
 
 
 @pytest.mark.integration
@@ -267,7 +345,10 @@ def test_get_returns_fit_schema(
     schema = _returns_index(reference_dir)[("GET", template)]
     try:
         path = _fill(prox, template)
-        data = _get(prox, path, **QUERY.get(template, {}))
+        query = dict(QUERY.get(template, {}))
+        if template in DYNAMIC_QUERY:
+            query.update(DYNAMIC_QUERY[template](prox))
+        data = _get(prox, path, **query)
     except Unavailable as why:
         pytest.skip(f"{template}: {why}")
     except ResourceException as error:

@@ -64,7 +64,7 @@ def test_config_text_and_digest() -> None:
     ct.pending = {"memory": "1024"}
     ct.pending_delete = ["swap"]
     assert ct.render() == ("#a%3A 100%25\n#line2\narch: amd64\nmemory: 512\n\n"
-                           "[pve:pending]\nmemory: 1024\ndelete: swap\n")
+                           "[pve:pending]\ndelete: swap\nmemory: 1024\n")
     before = ct.digest
     ct.conf["cores"] = "2"
     assert ct.digest != before and len(before) == 40

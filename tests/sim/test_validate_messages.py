@@ -44,7 +44,7 @@ def test_result_types_are_native() -> None:
 
 def test_unknown_endpoint_is_a_clear_501() -> None:
     with pytest.raises(ApiError) as caught:
-        validate_params("GET", "/nodes/{node}/qemu", {"node": "pve"})
+        validate_params("GET", "/nodes/{node}/qemu/{vmid}/config", {"node": "pve"})
     assert caught.value.status == 501
     assert "no parameter table" in caught.value.message
 

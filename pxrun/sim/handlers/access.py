@@ -14,70 +14,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from pxrun.sim.acl import Access, normalize_path
 from pxrun.sim.api import ApiError, Request, param_error, permission_denied, route
 from pxrun.sim.auth import AuthFailure, Credentials
 
 if TYPE_CHECKING:
     from pxrun.sim.state import Simulator
 
-_COMMON = [
-    "Datastore.Allocate",
-    "Datastore.AllocateSpace",
-    "Datastore.AllocateTemplate",
-    "Datastore.Audit",
-    "Group.Allocate",
-    "Mapping.Audit",
-    "Mapping.Modify",
-    "Mapping.Use",
-    "Permissions.Modify",
-    "Pool.Allocate",
-    "Pool.Audit",
-    "Realm.Allocate",
-    "Realm.AllocateUser",
-    "SDN.Allocate",
-    "SDN.Audit",
-    "SDN.Use",
-    "Sys.AccessNetwork",
-    "Sys.Audit",
-    "Sys.Console",
-    "Sys.Incoming",
-    "Sys.Modify",
-    "Sys.PowerMgmt",
-    "Sys.Syslog",
-    "User.Modify",
-    "VM.Allocate",
-    "VM.Audit",
-    "VM.Backup",
-    "VM.Clone",
-    "VM.Config.CDROM",
-    "VM.Config.CPU",
-    "VM.Config.Cloudinit",
-    "VM.Config.Disk",
-    "VM.Config.HWType",
-    "VM.Config.Memory",
-    "VM.Config.Network",
-    "VM.Config.Options",
-    "VM.Console",
-    "VM.Migrate",
-    "VM.PowerMgmt",
-    "VM.Replicate",
-    "VM.Snapshot",
-    "VM.Snapshot.Rollback",
-]
-# PVE 9 replaced VM.Monitor with the finer VM.GuestAgent.* privileges.
-PRIVILEGES: dict[str, list[str]] = {
-    "9": sorted(
-        [
-            *_COMMON,
-            "VM.GuestAgent.Audit",
-            "VM.GuestAgent.FileRead",
-            "VM.GuestAgent.FileSystemMgmt",
-            "VM.GuestAgent.FileWrite",
-            "VM.GuestAgent.Unrestricted",
-        ]
-    ),
-    "8": sorted([*_COMMON, "VM.Monitor"]),
-}
 # The ACL paths a full administrator's permission dump lists.
 _ADMIN_PATHS = ("/", "/access", "/access/groups", "/mapping", "/nodes", "/pool", "/sdn",
                 "/storage", "/vms")  # fmt: skip
@@ -100,35 +43,26 @@ def _creds(req: Request) -> Credentials:
     return req.credentials
 
 
-def _privileges(sim: Simulator) -> list[str]:
-    settings = getattr(sim, "settings", None)
-    version = str(getattr(settings, "pve_version", "9.1"))
-    return PRIVILEGES["8" if version.startswith("8") else "9"]
-
-
-def _privs_of(sim: Simulator, creds: Credentials, authid: str) -> dict[str, int]:
-    """Effective privileges on every path of `authid` (user or `user!token`)."""
+def _privs_of(sim: Simulator, creds: Credentials, authid: str, path: str = "/") -> set[str]:
+    """Effective privileges of `authid` (user or `user!token`) on `path`."""
     userid, _, token = authid.partition("!")
     if creds.user(userid) is None:
         raise ApiError(500, f"no such user ('{userid}')")
-    if token:
-        info = creds.token(authid)
-        if info is None:
-            raise ApiError(500, f"no such token '{token}' for user '{userid}'")
-        if info.get("privsep"):
-            return {}  # privilege-separated tokens hold only their own ACLs: none here
-    if not creds.is_admin(userid):
-        return {}
-    return dict.fromkeys(_privileges(sim), 1)
+    if token and creds.token(authid) is None:
+        raise ApiError(500, f"no such token '{token}' for user '{userid}'")
+    return Access(creds, sim).privileges(authid, path)
 
 
 def capabilities(sim: Simulator, creds: Credentials, userid: str) -> dict[str, dict[str, int]]:
     """The `cap` member of a ticket answer."""
-    privs = _privs_of(sim, creds, userid)
-    return {
-        group: {p: 1 for p in privs if p.startswith(prefixes)}
-        for group, prefixes in _CAP_GROUPS.items()
-    }
+    access = Access(creds, sim)
+    out: dict[str, dict[str, int]] = {}
+    for group, prefixes in _CAP_GROUPS.items():
+        paths = {"vms": "/vms", "storage": "/storage", "access": "/access", "nodes": "/nodes",
+                 "sdn": "/sdn", "dc": "/", "mapping": "/mapping"}
+        privs = access.privileges(userid, paths[group]) | access.privileges(userid, "/")
+        out[group] = {p: 1 for p in sorted(privs) if p.startswith(prefixes)}
+    return out
 
 
 @route("GET", "/access/ticket")
@@ -156,7 +90,7 @@ def create_ticket(sim: Simulator, req: Request) -> Any:
         raise ApiError(401, "authentication failure")
     path, privs = params.get("path"), params.get("privs")
     if path and privs:  # "verify ticket" mode: check privileges, hand out nothing new
-        held = _privs_of(sim, creds, username)
+        held = _privs_of(sim, creds, username, str(path))
         wanted = [p for p in re.split(r"[,;\s\0]+", str(privs)) if p]
         if not all(p in held for p in wanted):
             raise ApiError(401, "authentication failure")
@@ -185,19 +119,26 @@ def _login_ok(creds: Credentials, username: str, password: str) -> bool:
 
 @route("GET", "/access/permissions")
 def permissions(sim: Simulator, req: Request) -> Any:
+    """The caller's (or, with Sys.Audit, another user's) privileges: on `path`, or on every
+    path the ACLs name plus the standard ones (PVE's `get_effective_permissions`)."""
     creds = _creds(req)
     caller = req.auth.authid
     target = str(req.params.get("userid") or caller)
     if not _USERID.match(target):
         raise param_error({"userid": "value does not match the regex pattern"})
     own = target == caller or target.startswith(req.auth.userid + "!")
-    if not own and "Sys.Audit" not in _privs_of(sim, creds, caller):
+    access = Access(creds, sim)
+    if not own and not access.has(req.auth, "/access", ["Sys.Audit"]):
         raise permission_denied("/access, Sys.Audit")
-    privs = _privs_of(sim, creds, target)
+    _privs_of(sim, creds, target)  # unknown user or token: Proxmox's 500
     path = req.params.get("path")
     if path:
-        normalized = "/" + "/".join(p for p in str(path).split("/") if p)
-        return {normalized: privs}
-    if not privs:
-        return {}
-    return {p: dict(privs) for p in _ADMIN_PATHS}
+        normalized = normalize_path(str(path))
+        return {normalized: dict.fromkeys(sorted(access.privileges(target, normalized)), 1)}
+    paths = set(_ADMIN_PATHS) | {e["path"] for e in creds.section("acl")}
+    out = {}
+    for item in sorted(paths):
+        held = access.privileges(target, item)
+        if held:
+            out[item] = dict.fromkeys(sorted(held), 1)
+    return out

@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from pxrun.sim import ha
+from pxrun.sim.acl import Access
 from pxrun.sim.api import Request, fail, param_error, route
 
 if TYPE_CHECKING:
@@ -33,7 +35,7 @@ def node_resource(sim: Simulator, name: str) -> dict[str, Any]:
     return item
 
 
-def guest_resource(sim: Simulator, ct: Container) -> dict[str, Any]:
+def guest_resource(sim: Simulator, ct: Container, pool: str | None = None) -> dict[str, Any]:
     status = ct.vmstatus(sim.nodes[ct.node].cpus, sim.pve9)
     item: dict[str, Any] = {"id": f"lxc/{ct.vmid}", "type": "lxc", "vmid": ct.vmid,
                             "node": ct.node, "name": status["name"], "template": 0}
@@ -50,9 +52,11 @@ def guest_resource(sim: Simulator, ct: Container) -> dict[str, Any]:
     for key in ("tags", "lock", "template"):
         if key in status:
             item[key] = status[key]
-    pool = sim.pool_of(ct.vmid)
     if pool:
         item["pool"] = pool
+    managed = ha.resource(sim, ct.vmid)
+    if managed is not None:
+        item["hastate"] = ha.state_of(managed)
     return item
 
 
@@ -60,16 +64,23 @@ def guest_resource(sim: Simulator, ct: Container) -> dict[str, Any]:
 def resources(sim: Simulator, req: Request) -> Any:
     kind = req.params.get("type")
     out: list[dict[str, Any]] = []
+    seen = _visible(sim, req)
     with sim.lock:
         if kind in (None, "vm"):
-            out += [guest_resource(sim, ct) for ct in sorted(sim.containers.values(),
-                                                             key=lambda c: c.vmid)]
+            pools = {vmid: p.poolid for p in sim.pools.values() for vmid in p.vms}
+            out += [guest_resource(sim, ct, pools.get(ct.vmid))
+                    for ct in sorted(sim.containers.values(), key=lambda c: c.vmid)
+                    if seen(f"/vms/{ct.vmid}", ("VM.Audit",))]
         if kind in (None, "node"):
-            out += [node_resource(sim, name) for name in sim.nodes]
+            out += [node_resource(sim, name) for name in sim.nodes
+                    if seen(f"/nodes/{name}", ("Sys.Audit",))]
         if kind in (None, "storage"):
             for name in sim.nodes:
                 online = sim.node_online(name)
                 for sdef in sim.storages.on_node(name):
+                    if not seen(f"/storage/{sdef.id}", ("Datastore.Audit",
+                                                        "Datastore.AllocateSpace")):
+                        continue
                     st = sim.storages.status_json(sdef, name)
                     item = {"id": f"storage/{name}/{sdef.id}", "type": "storage",
                             "storage": sdef.id, "node": name, "plugintype": sdef.type,
@@ -80,8 +91,16 @@ def resources(sim: Simulator, req: Request) -> Any:
                     out.append(item)
         if kind is None:
             out += [{"id": f"/pool/{p.poolid}", "type": "pool", "pool": p.poolid}
-                    for p in sim.pools.values()]
+                    for p in sim.pools.values() if seen(f"/pool/{p.poolid}", ("Pool.Audit",))]
     return out
+
+
+def _visible(sim: Simulator, req: Request) -> Any:
+    """What the caller may see in the resource list (Proxmox filters per object)."""
+    if req.credentials is None or req.auth.is_root:
+        return lambda path, privs: True
+    access = Access(req.credentials, sim)
+    return lambda path, privs: access.has(req.auth, path, privs, any_=True)
 
 
 @route("GET", "/cluster/nextid")

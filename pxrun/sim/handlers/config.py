@@ -14,8 +14,9 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from pxrun.sim import propstr
+from pxrun.sim.acl import Access
 from pxrun.sim.api import ApiError, Auth, Request, fail, param_error, permission_denied, route
-from pxrun.sim.cluster import GIB, AllocError
+from pxrun.sim.cluster import GIB
 from pxrun.sim.containers import (
     LIVE,
     NEW_DISK_RE,
@@ -27,7 +28,9 @@ from pxrun.sim.containers import (
     key_order,
     volume_of,
 )
+from pxrun.sim.ctperms import check_options
 from pxrun.sim.formats import split_list
+from pxrun.sim.storages import AllocError
 
 if TYPE_CHECKING:
     from pxrun.sim.state import Simulator
@@ -51,6 +54,8 @@ class Change:
         self.orig.conf = self.ct.conf
         self.orig.pending = self.ct.pending
         self.orig.pending_delete = self.ct.pending_delete
+        if list(self.orig.raw_lxc) != list(self.ct.raw_lxc):
+            self.orig.raw_lxc = self.ct.raw_lxc
         for volid in self.to_free:
             self.sim.storages.free(volid, self.ct.node)
 
@@ -105,7 +110,10 @@ class Change:
         if key.startswith("mp") and is_managed(volume_of(value)):
             self.ct.add_unused(volume_of(value))
         elif key.startswith("unused"):
-            self.to_free.append(volume_of(value))
+            volume = volume_of(value)
+            # is_volume_in_use with snapshots and pending: a snapshot keeps its volume alive
+            if volume not in self.ct.volumes() and volume not in self.ct.snapshot_volumes():
+                self.to_free.append(volume)
 
     # -- pending application ---------------------------------------------------------------
     def apply_pending(self, hotplug: bool) -> None:
@@ -158,6 +166,12 @@ class Change:
             self.errors[key] = f"unable to apply pending change {key} : {text.strip()}"
 
 
+def access_of(sim: Simulator, req: Request) -> Access | None:
+    """The privilege checker for a real API call (None for in-process calls, which act as
+    root@pam)."""
+    return Access(req.credentials, sim) if req.credentials is not None else None
+
+
 def value_text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -207,7 +221,11 @@ def get_config(sim: Simulator, req: Request) -> Any:
     with sim.lock:
         ct = sim.ct_on(p["node"], p["vmid"])
         if p.get("snapshot"):
-            raise fail(f"snapshot '{p['snapshot']}' does not exist")
+            from pxrun.sim.handlers.snapshot import snapshot_json
+
+            data = snapshot_json(ct, str(p["snapshot"]))
+            data["digest"] = ct.digest
+            return data
         return ct.config_json(current=bool(p.get("current")))
 
 
@@ -248,6 +266,8 @@ def update_config(sim: Simulator, req: Request) -> Any:
         ct.check_lock()
         ct.check_digest(digest)
         check_perms(ct, params, delete, req.auth)
+        check_options(access_of(sim, req), req.auth, vmid, sim.pool_of(vmid), params,
+                      [*delete, *revert])
         for key in revert:
             if not is_option(key):
                 raise param_error({"revert": f"unknown option '{key}'"})

@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from pxrun.sim import propstr
+from pxrun.sim import ha, propstr
 from pxrun.sim.api import ApiError, Request, fail, param_error, route
-from pxrun.sim.cluster import AllocError
 from pxrun.sim.containers import Container, is_managed, volume_of
 from pxrun.sim.formats import format_size, parse_size
+from pxrun.sim.handlers.hareq import ha_request
 from pxrun.sim.handlers.power import do_start, do_stop
+from pxrun.sim.handlers.reassign import reassign
+from pxrun.sim.storages import AllocError
 from pxrun.sim.tasks import TaskContext, TaskError
 
 if TYPE_CHECKING:
@@ -81,13 +83,13 @@ def move_volume(sim: Simulator, req: Request) -> Any:
         msg = "both 'storage' and 'target-vmid' missing, either needs to be set"
         raise param_error({"storage": msg, "target-vmid": msg})
     with sim.lock:
+        if target_vmid:
+            return reassign(sim, req, key, int(target_vmid))
         ct = sim.ct_on(p["node"], int(p["vmid"]))
         ct.check_lock()
         ct.check_digest(p.get("digest"))
         if key not in ct.conf:
             raise fail(f"cannot move volume '{key}' - not set in config")
-        if target_vmid:
-            return _move_to_ct(sim, req, ct, key, int(target_vmid))
         if ct.running:
             raise fail("cannot move volumes of a running container")
         sdef = sim.storages.available(str(storage), ct.node)
@@ -101,6 +103,8 @@ def move_volume(sim: Simulator, req: Request) -> Any:
         old_vol = sim.storages.find(old, ct.node)
         if old_vol is None:
             raise fail(f"volume '{old}' does not exist")
+        if p.get("delete") and old in ct.snapshot_volumes():
+            raise fail("you can't move a volume with snapshots and delete the source")
         ct.conf["lock"] = "disk"
         sim.commit()
 
@@ -115,6 +119,7 @@ def move_volume(sim: Simulator, req: Request) -> Any:
                     except AllocError as exc:
                         raise TaskError(str(exc)) from exc
                     ctx.log(f"moving volume {old} to {new.volid}")
+                    sim.storages.copy_files(old, new.volid)
                 ctx.phase(0.5)
                 with sim.lock:
                     mp["volume"] = new.volid
@@ -131,48 +136,6 @@ def move_volume(sim: Simulator, req: Request) -> Any:
                     sim.commit()
 
         return sim.tasks.start(ct.node, "move_volume", str(ct.vmid), req.auth.authid, work)
-
-
-def _move_to_ct(sim: Simulator, req: Request, ct: Container, key: str, target_vmid: int) -> Any:
-    p = req.params
-    target = sim.containers.get(target_vmid)
-    if target is None or target.node != ct.node:
-        raise fail(f"Configuration file 'nodes/{ct.node}/lxc/{target_vmid}.conf' does not exist")
-    if key == "rootfs":
-        raise param_error({"volume": "cannot move rootfs to another container"})
-    target.check_lock()
-    target.check_digest(p.get("target-digest"))
-    target_key = str(p.get("target-volume") or key)
-    if target_key in target.conf:
-        raise fail(f"Target volume key '{target_key}' is already in use for container "
-                   f"'{target_vmid}'")
-    wid = f"{ct.vmid}-{key}>{target_vmid}-{target_key}"
-
-    def work(ctx: TaskContext) -> None:
-        ctx.phase()
-        with sim.lock:
-            fmt = "unused" if key.startswith("unused") else "mp"
-            mp = propstr.parse(fmt, ct.conf[key])
-            old = str(mp["volume"])
-            vol = sim.storages.find(old, ct.node)
-            if vol is None:
-                raise TaskError(f"volume '{old}' does not exist")
-            sid = old.split(":", 1)[0]
-            vols = sim.storages.vols(sid, ct.node)
-            new_volid = sim.storages.volname(sid, ct.node, target_vmid)
-            del vols[old]
-            vol.volid, vol.vmid = new_volid, target_vmid
-            vols[new_volid] = vol
-            mp["volume"] = new_volid
-            tfmt = "unused" if target_key.startswith("unused") else "mp"
-            if tfmt == "mp" and fmt == "unused":
-                raise TaskError("cannot move an unused volume to a mount point")
-            del ct.conf[key]
-            target.conf[target_key] = propstr.print_(tfmt, mp)
-            ctx.log(f"moved volume {old} to {new_volid}")
-            sim.commit()
-
-    return sim.tasks.start(ct.node, "move_volume", wid, req.auth.authid, work)
 
 
 def _storage_map(spec: str | None) -> dict[str, str] | str | None:
@@ -236,45 +199,54 @@ def migrate(sim: Simulator, req: Request) -> Any:
             raise fail("can't migrate running container without --online or --restart")
         ct.check_lock()
         mapping = _storage_map(p.get("target-storage"))
+        if ha.managed(sim, ct.vmid):
+            return ha_request(sim, req, ct, "hamigrate", "migration", target)
+        return sim.tasks.start(ct.node, "vzmigrate", str(ct.vmid), req.auth.authid,
+                               migrate_worker(sim, ct, target, mapping, bool(p.get("online"))))
 
-        def work(ctx: TaskContext) -> None:
-            source = ct.node
-            restart = False
+
+def migrate_worker(sim: Simulator, ct: Container, target: str,
+                   mapping: dict[str, str] | str | None, online: bool = False) -> Any:
+    """vzmigrate in restart mode: stop, copy local volumes, move the config, start again."""
+
+    def work(ctx: TaskContext) -> None:
+        source = ct.node
+        restart = False
+        with sim.lock:
+            ctx.log(f"starting migration of CT {ct.vmid} to node '{target}' "
+                    f"({sim.nodes[target].ip})")
+            if ct.running and online:
+                raise TaskError("lxc live migration is currently not implemented")
+            if not sim.node_online(target):
+                raise TaskError(f"migration aborted: target node '{target}' is not online")
+            blockers = _migration_blockers(sim, ct, target, mapping)
+            if blockers:
+                raise TaskError(f"migration aborted: storage '{blockers[0]}' is not "
+                                f"available on node '{target}'")
+            ct.check_lock()
+            ct.conf["lock"] = "migrate"
+            sim.commit()
+        try:
+            if ct.running:
+                restart = True
+                ctx.log(f"shutdown CT {ct.vmid}")
+                do_stop(ctx, ct)
+            ctx.phase()
             with sim.lock:
-                ctx.log(f"starting migration of CT {ct.vmid} to node '{target}' "
-                        f"({sim.nodes[target].ip})")
-                if ct.running and p.get("online"):
-                    raise TaskError("lxc live migration is currently not implemented")
-                if not sim.node_online(target):
-                    raise TaskError(f"migration aborted: target node '{target}' is not online")
-                blockers = _migration_blockers(sim, ct, target, mapping)
-                if blockers:
-                    raise TaskError(f"migration aborted: storage '{blockers[0]}' is not "
-                                    f"available on node '{target}'")
-                ct.check_lock()
-                ct.conf["lock"] = "migrate"
+                if ctx.fault():
+                    raise TaskError("migration aborted: command 'rsync' failed: exit code 12")
+                _move_volumes(sim, ctx, ct, source, target, mapping)
+                ct.node = target
+                ctx.log("migration finished successfully (duration 00:00:01)")
+        finally:
+            with sim.lock:
+                ct.conf.pop("lock", None)
                 sim.commit()
-            try:
-                if ct.running:
-                    restart = True
-                    ctx.log(f"shutdown CT {ct.vmid}")
-                    do_stop(ctx, ct)
-                ctx.phase()
-                with sim.lock:
-                    if ctx.fault():
-                        raise TaskError("migration aborted: command 'rsync' failed: exit code 12")
-                    _move_volumes(sim, ctx, ct, source, target, mapping)
-                    ct.node = target
-                    ctx.log("migration finished successfully (duration 00:00:01)")
-            finally:
-                with sim.lock:
-                    ct.conf.pop("lock", None)
-                    sim.commit()
-            if restart:
-                ctx.log("start container on target node")
-                do_start(ctx, ct)
+        if restart:
+            ctx.log("start container on target node")
+            do_start(ctx, ct)
 
-        return sim.tasks.start(ct.node, "vzmigrate", str(ct.vmid), req.auth.authid, work)
+    return work
 
 
 def _move_volumes(sim: Simulator, ctx: TaskContext, ct: Container, source: str, target: str,
@@ -299,8 +271,16 @@ def _move_volumes(sim: Simulator, ctx: TaskContext, ct: Container, source: str, 
         for _old, new_volid in moves:
             sim.storages.free(new_volid, target)
         raise
-    for old, new_volid in moves:
+    renamed = dict(moves)
+    for old, new_volid in renamed.items():
+        sim.storages.copy_files(old, new_volid)
+    for old in renamed:
         sim.storages.free(old, source)
-        for key, value in list(ct.conf.items()):
-            if (key == "rootfs" or key.startswith(("mp", "unused"))) and volume_of(value) == old:
-                ct.conf[key] = value.replace(old, new_volid, 1)
+    # All keys at once from the old values: renaming one volume at a time could give a key
+    # the name another volume had before (rootfs and mp0 naming one volume, one orphaned).
+    for key, value in list(ct.conf.items()):
+        if key == "rootfs" or key.startswith(("mp", "unused")):
+            volume = volume_of(value)
+            if volume in renamed:
+                _, comma, rest = value.partition(",")
+                ct.conf[key] = renamed[volume] + comma + rest

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pxrun.sim import ha, propstr
 from pxrun.sim.api import Request, fail, param_error, permission_denied, route
 from pxrun.sim.cluster import ostype_of
 from pxrun.sim.containers import Container, canonical_value, fill_net, is_option, volume_of
-from pxrun.sim.handlers.config import MOUNT_RE, Change, check_features, value_text
+from pxrun.sim.ctperms import check_create, check_options
+from pxrun.sim.guest import referenced_volumes
+from pxrun.sim.handlers.config import MOUNT_RE, Change, access_of, check_features, value_text
+from pxrun.sim.handlers.jobs import purge_from_jobs
 from pxrun.sim.handlers.power import do_start, do_stop
+from pxrun.sim.handlers.restore import restore
 from pxrun.sim.rootfs import remove_rootfs
 from pxrun.sim.tasks import TaskContext, TaskError
 
@@ -28,11 +33,13 @@ NOT_CONFIG = {"node", "vmid", "ostemplate", "storage", "start", "pool", "passwor
 @route("GET", "/nodes/{node}/lxc")
 def list_lxc(sim: Simulator, req: Request) -> Any:
     node = req.params["node"]
+    access = access_of(sim, req)
     with sim.lock:
         cpus = sim.nodes[node].cpus
         return [ct.vmstatus(cpus, sim.pve9) for ct in sorted(sim.containers.values(),
                                                              key=lambda c: c.vmid)
-                if ct.node == node]
+                if ct.node == node and (access is None or req.auth.is_root or access.has(
+                    req.auth, f"/vms/{ct.vmid}", ["VM.Audit"]))]
 
 
 @route("GET", "/nodes/{node}/lxc/{vmid}")
@@ -58,7 +65,9 @@ def create(sim: Simulator, req: Request) -> Any:
     p = dict(req.params)
     node, vmid = p["node"], int(p["vmid"])
     if p.get("restore"):
-        raise fail("restore is not supported by the simulator")
+        return restore(sim, req)
+    if any(k.startswith("mp") and k[2:].isdigit() for k in p) and "rootfs" not in p:
+        raise fail("mount points configured, but 'rootfs' not set - aborting")
     storage = str(p.get("storage") or "local")
     with sim.lock:
         existing = sim.containers.get(vmid)
@@ -75,15 +84,46 @@ def create(sim: Simulator, req: Request) -> Any:
         _template(sim, node, str(p["ostemplate"]))
         unprivileged = int(p.get("unprivileged", 1 if sim.pve9 else 0))
         conf = _initial_conf(sim, p, storage, unprivileged)
+        template_vol = sim.storages.find(str(p["ostemplate"]), node)
+        image = template_vol.extra.get("oci") if template_vol is not None else None
+        if image:
+            oci_conf(conf, image, p)
         if not req.auth.is_root:
             _check_create_perms(conf, unprivileged)
+            access = access_of(sim, req)
+            pool = p.get("pool")
+            check_create(access, req.auth, vmid, pool)
+            if access is not None:
+                if not unprivileged:
+                    access.check(req.auth, "/", ["Sys.Modify"])
+                access.check(req.auth, f"/storage/{storage}", ["Datastore.AllocateSpace"])
+            check_options(access, req.auth, vmid, pool,
+                          {k: v for k, v in p.items() if is_option(k) and k in conf})
         ct = Container(vmid=vmid, node=node, conf={"lock": "create"},
                        ostemplate=str(p["ostemplate"]),
                        ssh_public_keys=p.get("ssh-public-keys"))
         sim.containers[vmid] = ct
         sim.commit()
-        work = _create_worker(sim, ct, conf, p)
+        work = _create_worker(sim, ct, conf, p, image)
         return sim.tasks.start(node, "vzcreate", str(vmid), req.auth.authid, work)
+
+
+def oci_conf(conf: dict[str, str], image: dict[str, Any], p: dict[str, Any]) -> None:
+    """What a container created from an OCI archive takes from the image (PVE 9.1): the
+    options the call did not set, console mode, host-managed networking for applications."""
+    if "entrypoint" not in p:
+        conf["entrypoint"] = str(image["entrypoint"])
+    if "env" not in p and image.get("env"):
+        conf["env"] = "\0".join(image["env"])
+    if "ostype" not in p:
+        conf["ostype"] = str(image.get("ostype", "unmanaged"))
+    if "cmode" not in p:
+        conf["cmode"] = "console"
+    if image.get("application"):
+        for key in [k for k in conf if k.startswith("net")]:
+            net = propstr.parse("net", conf[key])
+            net.setdefault("host-managed", 1)
+            conf[key] = propstr.print_("net", net)
 
 
 def _initial_conf(sim: Simulator, p: dict[str, Any], storage: str,
@@ -95,7 +135,7 @@ def _initial_conf(sim: Simulator, p: dict[str, Any], storage: str,
         text = value_text(value)
         if key.startswith("net"):
             conf[key] = fill_net(text, sim.rng)
-        elif key == "rootfs" and text.replace(".", "", 1).isdigit():
+        elif MOUNT_RE.match(key) and text.replace(".", "", 1).isdigit():
             conf[key] = f"{storage}:{text}"
         elif key == "description":
             conf[key] = text
@@ -125,7 +165,7 @@ def _check_create_perms(conf: dict[str, str], unprivileged: int) -> None:
 
 
 def _create_worker(sim: Simulator, ct: Container, conf: dict[str, str],
-                   p: dict[str, Any]) -> Any:
+                   p: dict[str, Any], image: dict[str, Any] | None = None) -> Any:
     vmid = ct.vmid
 
     def work(ctx: TaskContext) -> None:
@@ -153,7 +193,15 @@ def _create_worker(sim: Simulator, ct: Container, conf: dict[str, str],
                                 f"{vmid}/rootfs --skip-old-files --anchored --exclude "
                                 "'./dev/*'' failed: exit code 2")
             with sim.lock:
-                ctx.log("Total bytes read: 530391040 (506MiB, 145MiB/s)")
+                if image:
+                    ctx.log("Detected OCI archive")
+                    for path in image.get("volumes", []):
+                        ctx.log(f"creating base directory for volume at {path}")
+                    change.ct.raw_lxc = [("lxc.init.cwd", str(image.get("cwd", "/"))),
+                                         ("lxc.signal.halt",
+                                          str(image.get("stop_signal", "SIGTERM")))]
+                else:
+                    ctx.log("Total bytes read: 530391040 (506MiB, 145MiB/s)")
                 ctx.log(f"Detected container architecture: {conf['arch']}")
                 ctx.log("Creating SSH host key 'ssh_host_ed25519_key' - this may take some "
                         "time ...")
@@ -165,6 +213,11 @@ def _create_worker(sim: Simulator, ct: Container, conf: dict[str, str],
                 change = None
                 if p.get("pool") and p["pool"] in sim.pools:
                     sim.pools[p["pool"]].vms.append(vmid)
+                if p.get("ha-managed"):
+                    ha.data(sim)["resources"][f"ct:{vmid}"] = {
+                        **ha.RESOURCE_DEFAULTS, "state": "started" if p.get("start") else
+                        "stopped"}
+                    ctx.log(f"added CT {vmid} as HA resource ct:{vmid}")
                 sim.commit()
             if p.get("start"):
                 do_start(ctx, ct)
@@ -203,6 +256,9 @@ def destroy(sim: Simulator, req: Request) -> Any:
         ct = sim.ct_on(p["node"], vmid)
         ct.check_protection(f"can't remove CT {vmid}")
         ct.check_lock()
+        if ha.resource(sim, vmid) is not None and not p.get("purge"):
+            raise fail(f"unable to remove CT {vmid} - used in HA resources and purge parameter "
+                       "not set.")
         if ct.running and not p.get("force"):
             raise fail(f"unable to destroy CT {vmid} - container is running")
 
@@ -220,20 +276,22 @@ def destroy(sim: Simulator, req: Request) -> Any:
                 raise TaskError(f"lvremove 'pve/vm-{vmid}-disk-0' error:   Logical volume "
                                 f"pve/vm-{vmid}-disk-0 in use.")
             with sim.lock:
-                for volid in ct.volumes():
+                for volid in sorted(referenced_volumes(ct)):
                     sim.storages.free(volid, ct.node)
                     if ":" in volid and volid.split(":", 1)[0] in sim.storages.defs and \
                             sim.storages.defs[volid.split(":", 1)[0]].type == "lvmthin":
                         ctx.log(f'  Logical volume "{volid.split(":", 1)[1]}" successfully '
                                 "removed.")
                 if p.get("destroy-unreferenced-disks"):
-                    for sdef in sim.storages.on_node(ct.node):
-                        vols = sim.storages.vols(sdef.id, ct.node)
-                        for volid in [v.volid for v in vols.values() if v.vmid == vmid]:
-                            del vols[volid]
+                    for location, vol in sim.storages.owned(vmid):
+                        if vol.content in ("rootdir", "images"):
+                            sim.storages.drop(location, vol.volid)
                 for pool in sim.pools.values():
                     if vmid in pool.vms:
                         pool.vms.remove(vmid)
+                if p.get("purge"):
+                    ha.remove_references(sim, vmid)
+                    purge_from_jobs(sim, vmid)
                 if sim.containers.get(vmid) is ct:
                     del sim.containers[vmid]
                 sim.commit()
@@ -247,24 +305,3 @@ def destroy(sim: Simulator, req: Request) -> Any:
 def _mount_order(key: str) -> int:
     """foreach_volume order: rootfs first, then mp0, mp1, ... numerically."""
     return -1 if key == "rootfs" else int(key[2:])
-
-
-@route("GET", "/nodes/{node}/lxc/{vmid}/snapshot")
-def list_snapshots(sim: Simulator, req: Request) -> Any:
-    """No snapshots are modelled: only the `current` pseudo entry, as on a fresh CT."""
-    with sim.lock:
-        ct = sim.ct_on(req.params["node"], int(req.params["vmid"]))
-        return [{"name": "current", "description": "You are here!",
-                 "running": 1 if ct.running else 0, "digest": ct.digest}]
-
-
-@route("GET", "/nodes/{node}/lxc/{vmid}/feature")
-def has_feature(sim: Simulator, req: Request) -> Any:
-    """snapshot/clone need snapshot-capable storage (lvmthin here); copy always works."""
-    with sim.lock:
-        ct = sim.ct_on(req.params["node"], int(req.params["vmid"]))
-        if req.params["feature"] == "copy":
-            return {"hasFeature": 1}
-        types = {sim.storages.defs[v.split(":", 1)[0]].type for v in ct.volumes(False)
-                 if v.split(":", 1)[0] in sim.storages.defs}
-        return {"hasFeature": 1 if types and types <= {"lvmthin"} else 0}

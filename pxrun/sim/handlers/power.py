@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pxrun.sim import propstr
+from pxrun.sim import ha, propstr
 from pxrun.sim.api import Request, fail, param_error, route
 from pxrun.sim.containers import Container
 from pxrun.sim.handlers.config import Change
+from pxrun.sim.handlers.hareq import ha_request, ha_status
 from pxrun.sim.tasks import TaskContext, TaskError
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ def do_start(ctx: TaskContext, ct: Container, skiplock: bool = False) -> None:
     ctx.phase(0.5)
     with sim.lock:
         if ctx.fault():
-            ctx.log("lxc-start: 101: ../src/lxc/lxccontainer.c: wait_on_daemonized_start: "
+            ctx.log(f"lxc-start: {vmid}: ../src/lxc/lxccontainer.c: wait_on_daemonized_start: "
                     "878 Received container state \"ABORTING\" instead of \"RUNNING\"")
             raise TaskError(f"startup for container '{vmid}' failed")
         ct.set_status("running")
@@ -97,7 +98,7 @@ def status_current(sim: Simulator, req: Request) -> Any:
     with sim.lock:
         ct = _ct(sim, req)
         data = ct.vmstatus(sim.nodes[ct.node].cpus, sim.pve9)
-        data["ha"] = {"managed": 0}
+        data["ha"] = ha_status(sim, ct.vmid)
         return data
 
 
@@ -108,6 +109,8 @@ def start(sim: Simulator, req: Request) -> Any:
         ct = _ct(sim, req)
         if ct.running:
             raise fail(f"CT {ct.vmid} already running")
+        if ha.managed(sim, ct.vmid):
+            return ha_request(sim, req, ct, "hastart", "start")
         return sim.tasks.start(ct.node, "vzstart", str(ct.vmid), req.auth.authid,
                                lambda ctx: do_start(ctx, ct, skiplock))
 
@@ -119,6 +122,8 @@ def stop(sim: Simulator, req: Request) -> Any:
         ct = _ct(sim, req)
         if not ct.running:
             raise fail(f"CT {ct.vmid} not running")
+        if ha.managed(sim, ct.vmid):
+            return ha_request(sim, req, ct, "hastop", "stop")
         if req.params.get("overrule-shutdown"):
             for task in sim.tasks.running_for(ct.vmid, "vzshutdown"):
                 sim.tasks.stop(task.upid)
@@ -138,6 +143,8 @@ def shutdown(sim: Simulator, req: Request) -> Any:
         ct = _ct(sim, req)
         if not ct.running:
             raise fail(f"CT {ct.vmid} not running")
+        if ha.managed(sim, ct.vmid):
+            return ha_request(sim, req, ct, "hastop", "shutdown", force_stop=False)
 
         def work(ctx: TaskContext) -> None:
             with sim.lock:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pxrun.sim import backups
 from pxrun.sim.api import Request, fail, param_error, route
-from pxrun.sim.cluster import StorageDef, Volume
 from pxrun.sim.handlers.nodes import start_download
+from pxrun.sim.storages import StorageDef, Volume
 
 if TYPE_CHECKING:
     from pxrun.sim.state import Simulator
@@ -86,6 +87,8 @@ def storage_status(sim: Simulator, req: Request) -> Any:
 
 
 def volume_json(vol: Volume) -> dict[str, Any]:
+    if vol.content == "backup":
+        return backups.content_json(vol)
     item: dict[str, Any] = {"volid": vol.volid, "content": vol.content, "format": vol.fmt,
                             "size": vol.size, "ctime": vol.ctime}
     if vol.vmid is not None:
@@ -130,11 +133,33 @@ def volume_info(sim: Simulator, req: Request) -> Any:
         vol = _find(sim, req)
         sid, name = vol.volid.split(":", 1)
         base = "/dev/pve" if sim.storages.defs[sid].type == "lvmthin" else "/var/lib/vz/images"
-        if vol.content == "vztmpl":
-            base = "/var/lib/vz/template/cache"
+        if vol.content in ("vztmpl", "iso", "backup"):
+            base = {"vztmpl": "/var/lib/vz/template/cache", "iso": "/var/lib/vz/template/iso",
+                    "backup": "/var/lib/vz/dump"}[vol.content]
             name = name.split("/", 1)[1]
-        return {"path": f"{base}/{name}", "size": vol.size, "used": vol.size // 5,
-                "format": vol.fmt}
+        info: dict[str, Any] = {"path": f"{base}/{name}", "size": vol.size,
+                                "used": vol.size // 5 if vol.content == "rootdir" else vol.size,
+                                "format": vol.fmt}
+        if vol.content == "backup":
+            info["notes"] = vol.extra.get("notes", "")
+            info["protected"] = 1 if vol.extra.get("protected") else 0
+        return info
+
+
+@route("PUT", "/nodes/{node}/storage/{storage}/content/{volume}")
+def update_volume(sim: Simulator, req: Request) -> Any:
+    """Notes and protection of a backup (`update_volume_attribute`)."""
+    with sim.lock:
+        vol = _find(sim, req)
+        for attr in ("notes", "protected"):
+            if req.params.get(attr) is None:
+                continue
+            if vol.content != "backup":
+                raise fail(f"only backups support attribute '{attr}'")
+            value = req.params[attr]
+            sim.storages.update_extra(vol, **{attr: value if attr == "notes" else int(value)})
+        sim.commit()
+    return None
 
 
 @route("DELETE", "/nodes/{node}/storage/{storage}/content/{volume}")

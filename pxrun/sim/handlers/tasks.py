@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pxrun.sim.acl import Access
 from pxrun.sim.api import Request, WithTotal, param_error, route
 from pxrun.sim.tasks import Task, decode_upid
 
 if TYPE_CHECKING:
     from pxrun.sim.state import Simulator
+
+# Finished tasks per node in `/cluster/tasks` (PVE keeps a short recent list there).
+CLUSTER_FINISHED = 50
 
 
 def _task(sim: Simulator, req: Request) -> Task:
@@ -25,8 +29,11 @@ def _task(sim: Simulator, req: Request) -> Task:
 def list_tasks(sim: Simulator, req: Request) -> Any:
     p = req.params
     source = p.get("source", "archive")
+    auditor = req.credentials is None or req.auth.is_root or Access(req.credentials, sim).has(
+        req.auth, f"/nodes/{p['node']}", ["Sys.Audit"])
     with sim.lock:
-        items = [t for t in sim.tasks.tasks.values() if t.node == p["node"]]
+        items = [t for t in sim.tasks.tasks.values() if t.node == p["node"]
+                 and (auditor or t.user == req.auth.authid)]
         if source == "archive":
             items = [t for t in items if not t.running]
         elif source == "active":
@@ -73,16 +80,26 @@ def task_index(sim: Simulator, req: Request) -> Any:
     return [{"name": "log"}, {"name": "status"}]
 
 
+def _own_or(sim: Simulator, req: Request, task: Task, privilege: str) -> None:
+    """Someone else's task needs `privilege` on the node (the tasks API's inner check)."""
+    if req.credentials is None or req.auth.is_root or task.user == req.auth.authid:
+        return
+    Access(req.credentials, sim).check(req.auth, f"/nodes/{req.params['node']}", [privilege])
+
+
 @route("GET", "/nodes/{node}/tasks/{upid}/status")
 def task_status(sim: Simulator, req: Request) -> Any:
     with sim.lock:
-        return _task(sim, req).status_json()
+        task = _task(sim, req)
+        _own_or(sim, req, task, "Sys.Audit")
+        return task.status_json()
 
 
 @route("GET", "/nodes/{node}/tasks/{upid}/log")
 def task_log(sim: Simulator, req: Request) -> Any:
     with sim.lock:
         task = _task(sim, req)
+        _own_or(sim, req, task, "Sys.Audit")
         lines = list(task.log)
     if req.params.get("download"):
         return "\n".join(lines) + "\n"
@@ -98,5 +115,26 @@ def task_log(sim: Simulator, req: Request) -> Any:
 def stop_task(sim: Simulator, req: Request) -> Any:
     with sim.lock:
         task = _task(sim, req)
+        _own_or(sim, req, task, "Sys.Modify")
         sim.tasks.stop(task.upid)
     return None
+
+
+@route("GET", "/cluster/tasks")
+def cluster_tasks(sim: Simulator, req: Request) -> Any:
+    """The cluster's task list (pvestatd's kvstore): every running task and the newest
+    finished ones of every node, newest first."""
+    with sim.lock:
+        running = [t for t in sim.tasks.tasks.values() if t.running]
+        finished: list[Task] = []
+        for node in sim.nodes:
+            done = [t for t in sim.tasks.tasks.values() if t.node == node and not t.running]
+            done.sort(key=lambda t: (t.starttime, t.pid), reverse=True)
+            finished += done[:CLUSTER_FINISHED]
+        items = sorted(running + finished, key=lambda t: (t.starttime, t.pid), reverse=True)
+        out = []
+        for task in items:
+            item = task.list_json()
+            item["saved"] = "1" if not task.running else "0"
+            out.append(item)
+        return out
