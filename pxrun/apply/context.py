@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 DEFAULT_TIMEOUTS: Mapping[str, float] = MappingProxyType({
     "create": 600, "download": 1800, "start": 180, "shutdown": 60, "stop": 120,
     "reboot": 240, "delete": 600, "resize": 600, "move": 3600, "migrate": 3600, "ip": 60,
+    "snapshot": 600, "backup": 7200,
 })
 MAYBE_SENT = "maybe-sent"  # a marker value: the write may have been carried out
 
@@ -121,6 +122,8 @@ class Run:
     # An operation rewrote the config (migrate, move, resize, a start applying what was
     # pending, reassign, snapshot): the next write re-reads the digest instead.
     config_rewritten: bool = False
+    # (name, ran when taken, roll back on failure): the snapshot this change took first.
+    snapshot: tuple[str, bool, bool] | None = None
     created: bool = False  # this run created the container (a later failure taints it)
     running: bool | None = None  # known power state after our own steps
     steps_done: list[str] = field(default_factory=list)

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from pxrun.apply import steps_create, steps_power, steps_update
+from pxrun.apply import steps_create, steps_power, steps_safety, steps_update
 from pxrun.apply.context import StepCancelled
 from pxrun.apply.summary import ChangeResult, Outcome
 from pxrun.errors import ApiError, PxrunError, TaskFailedError
@@ -57,7 +57,28 @@ OPERATIONS: dict[str, Step] = {
     "power": steps_power.power,
     "provision": _provision,
     "delete": steps_power.delete,
+    "reassign": steps_safety.reassign,
+    "delete_snapshots": steps_safety.delete_snapshots,
+    "snapshot": steps_safety.snapshot,
+    "backup": steps_safety.backup,
 }
+
+
+def _after_failure(run: Run, hint: str) -> str:
+    """A failed change that took a snapshot first: roll back to it when the plan says so,
+    else say how (`pxrun rollback`). The hint to show."""
+    if run.snapshot is None:
+        return hint
+    name, was_running, roll = run.snapshot
+    if not roll:
+        return f"roll back with: pxrun rollback {run.address} {name}"
+    try:
+        steps_safety.rollback(run, name, start=was_running)
+    except PxrunError as exc:
+        run.warn(f"rolling back to {name} failed: {exc.message}")
+        return f"roll back by hand: pxrun rollback {run.address} {name}"
+    run.warn(f"the change failed; rolled back to snapshot {name}")
+    return hint
 
 
 def run_change(run: Run) -> ChangeResult:
@@ -89,11 +110,13 @@ def run_change(run: Run) -> ChangeResult:
             error += " (" + "; ".join(f"{k}: {v}" for k, v in sorted(exc.errors.items())) + ")"
         if run.created:
             tainted = steps_update.mark_tainted(run)
+        hint = _after_failure(run, hint)
     except Exception as exc:  # a bug must not hide what the other workers did
         outcome = "failed"
         error = f"{run.current or 'apply'}: {type(exc).__name__}: {exc}"
         if run.created:
             tainted = steps_update.mark_tainted(run)
+        hint = _after_failure(run, hint)
     return ChangeResult(
         address=change.address, action=change.action.value, outcome=outcome, vmid=run.vmid,
         node=run.node if run.vmid is not None else None, ip=run.ip,

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 TIMEOUT_KINDS = ("create", "download", "start", "shutdown", "stop", "reboot", "delete",
-                 "resize", "move", "migrate", "ip")
+                 "resize", "move", "migrate", "ip", "snapshot", "backup")
 
 
 def apply_options(func: F) -> F:

@@ -160,5 +160,6 @@ def build_container(stack: str, guest: GuestRef, pending: Iterable[Mapping[str, 
         name=notes_marker.name, vmid=guest.vmid, node=guest.node, status=status,
         digest=view.digest, current=current.container, future=future.container,
         pending=view.pending, volids=dict(current.volids), unused=current.unused,
+        unused_slots=dict(current.unused_slots),
         lock=current.lock, fingerprint=notes_marker.fingerprint, tainted=notes_marker.tainted)
 

@@ -1,10 +1,9 @@
-"""Changes that make or end a container: create, delete (and prune), replace.
+"""Changes that make or end a container: create, delete (and prune); replace is
+`replace.py`'s.
 
-A replace is delete-then-create; create-then-delete only when the user asks for it with
-`lifecycle.create_before_destroy` (the hostname defaults to the name, so two containers
-with one identity would otherwise exist at once) and the spec fixes no vmid. Any delete or
-replace of a container with `lifecycle.prevent_destroy` or Proxmox `protection` is a plan
-error: the change is still shown, so the user sees what was about to happen.
+Any delete or replace of a container with `lifecycle.prevent_destroy` or Proxmox
+`protection` is a plan error: the change is still shown, so the user sees what was about to
+happen. A delete names the data volumes it destroys (`data.py`).
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from collections.abc import Sequence
 
 from pxrun.observe.model import ObservedContainer
 from pxrun.plan.context import PlanContext
+from pxrun.plan.data import data_volumes, destroyed_words, discarding
 from pxrun.plan.diff import view
 from pxrun.plan.fingerprint import encode_fingerprint
 from pxrun.plan.model import (
@@ -20,7 +20,6 @@ from pxrun.plan.model import (
     CreateContainer,
     DeleteContainer,
     FieldDiff,
-    Json,
     Operation,
     Power,
     Reprovision,
@@ -30,6 +29,7 @@ from pxrun.plan.model import (
 from pxrun.plan.placement import Placement
 from pxrun.plan.protection import place_protection
 from pxrun.plan.routes import route_writes
+from pxrun.plan.safety import backup_before_destroy
 from pxrun.plan.secrets import seal_all
 from pxrun.plan.validate import missing_bridges, new_volume_problems
 from pxrun.pve.config import canonical, create_params
@@ -134,61 +134,20 @@ def destroy_guard(ctx: PlanContext, address: str, observed: ObservedContainer,
 
 def plan_delete(ctx: PlanContext, observed: ObservedContainer, want: Container | None,
                 *, prune: bool, reason: str) -> ResourceChange:
-    """Delete a managed container: a prune (gone from the spec) or destroy mode."""
+    """Delete a managed container: a prune (gone from the spec) or destroy mode. Its data
+    volumes go with it, named in the plan; a prune destroys them only with
+    `--discard-data` (destroy mode is that request itself)."""
     destroy_guard(ctx, observed.name, observed, want, "delete")
+    volumes = data_volumes(observed)
+    if volumes and prune and not discarding(ctx, want):
+        ctx.error(observed.name, f"pruning {observed.name} would destroy its data volumes "
+                                 f"({destroyed_words(volumes)})",
+                  "pass --discard-data to prune it with its data, keep it with --no-prune, "
+                  "or put it back in the spec")
     before = view(canonical(observed.current), None, ctx.view_secrets())
     op = DeleteContainer(node=observed.node, vmid=observed.vmid,
                          stop_first=observed.status == "running")
     return ResourceChange(address=observed.name, action=Action.DELETE, node=observed.node,
                           vmid=observed.vmid, digest=observed.digest, before=before,
-                          operations=(op,), reason=reason, prune=prune)
-
-
-def _replacement_node(ctx: PlanContext, want: Container, observed: ObservedContainer,
-                      ) -> Placement | str:
-    """Where the replacement goes: where the old one is, unless the spec moves it."""
-    stays = want.node in ("auto", observed.node) or (
-        isinstance(want.node, list) and observed.node in want.node)
-    if not stays:
-        return ctx.placer.place(want)
-    hard, _, placement = ctx.placer.check(want, observed.node)
-    if placement is None:
-        return f"cannot re-create {want.name} on {observed.node}: {', '.join(hard)}"
-    return placement
-
-
-def plan_replace(ctx: PlanContext, desired: Container, want: Container,
-                 observed: ObservedContainer, *, replace_paths: tuple[str, ...],
-                 before: dict[str, Json], diffs: tuple[FieldDiff, ...],
-                 reason: str) -> ResourceChange:
-    """Replace an existing container (a field that cannot change in place, or asked)."""
-    destroy_guard(ctx, want.name, observed, want, "replace")
-    before_create = bool(want.lifecycle.create_before_destroy)
-    if before_create and want.vmid is not None:
-        ctx.error(want.name, "create_before_destroy needs a container without a fixed vmid "
-                             "(both would need the same vmid at once)")
-    action = Action.CREATE_THEN_DELETE if before_create else Action.DELETE_THEN_CREATE
-    base = ResourceChange(address=want.name, action=action, node=observed.node,
-                          vmid=observed.vmid, digest=observed.digest, before=before,
-                          diffs=diffs, reason=reason, replace_paths=replace_paths,
-                          restart_policy=ctx.restart_policy(want),
-                          depends_on=tuple(want.depends_on))
-    if want.template is None:
-        ctx.error(want.name, "replacing needs a template", "set template in the spec")
-        return base
-    placement = _replacement_node(ctx, want, observed)
-    if isinstance(placement, str):
-        ctx.error(want.name, placement)
-        return base
-    _check_placed(ctx, want, placement.node)
-    vmid = None if before_create else (want.vmid or observed.vmid)
-    creates, made = create_operations(ctx, desired, want, placement, vmid)
-    delete = DeleteContainer(node=observed.node, vmid=observed.vmid,
-                             stop_first=observed.status == "running")
-    ops = [*creates, delete] if before_create else [delete, *creates]
-    after = view(made, ctx.steps(desired), ctx.view_secrets())
-    # The template the new container is made from, as resolved on its node: shown against
-    # the old one's (a volid), never the spec's shorthand against a volid.
-    shown = tuple(d.model_copy(update={"new": made.template}) if d.path == "template" else d
-                  for d in diffs)
-    return base.model_copy(update={"after": after, "operations": tuple(ops), "diffs": shown})
+                          operations=(*backup_before_destroy(ctx, want, observed), op),
+                          reason=reason, prune=prune, data_destroyed=tuple(volumes))

@@ -26,6 +26,12 @@ class PlanOptions:
       SSH they are a plan error (apply never finds out on its own).
     - `file_digests`: sha256 of local files named by provisioning `files` (src/template),
       computed by the caller, so a changed file changes the fingerprint.
+    - `discard_data`: a replace or prune may destroy data volumes (`--discard-data`);
+      without it they are handed to the new container, and a prune that would destroy
+      them is a plan error.
+    - `snapshot`: a snapshot before every risky change (`--snapshot`), as if each container
+      had `lifecycle.snapshot: before_change`; `rollback_on_failure`: roll back to it when
+      the change fails (`--rollback-on-failure`).
     - `secrets`: every secret the spec may use, by name (`secrets.<path>` of the sops
       file, `env.<NAME>` of the environment variables the spec reads) -> its value. A value
       to write that contains one carries a reference to it instead (`SecretText`); a view
@@ -39,6 +45,9 @@ class PlanOptions:
     restart: RestartPolicy = "auto"
     is_token: bool = True
     node_ssh_available: bool = False
+    discard_data: bool = False
+    snapshot: bool = False
+    rollback_on_failure: bool = False
     file_digests: dict[str, str] = field(default_factory=dict, hash=False)
     secrets: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}),
                                        repr=False, hash=False)

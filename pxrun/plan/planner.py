@@ -25,6 +25,7 @@ from pxrun.plan.model import (
     UnknownContainer,
 )
 from pxrun.plan.options import PlanOptions
+from pxrun.plan.rolling import roll
 from pxrun.plan.update import plan_existing
 from pxrun.plan.validate import duplicate_hostnames, vmid_conflict
 from pxrun.pve.config import canonical
@@ -65,6 +66,7 @@ def plan(desired: Stack, observed: Observed, options: PlanOptions | None = None)
     order = {name: i for i, name in enumerate(natural_sorted(
         set(desired.containers) | set(observed.containers)))}
     changes.sort(key=lambda c: order[c.address])
+    changes = roll(desired, changes, order.__getitem__)
     return Plan(
         mode=options.mode, stack=desired.stack, spec_hash=ctx.spec_hash(),
         restart_policy=options.restart, changes=tuple(changes), drift=tuple(drift),

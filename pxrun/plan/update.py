@@ -15,7 +15,7 @@ from pxrun.observe.model import ObservedContainer
 from pxrun.plan.context import PlanContext
 from pxrun.plan.diff import essence_pair, field_diffs, matches_quickly, view
 from pxrun.plan.fingerprint import changed_steps, decode_fingerprint, encode_fingerprint
-from pxrun.plan.lifecycle import expects_address, plan_replace, power_tail
+from pxrun.plan.lifecycle import expects_address, power_tail
 from pxrun.plan.model import (
     Action,
     AttachMount,
@@ -31,7 +31,9 @@ from pxrun.plan.model import (
     SetPool,
 )
 from pxrun.plan.protection import place_protection
+from pxrun.plan.replace import plan_replace
 from pxrun.plan.routes import route_of, route_writes
+from pxrun.plan.safety import with_snapshot
 from pxrun.plan.secrets import seal, seal_all
 from pxrun.plan.validate import missing_bridges, new_volume_problems, storage_problem
 from pxrun.pve.config import canonical, key_for, option_for, print_key, slot_of
@@ -247,6 +249,7 @@ def _assemble(ctx: PlanContext, desired: Container, want: Container,
     ops = place_protection(ctx, want.name, ops + tail,
                            protected_now=bool(observed.future.protection),
                            wanted=want.protection)
+    ops = with_snapshot(ctx, want, observed, ops)
     return ResourceChange(
         address=want.name, action=Action.UPDATE if ops else Action.NO_OP, node=observed.node,
         vmid=observed.vmid, digest=observed.digest, before=before if ops else None,

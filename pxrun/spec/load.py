@@ -341,6 +341,7 @@ class _Stack:
         if vars_data:
             result["vars"] = vars_data
         result["containers"] = {n: r.data for n, r in self.containers.items()}
+        result["groups"] = {g: m for g, m in loader.groups.items() if m}
         for key in sorted(keys_read(env)):
             value = loader.environ.get(key, "")
             if len(value) >= sops.MIN_SECRET:

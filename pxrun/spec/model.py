@@ -77,9 +77,16 @@ class Stack(SpecModel):
     """Variables for {{ vars.x }} expressions."""
     containers: dict[ContainerName, Container] = {}
     """Containers by name."""
+    groups: dict[ContainerName, list[ContainerName]] = {}
+    """Counted containers (`count:`) -> their replicas, e.g. web -> [web-1, web-2]: what a
+    rolling replace goes through one `max_unavailable` at a time."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Stack:
+        for group, members in self.groups.items():
+            missing = [m for m in members if m not in self.containers]
+            if missing:
+                raise fail(f"group {group} names {', '.join(missing)}, not in the stack")
         vmids: dict[int, str] = {}
         for key, ct in self.containers.items():
             if ct.name != key:

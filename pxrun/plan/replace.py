@@ -1,0 +1,147 @@
+"""Replace: a container whose spec cannot be met in place is made again.
+
+delete-then-create by default; create-then-delete when the user asks for it with
+`lifecycle.create_before_destroy` (the hostname defaults to the name, so two containers with
+one identity would otherwise exist at once) and the spec fixes no vmid. Its data volumes
+are handed to the new container (`data.py`) unless the spec or the run discards them;
+then, and only then, the plan names them as destroyed. A backup comes first when the spec
+asks for one (`safety.py`). The operations, by case:
+
+    no data kept, delete first:  [backup] delete(old) create ... start
+    no data kept, create first:  create ... start [backup] delete(old)
+    data kept, delete first:     [backup] stop(old) [migrate(old)] create handover delete(old) start
+    data kept, create first:     create [backup] stop(old) handover delete(old) start
+
+where handover = delete the old one's snapshots, reassign each volume (grow or move it when
+the spec says). With data kept, the old container is stopped before the new one starts: two
+generations never run at once with one volume. Pure.
+"""
+
+from __future__ import annotations
+
+from pxrun.observe.model import ObservedContainer
+from pxrun.plan.context import PlanContext
+from pxrun.plan.data import (
+    carry_operations,
+    data_volumes,
+    destroyed_words,
+    discarding,
+    keeps_data_problem,
+)
+from pxrun.plan.diff import view
+from pxrun.plan.lifecycle import _check_placed, create_operations, destroy_guard
+from pxrun.plan.model import (
+    Action,
+    DeleteContainer,
+    FieldDiff,
+    Json,
+    Migrate,
+    Operation,
+    Power,
+    ResourceChange,
+)
+from pxrun.plan.placement import Placement
+from pxrun.plan.safety import backup_before_destroy, replace_snapshot_note
+from pxrun.spec.model import Container
+
+
+def _replacement_node(ctx: PlanContext, want: Container, observed: ObservedContainer,
+                      ) -> Placement | str:
+    """Where the replacement goes: where the old one is, unless the spec moves it."""
+    stays = want.node in ("auto", observed.node) or (
+        isinstance(want.node, list) and observed.node in want.node)
+    if not stays:
+        return ctx.placer.place(want)
+    hard, _, placement = ctx.placer.check(want, observed.node)
+    if placement is None:
+        return f"cannot re-create {want.name} on {observed.node}: {', '.join(hard)}"
+    return placement
+
+
+def plan_replace(ctx: PlanContext, desired: Container, want: Container,
+                 observed: ObservedContainer, *, replace_paths: tuple[str, ...],
+                 before: dict[str, Json], diffs: tuple[FieldDiff, ...],
+                 reason: str) -> ResourceChange:
+    """Replace an existing container (a field that cannot change in place, or asked)."""
+    destroy_guard(ctx, want.name, observed, want, "replace")
+    replace_snapshot_note(ctx, want)
+    before_create = bool(want.lifecycle.create_before_destroy)
+    if before_create and want.vmid is not None:
+        ctx.error(want.name, "create_before_destroy needs a container without a fixed vmid "
+                             "(both would need the same vmid at once)")
+    action = Action.CREATE_THEN_DELETE if before_create else Action.DELETE_THEN_CREATE
+    volumes = data_volumes(observed)
+    keep = bool(volumes) and not discarding(ctx, want)
+    base = ResourceChange(address=want.name, action=action, node=observed.node,
+                          vmid=observed.vmid, digest=observed.digest, before=before,
+                          diffs=diffs, reason=reason, replace_paths=replace_paths,
+                          restart_policy=ctx.restart_policy(want),
+                          depends_on=tuple(want.depends_on), tainted=observed.tainted,
+                          data_destroyed=() if keep else tuple(volumes))
+    if want.template is None:
+        ctx.error(want.name, "replacing needs a template", "set template in the spec")
+        return base
+    placement = _replacement_node(ctx, want, observed)
+    if isinstance(placement, str):
+        ctx.error(want.name, placement)
+        return base
+    _check_placed(ctx, want, placement.node)
+    backup = backup_before_destroy(ctx, want, observed)
+    running = observed.status == "running"
+    if keep:
+        ops, made = _keeping_data(ctx, desired, want, observed, placement, backup,
+                                  before_create=before_create)
+        if not ops:
+            return base
+    else:
+        vmid = None if before_create else (want.vmid or observed.vmid)
+        creates, made = create_operations(ctx, desired, want, placement, vmid)
+        delete = DeleteContainer(node=observed.node, vmid=observed.vmid, stop_first=running)
+        ops = [*creates, *backup, delete] if before_create else [*backup, delete, *creates]
+    after = view(made, ctx.steps(desired), ctx.view_secrets())
+    # The template the new container is made from, as resolved on its node: shown against
+    # the old one's (a volid), never the spec's shorthand against a volid.
+    shown = tuple(d.model_copy(update={"new": made.template}) if d.path == "template" else d
+                  for d in diffs)
+    return base.model_copy(update={"after": after, "operations": tuple(ops), "diffs": shown})
+
+
+def _keeping_data(ctx: PlanContext, desired: Container, want: Container,
+                  observed: ObservedContainer, placement: Placement, backup: list[Operation],
+                  *, before_create: bool) -> tuple[list[Operation], Container]:
+    """The operations of a replace that hands the data volumes over (empty: an error)."""
+    problem = keeps_data_problem(want, observed)
+    words = destroyed_words(data_volumes(observed))
+    hint = ("or let the replace discard the data: lifecycle.data: discard, or "
+            "--discard-data")
+    if problem is not None:
+        ctx.error(want.name, f"{want.name} holds data volumes ({words}) and must be "
+                             f"replaced; {problem}", "remove vmid from the spec, " + hint)
+        return [], want
+    node = placement.node
+    moved = node != observed.node
+    if moved and before_create:
+        ctx.error(want.name, f"{want.name} holds data volumes ({words}), must be replaced and "
+                             f"moves from {observed.node} to {node}: the data can only be "
+                             "handed over on one node when the new container is created "
+                             "first", "apply the node change on its own first, " + hint)
+        return [], want
+    running = observed.status == "running"
+    carry = carry_operations(ctx, want, observed, node)
+    handover = [*carry.operations,
+                DeleteContainer(node=node, vmid=observed.vmid, stop_first=False)]
+    bare = want.model_copy(update={"mounts": {slot: mount for slot, mount in
+                                              want.mounts.items() if slot not in carry.slots}})
+    if before_create:
+        stop_old = [Power(action="stop", vmid=observed.vmid, node=observed.node)] if running \
+            else []
+        creates, made = create_operations(ctx, desired, bare, placement, None,
+                                          carried=[*backup, *stop_old, *handover])
+        ops = creates
+    else:
+        first: list[Operation] = [*backup, *([Power(action="stop")] if running else []),
+                                  *([Migrate(source=observed.node, target=node, restart=False)]
+                                    if moved else [])]
+        creates, made = create_operations(ctx, desired, bare, placement, None, carried=handover)
+        ops = [*first, *creates]
+    return ops, made.model_copy(update={"mounts": want.mounts})
