@@ -12,7 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from pxrun.apply.steps_update import put_config
-from pxrun.errors import ApiError, NotFoundError
+from pxrun.errors import NotFoundError
 
 if TYPE_CHECKING:
     from pxrun.apply.context import Run
@@ -70,19 +70,17 @@ def delete_snapshots(run: Run, op: DeleteSnapshots) -> None:
 
 def snapshot(run: Run, op: Snapshot) -> None:
     """`pxrun-<UTC time>`, then the oldest pxrun snapshots beyond `op.keep` go."""
-    name = SNAPSHOT_PREFIX + time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    stamp = SNAPSHOT_PREFIX + time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    taken = {str(s.get("name")) for s in _snapshots(run)}
+    name, n = stamp, 1
+    while name in taken:  # several applies within one second
+        n += 1
+        name = f"{stamp}-{n}"
     status = run.client.get(run.path("status/current"))
     was_running = isinstance(status, dict) and status.get("status") == "running"
     with run.step("snapshot", run.node_keys(), detail=name):
-        try:
-            run.task("post", run.path("snapshot"), kind="snapshot", step="snapshot",
-                     snapname=name, description="taken by pxrun apply before a change")
-        except ApiError as exc:
-            if "already" not in exc.reason:
-                raise
-            name += "b"  # a second apply within the same second
-            run.task("post", run.path("snapshot"), kind="snapshot", step="snapshot",
-                     snapname=name, description="taken by pxrun apply before a change")
+        run.task("post", run.path("snapshot"), kind="snapshot", step="snapshot",
+                 snapname=name, description="taken by pxrun apply before a change")
     run.snapshot = (name, was_running, op.rollback)
     run.config_rewritten = True
     ours = [str(s["name"]) for s in _snapshots(run)

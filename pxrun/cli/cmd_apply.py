@@ -25,6 +25,7 @@ import click
 
 from pxrun.cli.cluster import open_client, request_timeout, root_runner
 from pxrun.cli.context import Settings
+from pxrun.cli.safetyflags import SafetyFlags, safety_options
 from pxrun.cli.specload import load_spec, spec_path, var_options
 from pxrun.cli.status import ExitStatus
 
@@ -127,6 +128,7 @@ def _split_timeouts(values: tuple[str, ...]) -> tuple[float | None, dict[str, fl
 @click.option("--replace", "replace", multiple=True, metavar="NAME",
               help="Replace this container even though nothing forces it; repeatable.")
 @click.option("--no-prune", is_flag=True, help="Keep managed containers no longer in the spec.")
+@safety_options
 @apply_options
 @click.pass_obj
 def apply_cmd(settings: Settings | None, /, planfile: Path | None, targets: tuple[str, ...],
@@ -174,7 +176,7 @@ def run_apply(settings: Settings | None, *, planfile: Path | None, mode: str,
               path: Path | None, auto_approve: bool, parallelism: int, node_limit: int,
               storage_limit: int, restart: str | None, lock_timeout: float,
               json_output: bool, sim: bool, cluster: str | None, flags: ConnectionFlags,
-              op_timeouts: dict[str, float]) -> int:
+              op_timeouts: dict[str, float], safety: SafetyFlags | None = None) -> int:
     from pxrun.errors import UsageError
 
     settings = merge_run_settings(settings, {"sim": sim, "cluster": cluster,
@@ -185,6 +187,9 @@ def run_apply(settings: Settings | None, *, planfile: Path | None, mode: str,
                          hint="pass --auto-approve (e.g. in CI), or apply a reviewed plan "
                               "saved with `pxrun plan -o FILE`")
     saved: Plan | None = None
+    if planfile is not None and safety:
+        raise UsageError("--discard-data, --snapshot and --rollback-on-failure shape the plan",
+                         hint="pass them to `pxrun plan -o FILE`, then apply that plan")
     if planfile is not None:
         saved, saved_spec = read_saved_plan(planfile)
         path = path if path is not None else saved_spec
@@ -204,7 +209,7 @@ def run_apply(settings: Settings | None, *, planfile: Path | None, mode: str,
         return locked_apply(client, settings, loaded, saved, hook, options, mode=mode,
                              targets=targets, replace=replace, no_prune=no_prune,
                              restart=restart, auto_approve=auto_approve or saved is not None,
-                             lock_timeout=lock_timeout, spec_dir=spec_dir)
+                             lock_timeout=lock_timeout, spec_dir=spec_dir, safety=safety)
 
 
 def merge_run_settings(settings: Settings | None, flags: dict[str, Any]) -> Settings:
@@ -302,7 +307,8 @@ def locked_apply(client: ProxmoxerClient, settings: Settings, loaded: LoadedStac
                  targets: tuple[str, ...], replace: tuple[str, ...], no_prune: bool,
                  restart: str | None, auto_approve: bool, lock_timeout: float,
                  spec_dir: Path, confirm: Callable[[Plan], bool] | None = None,
-                 on_summary: Callable[[ApplySummary], None] | None = None) -> int:
+                 on_summary: Callable[[ApplySummary], None] | None = None,
+                 safety: SafetyFlags | None = None) -> int:
     """Lock the stack, observe, plan (or prove a saved plan fresh), show, approve, apply,
     report. `confirm` replaces the "Only 'yes'" question (by-hand commands); `on_summary`
     sees the outcome after the summary table (create prints how to connect)."""
@@ -326,7 +332,8 @@ def locked_apply(client: ProxmoxerClient, settings: Settings, loaded: LoadedStac
         popts = plan_options(loaded, observed, spec_dir, targets=targets, replace=replace,
                              mode=cast("Mode", mode), no_prune=no_prune,
                              restart=cast("RestartPolicy", restart or "auto"),
-                             node_ssh_available=options.root_runner is not None)
+                             node_ssh_available=options.root_runner is not None,
+                             safety=safety)
         fresh = make_plan(loaded.stack, observed, popts)
         if saved is not None:
             check_fresh(saved, fresh.observed_digests, fresh.spec_hash, loaded.stack.stack)

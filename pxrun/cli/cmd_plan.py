@@ -25,6 +25,7 @@ import click
 
 from pxrun.cli.cluster import connection_options, node_ssh_configured, open_client
 from pxrun.cli.context import Settings
+from pxrun.cli.safetyflags import SafetyFlags, safety_options
 from pxrun.cli.specload import load_spec, spec_path, var_options
 from pxrun.cli.status import ExitStatus
 
@@ -64,13 +65,15 @@ _COUNTED = re.compile(r"^(?P<base>.+)-\d+$")
 @click.option("--sim", is_flag=True, help="Plan against the built-in simulator (as pxrun --sim).")
 @click.option("--cluster", "--profile", "cluster", metavar="NAME", default=None,
               help="Connection profile (as the global --cluster).")
+@safety_options
 @connection_options
 @var_options
 @click.pass_obj
 def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
              detailed_exitcode: bool, json_output: bool, targets: tuple[str, ...],
              replace: tuple[str, ...], destroy: bool, refresh_only: bool, no_prune: bool,
-             restart: str, sim: bool, cluster: str | None, flags: ConnectionFlags) -> int:
+             restart: str, sim: bool, cluster: str | None, flags: ConnectionFlags,
+             safety: SafetyFlags) -> int:
     """Show what apply would change to make the cluster match the spec.
 
     Reads the live cluster (one request per managed container, a few per node), compares
@@ -107,7 +110,7 @@ def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
     mode = "destroy" if destroy else "refresh-only" if refresh_only else "normal"
     options = plan_options(loaded, observed, spec_dir, targets=targets, replace=replace,
                            mode=mode, no_prune=no_prune, restart=restart,
-                           node_ssh_available=ssh_ready)
+                           node_ssh_available=ssh_ready, safety=safety)
     doc = plan_to_json(make_plan(loaded.stack, observed, options),
                        spec_path=relative_to_plan(spec, out) if out is not None else None)
     if settings.verbosity > 0:
@@ -122,7 +125,8 @@ def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
 def plan_options(loaded: LoadedStack, observed: Observed, spec_dir: Path, *,
                  targets: tuple[str, ...] = (), replace: tuple[str, ...] = (),
                  mode: str = "normal", no_prune: bool = False, restart: str = "auto",
-                 node_ssh_available: bool = False) -> PlanOptions:
+                 node_ssh_available: bool = False,
+                 safety: SafetyFlags | None = None) -> PlanOptions:
     """The planner's options from the command line; names are checked (exit 3 on a typo)."""
     from pxrun.errors import UsageError
     from pxrun.plan.options import PlanOptions
@@ -131,11 +135,13 @@ def plan_options(loaded: LoadedStack, observed: Observed, spec_dir: Path, *,
                                                                               "ask"):
         raise UsageError(f"unknown plan mode {mode!r} or restart policy {restart!r}")
     known = set(loaded.stack.containers) | set(observed.containers)
+    safety = safety or SafetyFlags()
     return PlanOptions(
         targets=frozenset(expand_addresses(targets, known, "--target")),
         replace=frozenset(expand_addresses(replace, known, "--replace")),
         mode=cast("Mode", mode), no_prune=no_prune, restart=cast("RestartPolicy", restart),
-        node_ssh_available=node_ssh_available,
+        node_ssh_available=node_ssh_available, discard_data=safety.discard_data,
+        snapshot=safety.snapshot, rollback_on_failure=safety.rollback_on_failure,
         file_digests=file_digests(loaded.stack, spec_dir,
                                   allow_outside=loaded.allow_outside_paths),
         secrets=loaded.secrets)

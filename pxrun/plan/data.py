@@ -82,6 +82,8 @@ def carry_operations(ctx: PlanContext, want: Container, observed: ObservedContai
         return carry
     carry.operations.append(DeleteSnapshots(node=node, vmid=observed.vmid))
     unused = 0
+    reshape: list[Operation] = []  # after every reassign: a move leaves its old copy as
+    # an unusedN of the new container, which must not take a key a reassign still needs
     for volume in volumes:
         old = observed.current.mounts.get(volume.slot)
         new = want.mounts.get(volume.slot)
@@ -93,12 +95,13 @@ def carry_operations(ctx: PlanContext, want: Container, observed: ObservedContai
             carry.operations.append(ReassignVolume(
                 node=node, source_vmid=observed.vmid, volume=volume.slot,
                 target_slot=volume.slot, size_gib=volume.size_gib, options=options))
-            carry.operations += _reshape(ctx, want.name, volume, new)
+            reshape += _reshape(ctx, want.name, volume, new)
         else:
             carry.operations.append(ReassignVolume(
                 node=node, source_vmid=observed.vmid, volume=volume.slot,
                 target_slot=f"unused{unused}", size_gib=volume.size_gib))
             unused += 1
+    carry.operations += reshape
     return carry
 
 

@@ -10,7 +10,7 @@ asks for one (`safety.py`). The operations, by case:
     no data kept, delete first:  [backup] delete(old) create ... start
     no data kept, create first:  create ... start [backup] delete(old)
     data kept, delete first:     [backup] stop(old) [migrate(old)] create handover delete(old) start
-    data kept, create first:     create [backup] stop(old) handover delete(old) start
+    data kept, create first:     create [backup] stop(old) handover delete(old) [migrate] start
 
 where handover = delete the old one's snapshots, reassign each volume (grow or move it when
 the spec says). With data kept, the old container is stopped before the new one starts: two
@@ -120,28 +120,51 @@ def _keeping_data(ctx: PlanContext, desired: Container, want: Container,
         return [], want
     node = placement.node
     moved = node != observed.node
-    if moved and before_create:
-        ctx.error(want.name, f"{want.name} holds data volumes ({words}), must be replaced and "
-                             f"moves from {observed.node} to {node}: the data can only be "
-                             "handed over on one node when the new container is created "
-                             "first", "apply the node change on its own first, " + hint)
-        return [], want
     running = observed.status == "running"
+    if before_create:
+        return _creating_first(ctx, desired, want, observed, placement, backup,
+                               running=running)
     carry = carry_operations(ctx, want, observed, node)
     handover = [*carry.operations,
                 DeleteContainer(node=node, vmid=observed.vmid, stop_first=False)]
-    bare = want.model_copy(update={"mounts": {slot: mount for slot, mount in
-                                              want.mounts.items() if slot not in carry.slots}})
-    if before_create:
-        stop_old = [Power(action="stop", vmid=observed.vmid, node=observed.node)] if running \
-            else []
-        creates, made = create_operations(ctx, desired, bare, placement, None,
-                                          carried=[*backup, *stop_old, *handover])
-        ops = creates
-    else:
-        first: list[Operation] = [*backup, *([Power(action="stop")] if running else []),
-                                  *([Migrate(source=observed.node, target=node, restart=False)]
-                                    if moved else [])]
-        creates, made = create_operations(ctx, desired, bare, placement, None, carried=handover)
-        ops = [*first, *creates]
-    return ops, made.model_copy(update={"mounts": want.mounts})
+    bare = _without(want, carry.slots)
+    first: list[Operation] = [*backup, *([Power(action="stop")] if running else []),
+                              *([Migrate(source=observed.node, target=node, restart=False)]
+                                if moved else [])]
+    creates, made = create_operations(ctx, desired, bare, placement, None, carried=handover)
+    return [*first, *creates], made.model_copy(update={"mounts": want.mounts})
+
+
+def _without(want: Container, slots: set[str]) -> Container:
+    """`want` without the mount points whose volumes arrive by reassign."""
+    return want.model_copy(update={"mounts": {slot: mount for slot, mount in
+                                              want.mounts.items() if slot not in slots}})
+
+
+def _creating_first(ctx: PlanContext, desired: Container, want: Container,
+                    observed: ObservedContainer, placement: Placement,
+                    backup: list[Operation], *, running: bool,
+                    ) -> tuple[list[Operation], Container]:
+    """create_before_destroy keeping data: the new container is made on the old one's node
+    (a reassign stays on one node), takes the data, and migrates to its own node (still
+    stopped) when the spec moves it."""
+    here = placement
+    if placement.node != observed.node:
+        hard, _, found = ctx.placer.check(want, observed.node)
+        if found is None:
+            ctx.error(want.name, f"cannot hand the data of {want.name} over on "
+                                 f"{observed.node}: {', '.join(hard)}",
+                      "apply the node change on its own first")
+            return [], want
+        here = found
+    carry = carry_operations(ctx, want, observed, here.node)
+    stop_old = [Power(action="stop", vmid=observed.vmid, node=observed.node)] if running \
+        else []
+    moving = [Migrate(source=here.node, target=placement.node, restart=False)] \
+        if here.node != placement.node else []
+    creates, made = create_operations(
+        ctx, desired, _without(want, carry.slots), here, None,
+        carried=[*backup, *stop_old, *carry.operations,
+                 DeleteContainer(node=observed.node, vmid=observed.vmid, stop_first=False),
+                 *moving])
+    return creates, made.model_copy(update={"mounts": want.mounts, "node": placement.node})

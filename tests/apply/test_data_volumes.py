@@ -165,3 +165,45 @@ def test_a_replace_that_also_moves_nodes_migrates_the_old_one_first(
     assert node_stage.where("web")[0] == "pve2"
     assert node_stage.read_file("web", "/srv/data/keep.txt") == "travels"
     node_stage.assert_converged(node_ssh_available=True)
+
+
+def test_create_before_destroy_that_moves_nodes_hands_over_then_migrates(
+        node_stage: NodeStage) -> None:
+    node_stage.write(_spec(first=True))
+    assert node_stage.apply().ok
+    node_stage.put_file("web", "/srv/data/keep.txt", "moved")
+    node_stage.write(_spec(unprivileged=False, first=True).replace("node: pve1", "node: pve2"))
+    hook = Recorder()
+    summary = node_stage.apply(hook=hook)
+    assert summary.ok, summary.results
+    steps = hook.steps("web")
+    assert steps.index("reassign") < steps.index("migrate") < steps.index("start")
+    assert node_stage.where("web")[0] == "pve2"
+    assert node_stage.read_file("web", "/srv/data/keep.txt") == "moved"
+    node_stage.assert_converged(node_ssh_available=True)
+
+
+def test_an_unused_disk_keeps_its_files_through_a_migration_and_a_replace(
+        node_stage: NodeStage) -> None:
+    # Found by the data-safety property: migrating back swaps the volumes' disk numbers
+    # (disk-1 <-> disk-2), which the simulator's file view once copied one over the other.
+    node_stage.write(spec_text("a: {node: pve1, mounts: {mp1: {volume: local-lvm:1, "
+                               "path: /srv/mp1}}}\n"))
+    assert node_stage.apply().ok
+    node_stage.put_file("a", "/srv/mp1/f0.txt", "detached, then migrated twice")
+    node_stage.write(spec_text("a: {node: pve2, mounts: {mp0: {volume: local-lvm:2, "
+                               "path: /srv/mp0}}}\n"))
+    assert node_stage.apply().ok  # mp1 is kept as unused0
+    node_stage.write(spec_text("a: {node: pve1, unprivileged: false, mounts: {mp1: "
+                               "{volume: local-lvm:1, path: /srv/mp1}}}\n"))
+    plan = node_stage.plan()
+    moves = [(op.volume, op.target_slot) for op in plan.changes[0].operations
+             if isinstance(op, ReassignVolume)]
+    assert moves == [("mp0", "unused0"), ("unused0", "unused1")]
+    assert node_stage.apply(plan).ok
+    node, vmid = node_stage.where("a")
+    config = node_stage.client.get(f"nodes/{node}/lxc/{vmid}/config")
+    from pxrun.sim.rootfs import volume_dir
+
+    kept = volume_dir(node_stage.runtime.state_dir, config["unused1"].split(",")[0])
+    assert (kept / "f0.txt").read_text() == "detached, then migrated twice"
