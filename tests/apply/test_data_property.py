@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,11 +110,17 @@ def _files_in_volumes(stage: NodeStage, stack_name: str) -> dict[str, str]:
 def _step(stage: NodeStage, text: str) -> bool:
     """Plan and apply `text`; False when the plan has errors (then nothing is applied)."""
     stage.write(text)
+    started = time.monotonic()
     plan = stage.plan()
     if plan.errors:
         assert all("cannot shrink" in e.message for e in plan.errors), plan.errors
         return False
-    summary = stage.apply(plan)
+    # Many examples use up the simulator's DHCP pool (leases outlive their containers):
+    # waiting for an address is not what this property is about.
+    summary = stage.apply(plan, timeouts={"ip": 2})
+    if os.environ.get("PXRUN_DATA_TRACE"):
+        print(f"{time.monotonic() - started:6.1f} s", [(r.address, r.action, r.steps_done)
+                                                       for r in summary.results])
     assert summary.ok, [(r.address, r.error) for r in summary.results if r.error]
     return True
 
