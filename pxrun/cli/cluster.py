@@ -95,7 +95,9 @@ def resolve_settings(settings: Settings, *, flags: ConnectionFlags | None = None
                             flags=flags or ConnectionFlags(), cluster=settings.cluster,
                             spec_cluster=spec_cluster, spec_dir=spec_dir,
                             sim=_sim_source(sim_facts) if sim_facts is not None else None)
-    return resolve(inputs)
+    resolved = resolve(inputs)
+    settings.secrets.add(resolved.token_secret.reveal())  # from any source: never shown
+    return resolved
 
 
 @contextmanager
@@ -155,7 +157,8 @@ def _maybe_simulator(settings: Settings) -> Iterator[Any]:
         return
     from pxrun.sim.embedded import running_simulator
 
-    with running_simulator(settings.sim_dir, request_log=settings.request_log) as facts:
+    with running_simulator(settings.sim_dir, request_log=settings.request_log,
+                           request_scrub=settings.secrets.redact) as facts:
         yield facts
 
 

@@ -119,6 +119,29 @@ def secret_refs(value: Any, name: str) -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
+def secret_fields(value: Any, name: str) -> dict[str, str]:
+    """Every secret-typed field (`SecretStr`: a root password, a Tailscale auth key, a token
+    secret) inside a validated model, by its path (`containers.web.password`): a secret
+    written in plain text in the spec is still a secret, of output and of plans alike."""
+    from pydantic import BaseModel, SecretStr
+
+    found: dict[str, str] = {}
+    stack: list[tuple[str, Any]] = [(name, value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, SecretStr):
+            text = item.get_secret_value()
+            if len(text) >= MIN_SECRET:
+                found[path] = text
+        elif isinstance(item, BaseModel):
+            stack.extend((f"{path}.{k}", getattr(item, k)) for k in type(item).model_fields)
+        elif isinstance(item, Mapping):
+            stack.extend((f"{path}.{k}", v) for k, v in item.items())
+        elif isinstance(item, list | tuple):
+            stack.extend((f"{path}[{i}]", v) for i, v in enumerate(item))
+    return dict(sorted(found.items()))
+
+
 def redact(text: str, secrets: set[str] | frozenset[str]) -> str:
     """`text` with every secret value replaced by '***', longest first."""
     for secret in sorted(secrets, key=len, reverse=True):
