@@ -361,15 +361,13 @@ def _show_and_approve(plan: Plan, settings: Settings, loaded: LoadedStack,
     from pxrun.render.jsonplan import plan_to_json
 
     doc = plan_to_json(plan)
-    print_diagnostics(render_diagnostics(doc, markup=_colour(settings, sys.stderr)), settings,
-                      loaded.redact)
+    print_diagnostics(render_diagnostics(doc, markup=_colour(settings, sys.stderr)), settings)
     if plan.errors:
         return int(ExitStatus.ERROR)
     if settings.json:
         click.echo(json.dumps({"event": "plan", "plan": doc}, sort_keys=True))
     elif not settings.quiet:
-        _echo(loaded.redact(render_plan(doc, markup=_colour(settings, sys.stdout))), settings,
-              nl=False)
+        _echo(render_plan(doc, markup=_colour(settings, sys.stdout)), settings, nl=False)
     if not any(c.operations for c in plan.changes):
         if not settings.json and settings.quiet:
             click.echo(wording.NO_CHANGES)
