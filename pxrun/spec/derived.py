@@ -28,7 +28,8 @@ from pxrun.spec.secrets import MIN_SECRET
 from pxrun.spec.template import Scope
 from pxrun.spec.yamlsrc import Path
 
-_MARKER = re.compile("\x00pxrun-secret-(\\d+)\x00")
+_MARKER = re.compile("\u27e6pxrun-secret-(\\d+)\u27e7")
+"""Printable (a repr or `{{ env }}` keeps it as is) and unlike anything a spec writes."""
 
 
 class Shadow:
@@ -42,7 +43,7 @@ class Shadow:
         """The marker standing for `value` (the same marker each time)."""
         found = self._marker.get(value)
         if found is None:
-            found = f"\x00pxrun-secret-{len(self._value)}\x00"
+            found = f"\u27e6pxrun-secret-{len(self._value)}\u27e7"
             self._marker[value] = found
             self._value.append(value)
         return found
