@@ -255,7 +255,7 @@ def apply_session(settings: Settings, options: ApplyOptions, *, flags: Connectio
 
     with open_client(settings, spec_cluster=spec_cluster, spec_dir=spec_dir,
                      flags=flags) as (client, info), \
-            provision_session(client, info) as session, \
+            provision_session(client, info, settings.secrets.values) as session, \
             root_runner(info, session.pool, session.addresses) as runner:
         yield (client, dataclasses.replace(options, root_runner=runner,
                                            provisioner=StackProvisioner(session)),

@@ -133,7 +133,7 @@ def watch_cmd(settings: Settings | None, path: Path | None, interval: float, jit
     stop = threading.Event()
     with open_client(settings, spec_cluster=loaded.stack.cluster, spec_dir=spec_dir,
                      flags=flags) as (client, info), \
-            provision_session(client, info) as session, \
+            provision_session(client, info, settings.secrets.values) as session, \
             root_runner(info, session.pool, session.addresses) as runner:
         ssh = node_ssh_configured(info)
 

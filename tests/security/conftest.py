@@ -51,6 +51,7 @@ containers:
       up={{ secrets.api | upper }}
     password: "ROOT_PASSWORD"
     tags: [web]
+    devices: {dev0: {path: /dev/net/tun}}
     provision:
       tailscale: {auth_key: "{{ secrets.tailscale }}"}
 """.replace("ROOT_PASSWORD", ROOT_PASSWORD)

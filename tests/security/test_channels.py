@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,9 +21,18 @@ pytestmark = pytest.mark.integration
 
 
 def run(stage: Stage, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """The exit status, and stdout then stderr."""
     status = main(["--sim", "--sim-dir", str(stage.simdir), *args])
     out = capsys.readouterr()
     return status, out.out + out.err
+
+
+def run_json(stage: Stage, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[Any, str]:
+    """A `--json` command's document, and everything it wrote."""
+    status = main(["--sim", "--sim-dir", str(stage.simdir), "--json", *args])
+    out = capsys.readouterr()
+    assert status == 0, out
+    return json.loads(out.out), out.out + out.err
 
 
 def test_plan_human_and_json_output(stage: Stage, capsys: pytest.CaptureFixture[str]) -> None:
@@ -30,9 +40,7 @@ def test_plan_human_and_json_output(stage: Stage, capsys: pytest.CaptureFixture[
     assert status == 0, text
     assert 'description          = (sensitive)' in text
     clean(text)
-    status, text = run(stage, "--json", "plan", "-f", str(stage.spec), capsys=capsys)
-    assert status == 0, text
-    doc = json.loads(text)
+    doc, text = run_json(stage, "plan", "-f", str(stage.spec), capsys=capsys)
     params = doc["resource_changes"][0]["operations"][0]["params"]
     # the transformed secret made the whole description a secret of its own
     assert params["description"] == {"parts": [{"ref": "containers.web.description"}]}

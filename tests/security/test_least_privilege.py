@@ -154,7 +154,7 @@ def test_the_recipe_tokens_plan_apply_provision_and_destroy(
     assert pxrun(capsys, "plan", "-f", str(cluster.spec))[0] == 0
     status, text = pxrun(capsys, "apply", "--auto-approve", "-f", str(cluster.spec))
     assert status == 0, text
-    assert "Apply complete" in text
+    assert "Apply complete" in text and "hello" in text, text
     status, text = pxrun(capsys, "plan", "--detailed-exitcode", "-f", str(cluster.spec))
     assert status == 0, text  # converged, provisioning included
 
