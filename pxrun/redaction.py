@@ -23,7 +23,6 @@ watcher all use it, and it imports nothing of pxrun's.
 from __future__ import annotations
 
 import io
-import json
 import re
 import sys
 import threading
@@ -103,6 +102,8 @@ def _spellings(text: str) -> set[str]:
     """The secret as written and as JSON and Python's repr escape it (`"`, `\\`, newlines,
     non-ASCII): an escaped copy in `--json` output or a quoted message is still the secret.
     Each line of a multi-line secret counts too: output is often shown line by line."""
+    import json  # here, not at the top: `pxrun --help` must not pay for it
+
     found = {text, json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1],
              repr(text)[1:-1]}
     found |= {line.strip() for line in text.splitlines()}  # a private key, line by line
