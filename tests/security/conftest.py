@@ -48,7 +48,7 @@ containers:
   web:
     description: >-
       db={{ secrets.db_password }} env={{ env.PXRUN_SEC_API_KEY }}
-      up={{ secrets.api | upper }}
+      up={{ secrets.api | upper }} token={{ env.PROXMOX_TOKEN_SECRET }}
     password: "ROOT_PASSWORD"
     tags: [web]
     devices: {dev0: {path: /dev/net/tun}}
