@@ -37,13 +37,20 @@ def existing_marker(config: Mapping[str, Any]) -> Marker | None:
 def own_params(params: Mapping[str, str], delete: tuple[str, ...], *, stack: str,
                marker: Marker | None) -> tuple[dict[str, str], tuple[str, ...]]:
     """A config write's (set, delete) with ownership kept: tags always carry the stack tag;
-    a description always ends with the marker (`marker` None: leave description alone)."""
+    a description always ends with the marker (`marker` None: leave description alone).
+
+    A description the plan wrote with a marker in it (a lost marker restored, specs/0081)
+    keeps that marker, the plan having chosen what it records; only when it names the same
+    stack and container, so no text in a spec's notes can claim a container elsewhere."""
     out = dict(params)
     keep = tuple(k for k in delete if k not in ("tags", "description"))
     if "tags" in out or "tags" in delete:
         out["tags"] = owned_tags(out.get("tags"), stack)
     if marker is not None and ("description" in out or "description" in delete):
-        out["description"] = with_marker(out.get("description"), marker)
+        notes, planned = split_description(out.get("description"))
+        same = planned is not None and (planned.stack, planned.name) == (marker.stack,
+                                                                         marker.name)
+        out["description"] = with_marker(notes, planned if same and planned else marker)
     return out, keep
 
 

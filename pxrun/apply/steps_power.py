@@ -144,7 +144,12 @@ def _delete(run: Run, op: DeleteContainer) -> None:
             run.warn(f"container {op.vmid} is already gone")
             return
         marker = existing_marker(config) if isinstance(config, dict) else None
-        if marker is None or marker.stack != run.shared.stack:
+        if marker is None and op.hostname is not None:  # recognised without a marker
+            found = config.get("hostname") if isinstance(config, dict) else None
+            if found != op.hostname:
+                raise ApplyError(f"container {op.vmid} is no longer the one planned: its "
+                                 f"hostname is {found}, not {op.hostname}")
+        elif marker is None or marker.stack != run.shared.stack:
             raise ApplyError(f"container {op.vmid} does not carry this stack's marker; "
                              "pxrun deletes only containers it owns")
         if isinstance(config, dict) and str(config.get("protection", "0")) == "1":

@@ -130,22 +130,27 @@ def live_status(items: Iterable[Mapping[str, Any]]) -> dict[int, PowerState]:
 
 
 def build_container(stack: str, guest: GuestRef, pending: Iterable[Mapping[str, Any]],
-                    status: PowerState, *, cpus: int | None = None,
+                    status: PowerState, *, cpus: int | None = None, tagged: bool = True,
                     ) -> ObservedContainer | Problem:
-    """One `/pending` answer -> ObservedContainer if this stack's marker claims it, else a
-    Problem saying why it is not ours after all (it carries our tag)."""
+    """One `/pending` answer -> ObservedContainer, or a Problem saying why it is not ours.
+
+    Our marker claims it: `marked`, named by the marker. No marker at all (the GUI's Notes
+    replaced the description, or a container to adopt): a *stray*, `marked=False`, named
+    `ct<vmid>` until the planner recognises it (specs/0081). Another stack's marker: a
+    Problem, left alone. `tagged` says whether it carries the stack's tag (it may have been
+    found by its hostname instead).
+    """
     view = merge_pending(pending)
     notes_marker = split_description(view.current.get("description"))[1]
     where = {"vmid": guest.vmid, "node": guest.node}
-    if notes_marker is None:
-        return Problem(**where, message=f"tagged pxrun-{stack} but its description has no "
-                                        "pxrun marker; pxrun leaves it alone")
-    if notes_marker.stack != stack:
+    if notes_marker is not None and notes_marker.stack != stack:
         return Problem(**where, message=f"tagged pxrun-{stack} but its marker names stack "
-                                        f"{notes_marker.stack!r}; pxrun leaves it alone")
-    template = notes_marker.extra.get("template")
+                                        f"{notes_marker.stack!r}; pxrun leaves it alone"
+                       if tagged else f"its marker names stack {notes_marker.stack!r}")
+    name = notes_marker.name if notes_marker is not None else f"ct{guest.vmid}"
+    template = notes_marker.extra.get("template") if notes_marker is not None else None
     kwargs: dict[str, Any] = {
-        "vmid": guest.vmid, "name": notes_marker.name, "node": guest.node, "stack": stack,
+        "vmid": guest.vmid, "name": name, "node": guest.node, "stack": stack,
         "running": status == "running", "pool": guest.pool, "cpus": cpus,
         "template": template if isinstance(template, str) else None,
     }
@@ -154,12 +159,16 @@ def build_container(stack: str, guest: GuestRef, pending: Iterable[Mapping[str, 
         future = parse_config(view.future, **kwargs) if view.pending else current
     except (ValidationError, PropertyStringError, ValueError) as exc:
         first = str(exc).splitlines()[0]
-        return Problem(**where, name=notes_marker.name,
+        return Problem(**where, name=notes_marker.name if notes_marker else None,
                        message=f"its config cannot be read as a spec: {first}")
     return ObservedContainer(
-        name=notes_marker.name, vmid=guest.vmid, node=guest.node, status=status,
+        name=name, vmid=guest.vmid, node=guest.node, status=status,
         digest=view.digest, current=current.container, future=future.container,
         pending=view.pending, volids=dict(current.volids), unused=current.unused,
         unused_slots=dict(current.unused_slots),
-        lock=current.lock, fingerprint=notes_marker.fingerprint, tainted=notes_marker.tainted)
-
+        lock=current.lock, fingerprint=notes_marker.fingerprint if notes_marker else None,
+        tainted=notes_marker.tainted if notes_marker else False,
+        taint_step=notes_marker.taint_step if notes_marker else "",
+        taint_log=notes_marker.taint_log if notes_marker else "",
+        tailnet=notes_marker.tailnet if notes_marker else None,
+        tagged=tagged, marked=notes_marker is not None)

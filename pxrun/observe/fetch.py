@@ -6,7 +6,9 @@
   for cluster facts, `GET nodes/{n}/network?type=any_bridge` plus one template listing per
   local template storage (shared storages are listed once for all nodes);
 - per container carrying the stack's tag: one `GET nodes/{n}/lxc/{vmid}/pending` (current
-  and pending value of every key, and the digest).
+  and pending value of every key, and the digest); the same for a container without any
+  pxrun tag whose hostname is one the spec asks for (its tag may have been removed in the
+  GUI: our marker then still names it) and for each container `pxrun import` adopts.
 
 All but the first request go out together over a bounded thread pool, so the wall time is
 about two round trips plus N / workers. A node that does not answer makes its containers
@@ -15,7 +17,7 @@ about two round trips plus N / workers. A node that does not answer makes its co
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -31,6 +33,7 @@ from pxrun.observe.assemble import (
 )
 from pxrun.observe.model import (
     GuestRef,
+    NodeInfo,
     Observed,
     ObservedContainer,
     PowerState,
@@ -38,17 +41,20 @@ from pxrun.observe.model import (
     StorageInfo,
     TemplateInfo,
 )
-from pxrun.pve.marker import stack_tag
+from pxrun.pve.marker import TAG_PREFIX, stack_tag
 from pxrun.spec.model import Stack
 
 DEFAULT_WORKERS = 32  # matches pxrun.connect.client.DEFAULT_POOL_SIZE
 
 
 def observe_cluster(client: ProxmoxClient, stack: str | Stack, *,
-                    workers: int = DEFAULT_WORKERS, facts: bool = True) -> Observed:
+                    workers: int = DEFAULT_WORKERS, facts: bool = True,
+                    adopt: Collection[int] = ()) -> Observed:
     """The cluster as the planner needs it for `stack`.
 
     `facts=False` skips bridges and templates (for drift checks that never create).
+    `adopt`: vmids of containers to read although they carry no tag of the stack (`pxrun
+    import`); they come back as strays unless our marker names them already.
     API errors other than an unreachable node or a vanished container propagate.
     """
     name = stack if isinstance(stack, str) else stack.stack
@@ -59,6 +65,9 @@ def observe_cluster(client: ProxmoxClient, stack: str | Stack, *,
     claimed = [g for g in guests.values() if g.type == "lxc" and tag in g.tags]
     reachable = [g for g in claimed if g.node in online]
     unknown = [g for g in claimed if g.node not in online]
+    adopting = set(adopt)
+    untagged = _untagged_candidates(guests, stack, adopting, set(online), tag)
+    reachable = sorted([*reachable, *untagged], key=lambda g: g.vmid)
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="observe") as pool:
         def submit(path: str, **params: Any) -> Future[Any]:
@@ -78,26 +87,18 @@ def observe_cluster(client: ProxmoxClient, stack: str | Stack, *,
             answer = _result(future)
             if isinstance(answer, list):
                 live.update(live_status(answer))
-        problems: list[Problem] = []
-        found: dict[str, ObservedContainer] = {}
+        seen = _Seen(name, adopting, nodes)
         for guest in reachable:
-            answer = _result(configs[guest.vmid])
-            if isinstance(answer, Exception):
-                unknown.append(guest)
-                problems.append(Problem(vmid=guest.vmid, node=guest.node,
-                                        message=f"its config could not be read: {answer}"))
-                continue
-            status = live.get(guest.vmid) or _lagging_status(guest)
-            item = build_container(name, guest, answer, status, cpus=nodes[guest.node].maxcpu)
-            if isinstance(item, Problem):
-                problems.append(item)
-            elif item.name in found:
-                problems.append(Problem(vmid=item.vmid, node=item.node, name=item.name,
-                                        message=f"a second container claims the name "
-                                                f"{item.name!r} (also vmid "
-                                                f"{found[item.name].vmid}); pxrun leaves it alone"))
-            else:
-                found[item.name] = item
+            seen.take(guest, _result(configs[guest.vmid]), live)
+        lost = _lost(stack, seen)
+        if lost:  # a tag removed *and* a hostname changed: only the marker can tell
+            rest = [g for g in guests.values() if g.type == "lxc" and not g.template
+                    and g.node in online and g.vmid not in configs
+                    and not any(t.startswith(TAG_PREFIX) for t in g.tags)]
+            more = {g.vmid: submit(f"nodes/{g.node}/lxc/{g.vmid}/pending") for g in rest}
+            for guest in rest:
+                seen.take(guest, _result(more[guest.vmid]), live, only=lost)
+        unknown.extend(seen.unknown)
         bridge_infos = tuple(b for n, f in bridges.items()
                              if not isinstance(r := _result(f), Exception)
                              for b in parse_bridges(n, r))
@@ -114,9 +115,80 @@ def observe_cluster(client: ProxmoxClient, stack: str | Stack, *,
     return Observed(
         stack=name, nodes=nodes, storages=storages,
         templates=tuple(templates), bridges=bridge_infos, catalog=catalog, guests=guests,
-        containers=dict(sorted(found.items())),
-        unknown=tuple(sorted(unknown, key=lambda g: g.vmid)), problems=tuple(problems),
+        containers=dict(sorted(seen.found.items())), strays=tuple(seen.strays),
+        unknown=tuple(sorted(unknown, key=lambda g: g.vmid)), problems=tuple(seen.problems),
         requests=(after - before) if before is not None and after is not None else 0)
+
+
+class _Seen:
+    """What the `/pending` answers add up to: containers by marker name, strays, problems,
+    and tagged containers whose config could not be read (unknown)."""
+
+    def __init__(self, stack: str, adopting: set[int], nodes: dict[str, NodeInfo]) -> None:
+        self.stack, self.adopting, self.nodes = stack, adopting, nodes
+        self.tag = stack_tag(stack)
+        self.found: dict[str, ObservedContainer] = {}
+        self.strays: list[ObservedContainer] = []
+        self.problems: list[Problem] = []
+        self.unknown: list[GuestRef] = []
+
+    def take(self, guest: GuestRef, answer: Any, live: dict[int, PowerState], *,
+             only: frozenset[str] | None = None) -> None:
+        """One answer. A container without our tag counts only when our marker names it
+        (or it is to be adopted); with `only`, only when the marker names one of those."""
+        tagged = self.tag in guest.tags
+        wanted = tagged or guest.vmid in self.adopting
+        if isinstance(answer, Exception):
+            if wanted:
+                self.unknown.append(guest)
+                self.problems.append(Problem(vmid=guest.vmid, node=guest.node,
+                                             message=f"its config could not be read: {answer}"))
+            return
+        status = live.get(guest.vmid) or _lagging_status(guest)
+        item = build_container(self.stack, guest, answer, status,
+                               cpus=self.nodes[guest.node].maxcpu, tagged=tagged)
+        if not wanted and (isinstance(item, Problem) or not item.marked):
+            return  # found by hostname or by the scan, and not ours: the planner sees the guest
+        if only is not None and (isinstance(item, Problem) or item.name not in only):
+            return
+        if isinstance(item, Problem):
+            self.problems.append(item)
+        elif not item.marked:
+            self.strays.append(item)
+        elif item.name in self.found:
+            self.problems.append(Problem(
+                vmid=item.vmid, node=item.node, name=item.name,
+                message=f"a second container claims the name {item.name!r} (also vmid "
+                        f"{self.found[item.name].vmid}); pxrun leaves it alone"))
+        else:
+            self.found[item.name] = item
+
+
+def _lost(stack: str | Stack, seen: _Seen) -> frozenset[str]:
+    """Spec entries no marker and no stray accounts for: before planning a create for one,
+    every container without a pxrun tag is read once, since its tag may have been removed
+    and its hostname changed in the GUI (specs/0081). Empty when nothing is missing."""
+    if isinstance(stack, str):
+        return frozenset()
+    hosts = {s.current.hostname.lower() for s in seen.strays}
+    vmids = {s.vmid for s in seen.strays} | {p.vmid for p in seen.problems}
+    names = {p.name for p in seen.problems if p.name}
+    return frozenset(name for name, ct in stack.containers.items()
+                     if name not in seen.found and name not in names
+                     and ct.hostname.lower() not in hosts and ct.vmid not in vmids)
+
+
+def _untagged_candidates(guests: dict[int, GuestRef], stack: str | Stack, adopt: set[int],
+                         online: set[str], tag: str) -> list[GuestRef]:
+    """Containers without the stack's tag that may still be ours: each one to adopt, and
+    each one without any pxrun tag whose hostname the spec asks for (cheap: resources
+    names every guest, so usually none is read)."""
+    hostnames = set() if isinstance(stack, str) else {
+        ct.hostname.lower() for ct in stack.containers.values()}
+    return [g for g in guests.values()
+            if g.type == "lxc" and not g.template and g.node in online and tag not in g.tags
+            and (g.vmid in adopt or (g.name.lower() in hostnames
+                                     and not any(t.startswith(TAG_PREFIX) for t in g.tags)))]
 
 
 def _template_sources(storages: tuple[StorageInfo, ...],

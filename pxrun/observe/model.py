@@ -116,7 +116,13 @@ class GuestRef(_Frozen):
 
 
 class ObservedContainer(_Frozen):
-    """A container that a stack's marker claims, as it is now and as it will be.
+    """A container of the stack, as it is now and as it will be.
+
+    Normally the stack's marker claims it (`marked`) and it carries the stack's tag
+    (`tagged`). People break either in the Proxmox GUI: editing Notes replaces the marker,
+    tags get removed. Observe still reports such a container, the planner recognises it
+    and restores what is missing (specs/0081): a *stray* (`marked` False) is one no marker
+    names, found by the stack's tag or as a container to adopt (`pxrun import`).
 
     `current` is the active config; `future` has the pending changes applied (equal to
     `current` when nothing is pending). `pending` names the keys that differ, non-empty
@@ -138,6 +144,11 @@ class ObservedContainer(_Frozen):
     lock: str | None = None
     fingerprint: str | None = None  # provisioning fingerprint from the marker
     tainted: bool = False
+    taint_step: str = ""  # the provisioning step that failed, when that is what tainted it
+    taint_log: str = ""
+    tailnet: str | None = None  # joined a tailnet under this hostname (the marker says)
+    tagged: bool = True  # carries the stack's tag (False: found by hostname, or to adopt)
+    marked: bool = True  # our marker names it (False: a stray, `name` is ct<vmid>)
 
     @property
     def needs_restart(self) -> bool:
@@ -163,6 +174,7 @@ class Observed(_Frozen):
     bridges: tuple[BridgeInfo, ...] = ()
     guests: dict[int, GuestRef] = {}  # every guest, for vmid and hostname conflicts
     containers: dict[str, ObservedContainer] = {}  # managed by this stack, by spec name
+    strays: tuple[ObservedContainer, ...] = ()  # ours by tag (or to adopt), no marker names
     unknown: tuple[GuestRef, ...] = ()  # tagged for this stack, on a node that did not answer
     problems: tuple[Problem, ...] = ()  # tagged but unreadable, unclaimed or duplicated
     catalog: tuple[CatalogEntry, ...] = ()  # downloadable templates (aplinfo), per node

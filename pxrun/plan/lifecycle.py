@@ -14,7 +14,6 @@ from pxrun.observe.model import ObservedContainer
 from pxrun.plan.context import PlanContext
 from pxrun.plan.data import data_volumes, destroyed_words, discarding
 from pxrun.plan.diff import view
-from pxrun.plan.fingerprint import encode_fingerprint
 from pxrun.plan.model import (
     Action,
     CreateContainer,
@@ -24,10 +23,12 @@ from pxrun.plan.model import (
     Power,
     Reprovision,
     ResourceChange,
+    Taint,
     TemplateDownload,
 )
 from pxrun.plan.placement import Placement
 from pxrun.plan.protection import place_protection
+from pxrun.plan.provision import leave_tailnet, provision_operation, shown
 from pxrun.plan.routes import route_writes
 from pxrun.plan.safety import backup_before_destroy
 from pxrun.plan.secrets import seal_all
@@ -41,19 +42,19 @@ def expects_address(want: Container) -> bool:
     return any(net.ip not in (None, "manual") for net in want.networks.values())
 
 
-def power_tail(running: bool, want_running: bool, steps: tuple[str, ...], fingerprint: str,
+def power_tail(running: bool, want_running: bool, provision: Reprovision | None,
                restart: Power | None = None, *, address: bool = False) -> list[Operation]:
     """Power and provisioning operations that end every change: start or restart, run
-    the changed steps (they need a running container), stop when the spec says stopped.
+    the chosen steps (they need a running container), stop when the spec says stopped.
     `address`: wait for the container's IPv4 address after it starts."""
     ops: list[Operation] = []
-    if (want_running or steps) and not running:
+    if (want_running or provision) and not running:
         ops.append(Power(action="start", await_address="wait" if address else "no"))
         running = True
     elif restart is not None:
         ops.append(restart)
-    if steps:
-        ops.append(Reprovision(steps=steps, fingerprint=fingerprint))
+    if provision is not None:
+        ops.append(provision)
     if running and not want_running:
         ops.append(Power(action="stop"))
     return ops
@@ -69,11 +70,12 @@ def _check_placed(ctx: PlanContext, want: Container, node: str) -> None:
 
 def create_operations(ctx: PlanContext, desired: Container, want: Container,
                       placement: Placement, vmid: int | None,
-                      carried: Sequence[Operation] = ()) -> tuple[list[Operation], Container]:
-    """The operations that create `want` on its placement, and the container they make:
-    the create call, then (before the first start) the options only root@pam may set,
-    through the node, then `carried` (a replace's data volumes arriving), then the
-    protection flag (`protection.py`), start and provisioning."""
+                      carried: Sequence[Operation] = (),
+                      ) -> tuple[list[Operation], Container, list[str]]:
+    """The operations that create `want` on its placement, the container they make, and
+    the names of its provisioning steps: the create call, then (before the first start)
+    the options only root@pam may set, through the node, then `carried` (a replace's data
+    volumes arriving), then the protection flag (`protection.py`), start and provisioning."""
     template = placement.template
     assert template is not None  # placed with need_template=True
     download = (TemplateDownload(storage=template.download_storage, template=template.filename)
@@ -83,15 +85,15 @@ def create_operations(ctx: PlanContext, desired: Container, want: Container,
     create = CreateContainer(node=placement.node, vmid=vmid, template=template.volid,
                              download=download, storage=want.storage, params=api.values,
                              marker_template=template.volid)
-    steps = ctx.steps(desired)
+    provision = provision_operation(ctx, desired, None)
     built: list[Operation] = [create, *([node.operation("node")] if node else []), *carried]
     ops = [*place_protection(ctx, want.name, built, protected_now=False,
                              wanted=want.protection),
-           *power_tail(False, want.state == "running", tuple(steps), encode_fingerprint(steps),
+           *power_tail(False, want.state == "running", provision,
                        address=expects_address(want))]
     made = want.model_copy(update={"node": placement.node, "template": template.volid,
                                    "vmid": vmid})
-    return ops, made
+    return ops, made, shown(provision.steps) if provision is not None else []
 
 
 def plan_create(ctx: PlanContext, desired: Container) -> ResourceChange:
@@ -110,8 +112,8 @@ def plan_create(ctx: PlanContext, desired: Container) -> ResourceChange:
     for warning in placement.warnings:
         ctx.warn(want.name, warning)
     _check_placed(ctx, want, placement.node)
-    ops, made = create_operations(ctx, desired, want, placement, want.vmid)
-    after = view(made, ctx.steps(desired), ctx.view_secrets())
+    ops, made, steps = create_operations(ctx, desired, want, placement, want.vmid)
+    after = view(made, steps, ctx.view_secrets())
     fetch = placement.template is not None and placement.template.needs_download
     download = " (template downloaded first)" if fetch else ""
     return ResourceChange(**{**base, "node": placement.node}, after=after,
@@ -119,6 +121,13 @@ def plan_create(ctx: PlanContext, desired: Container) -> ResourceChange:
                                       for k, v in sorted(after.items()) if v is not None),
                           operations=tuple(ops),
                           reason=f"not in the cluster: create on {placement.node}{download}")
+
+
+def taint_of(observed: ObservedContainer) -> Taint | None:
+    """What the plan says of a tainted container (None when it is not tainted)."""
+    if not observed.tainted:
+        return None
+    return Taint(step=observed.taint_step, log=observed.taint_log)
 
 
 def destroy_guard(ctx: PlanContext, address: str, observed: ObservedContainer,
@@ -130,6 +139,14 @@ def destroy_guard(ctx: PlanContext, address: str, observed: ObservedContainer,
     elif observed.current.protection or (want is not None and want.protection):
         ctx.error(address, f"the plan would {what} {address}, but it has protection "
                            "enabled", "set protection: false and apply first if intended")
+
+
+def delete_operation(observed: ObservedContainer) -> DeleteContainer:
+    """The delete of an observed container; one no marker claims is named by its hostname
+    too, which apply checks instead."""
+    return DeleteContainer(node=observed.node, vmid=observed.vmid,
+                           stop_first=observed.status == "running",
+                           hostname=None if observed.marked else observed.current.hostname)
 
 
 def plan_delete(ctx: PlanContext, observed: ObservedContainer, want: Container | None,
@@ -145,9 +162,10 @@ def plan_delete(ctx: PlanContext, observed: ObservedContainer, want: Container |
                   "pass --discard-data to prune it with its data, keep it with --no-prune, "
                   "or put it back in the spec")
     before = view(canonical(observed.current), None, ctx.view_secrets())
-    op = DeleteContainer(node=observed.node, vmid=observed.vmid,
-                         stop_first=observed.status == "running")
+    op = delete_operation(observed)
     return ResourceChange(address=observed.name, action=Action.DELETE, node=observed.node,
                           vmid=observed.vmid, digest=observed.digest, before=before,
-                          operations=(*backup_before_destroy(ctx, want, observed), op),
-                          reason=reason, prune=prune, data_destroyed=tuple(volumes))
+                          operations=(*backup_before_destroy(ctx, want, observed), op,
+                                      *leave_tailnet(ctx, observed)),
+                          reason=reason, prune=prune, taint=taint_of(observed),
+                          data_destroyed=tuple(volumes))

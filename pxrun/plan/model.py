@@ -246,13 +246,29 @@ class Power(_Frozen):
 
 
 class Reprovision(_Frozen):
-    """Run provisioning steps inside the container (needs it running), then record
-    `fingerprint` in its marker. The steps' secret values come from the spec at apply
-    time; the plan holds none."""
+    """Run provisioning steps inside the container (it runs by then), in order, then record
+    what ran in its marker.
+
+    `steps` are the readable labels of the steps to run (`files[/etc/motd]`, `run[enable
+    nginx]`; the network wait first when anything runs). `fingerprints` maps the label of
+    every step the spec has to its fingerprint: what apply records for the steps it does
+    not run; a step that ran is recorded as it ran. The steps themselves (with their
+    secret values) come from the spec at apply time, through apply's provisioner; the plan
+    holds no secret (specs/0062).
+    """
 
     op: Literal["provision"] = "provision"
     steps: tuple[str, ...]
-    fingerprint: str
+    fingerprints: dict[str, str] = {}
+
+
+class LeaveTailnet(_Frozen):
+    """Remove the deleted container's node from its tailnet through the Tailscale API: the
+    device whose hostname, or MagicDNS name, is `hostname` (the marker recorded it when the
+    Tailscale step ran)."""
+
+    op: Literal["leave_tailnet"] = "leave_tailnet"
+    hostname: str
 
 
 class TemplateDownload(_Frozen):
@@ -280,17 +296,23 @@ class CreateContainer(_Frozen):
 
 
 class DeleteContainer(_Frozen):
-    """`DELETE /nodes/{node}/lxc/{vmid}` with purge; a running container is stopped first."""
+    """`DELETE /nodes/{node}/lxc/{vmid}` with purge; a running container is stopped first.
+
+    Apply deletes only a container the stack's marker claims; `hostname` is set when the
+    plan recognised one without a marker (its Notes replaced, or named by vmid for a
+    by-hand delete, specs/0081): then it must carry no marker and still have that hostname.
+    """
 
     op: Literal["delete"] = "delete"
     node: str
     vmid: int
     stop_first: bool
+    hostname: str | None = None
 
 
 Operation = Annotated[
     ConfigUpdate | AttachMount | DetachMount | ResizeVolume | MoveVolume | Migrate | SetPool
-    | Power | Reprovision | CreateContainer | DeleteContainer | ReassignVolume
+    | Power | Reprovision | CreateContainer | DeleteContainer | LeaveTailnet | ReassignVolume
     | DeleteSnapshots | Snapshot | Backup,
     Field(discriminator="op"),
 ]
@@ -308,11 +330,20 @@ class DataVolume(_Frozen):
     size_gib: int | None = None
 
 
+class Taint(_Frozen):
+    """Why a container is tainted: the provisioning step that failed and its log ("" for
+    a failure outside provisioning, or a taint an older pxrun wrote)."""
+
+    step: str = ""
+    log: str = ""
+
+
 class ResourceChange(_Frozen):
     """What happens to one container, and why.
 
     before / after are JSON views of the container's *essence* (the spec's own fields,
-    secrets shown as SENSITIVE for display, provisioning as per-step fingerprints):
+    secrets shown as SENSITIVE for display; a new container's `provision` lists the names
+    of the steps it runs, an update's steps are its `provision` diff):
     - create: before None; after the desired container, node and template resolved.
     - update: before what the cluster has, restricted to what the spec manages (fields
       the spec leaves unset are null on both sides); after the spec.
@@ -326,7 +357,7 @@ class ResourceChange(_Frozen):
     `operations` is the complete, ordered recipe apply runs; `reason` only explains.
     `replace_paths` are the fields that forced a replace (empty for a forced `--replace`
     or a taint). `prune`: a managed container no longer in the spec is being deleted.
-    `tainted`: an earlier apply failed after creating it (this change completes it).
+    `taint`: the container is tainted (a change of it failed); the plan finishes it.
     `pending`: config keys Proxmox holds pending since an earlier change (a restart applies
     them). `data_destroyed`: the data volumes this change destroys (a delete, or a replace
     with `data: discard`). `roll_after`: replicas of the same group whose replacement must be
@@ -348,7 +379,7 @@ class ResourceChange(_Frozen):
     operations: tuple[Operation, ...] = ()
     prune: bool = False
     depends_on: tuple[str, ...] = ()
-    tainted: bool = False
+    taint: Taint | None = None
     pending: tuple[str, ...] = ()
     data_destroyed: tuple[DataVolume, ...] = ()
     roll_after: tuple[str, ...] = ()

@@ -2,9 +2,12 @@
 
 Pure: no I/O, no clock, no globals; the same inputs give the same Plan, byte for byte.
 Ownership (DESIGN §4): only containers that carry this stack's marker (`observed.
-containers`) are compared, updated or deleted; a managed container missing from the spec
-is pruned unless `no_prune`; guests of other stacks or of nobody are never touched; a
-container on a node that did not answer is neither created nor deleted, only reported.
+containers`) are compared, updated or deleted, plus those `identity.recognise` keys by
+their tag and vmid or hostname after a GUI edit replaced the marker (specs/0081); a
+managed container missing from the spec is pruned unless `no_prune`; guests of other
+stacks or of nobody are never touched, and a create never duplicates one that still
+carries the tag; a container on a node that did not answer is neither created nor
+deleted, only reported.
 """
 
 from __future__ import annotations
@@ -15,16 +18,18 @@ from collections.abc import Iterable
 from pxrun.observe.model import Observed
 from pxrun.plan.context import PlanContext
 from pxrun.plan.diff import essence_pair, field_diffs, view
-from pxrun.plan.fingerprint import decode_fingerprint
+from pxrun.plan.identity import Recognised, create_allowed, ownership_drift, recognise
 from pxrun.plan.lifecycle import plan_create, plan_delete
 from pxrun.plan.model import (
     Action,
+    FieldDiff,
     Plan,
     ResourceChange,
     Summary,
     UnknownContainer,
 )
 from pxrun.plan.options import PlanOptions
+from pxrun.plan.provision import OUT_OF_DATE, provision_operation, shown
 from pxrun.plan.rolling import roll
 from pxrun.plan.update import plan_existing
 from pxrun.plan.validate import duplicate_hostnames, vmid_conflict
@@ -45,6 +50,8 @@ def plan(desired: Stack, observed: Observed, options: PlanOptions | None = None)
     """Diff the desired stack against the observed cluster into a Plan. Pure."""
     options = options or PlanOptions()
     ctx = PlanContext.start(desired, observed, options)
+    recognised = recognise(ctx)  # strays keyed by their spec names: ctx.observed updated
+    observed = ctx.observed
     scope = _scope(ctx)
     _stack_checks(ctx, scope)
     unknown = tuple(UnknownContainer(vmid=g.vmid, node=g.node, name=g.name)
@@ -62,7 +69,7 @@ def plan(desired: Stack, observed: Observed, options: PlanOptions | None = None)
                                prune=False, reason="destroy mode")
                    for name in natural_sorted(observed.containers) if name in scope]
     else:
-        changes = _normal(ctx, scope)
+        changes = _normal(ctx, scope, recognised)
     order = {name: i for i, name in enumerate(natural_sorted(
         set(desired.containers) | set(observed.containers)))}
     changes.sort(key=lambda c: order[c.address])
@@ -119,7 +126,7 @@ def _is_unknown(ctx: PlanContext, want: Container) -> bool:
     return any(g.vmid == want.vmid or g.name == want.hostname for g in ctx.observed.unknown)
 
 
-def _normal(ctx: PlanContext, scope: set[str]) -> list[ResourceChange]:
+def _normal(ctx: PlanContext, scope: set[str], recognised: Recognised) -> list[ResourceChange]:
     stack, observed = ctx.stack, ctx.observed
     names = natural_sorted(n for n in stack.containers if n in scope)
     changes = [plan_existing(ctx, stack.containers[n], observed.containers[n])
@@ -130,6 +137,8 @@ def _normal(ctx: PlanContext, scope: set[str]) -> list[ResourceChange]:
         if _is_unknown(ctx, stack.containers[name]):
             ctx.warn(name, f"{name} is not created: it may be a container on a node that "
                            "did not answer")
+            continue
+        if not create_allowed(ctx, recognised, stack.containers[name]):
             continue
         changes.append(plan_create(ctx, stack.containers[name]))
     for name in natural_sorted(observed.containers):
@@ -154,9 +163,13 @@ def _drift(ctx: PlanContext, scope: set[str]) -> list[ResourceChange]:
         base = {"address": name, "action": Action.READ}
         if desired is not None and have is not None:
             want, seen = essence_pair(desired, have)
-            spec_view = view(want, ctx.steps(desired), secrets)
-            cluster_view = view(seen, decode_fingerprint(have.fingerprint), secrets)
-            diffs = field_diffs(spec_view, cluster_view)
+            spec_view = view(want, None, secrets)
+            cluster_view = view(seen, None, secrets)
+            diffs = [*field_diffs(spec_view, cluster_view), *ownership_drift(ctx, have)]
+            steps = provision_operation(ctx, desired, have, check=False)
+            if steps is not None:  # the steps the container did not run as the spec says
+                diffs.append(FieldDiff(op="change", path="provision", old=shown(steps.steps),
+                                       new=OUT_OF_DATE))
             if diffs or have.tainted:
                 drift.append(ResourceChange(
                     **base, node=have.node, vmid=have.vmid, digest=have.digest,
@@ -164,8 +177,7 @@ def _drift(ctx: PlanContext, scope: set[str]) -> list[ResourceChange]:
                     reason="changed outside pxrun: " + ", ".join(d.path for d in diffs)
                     if diffs else "tainted by a failed apply"))
         elif desired is not None and not _is_unknown(ctx, desired):
-            drift.append(ResourceChange(**base, before=view(canonical(desired),
-                                                            ctx.steps(desired), secrets),
+            drift.append(ResourceChange(**base, before=view(canonical(desired), None, secrets),
                                         reason="in the spec, not in the cluster"))
         elif have is not None:
             drift.append(ResourceChange(

@@ -29,7 +29,13 @@ from pxrun.plan.data import (
     keeps_data_problem,
 )
 from pxrun.plan.diff import view
-from pxrun.plan.lifecycle import _check_placed, create_operations, destroy_guard
+from pxrun.plan.lifecycle import (
+    _check_placed,
+    create_operations,
+    delete_operation,
+    destroy_guard,
+    taint_of,
+)
 from pxrun.plan.model import (
     Action,
     DeleteContainer,
@@ -41,6 +47,7 @@ from pxrun.plan.model import (
     ResourceChange,
 )
 from pxrun.plan.placement import Placement
+from pxrun.plan.provision import leave_tailnet
 from pxrun.plan.safety import backup_before_destroy, replace_snapshot_note
 from pxrun.spec.model import Container
 
@@ -76,7 +83,7 @@ def plan_replace(ctx: PlanContext, desired: Container, want: Container,
                           vmid=observed.vmid, digest=observed.digest, before=before,
                           diffs=diffs, reason=reason, replace_paths=replace_paths,
                           restart_policy=ctx.restart_policy(want),
-                          depends_on=tuple(want.depends_on), tainted=observed.tainted,
+                          depends_on=tuple(want.depends_on), taint=taint_of(observed),
                           data_destroyed=() if keep else tuple(volumes))
     if want.template is None:
         ctx.error(want.name, "replacing needs a template", "set template in the spec")
@@ -87,18 +94,23 @@ def plan_replace(ctx: PlanContext, desired: Container, want: Container,
         return base
     _check_placed(ctx, want, placement.node)
     backup = backup_before_destroy(ctx, want, observed)
-    running = observed.status == "running"
+    if before_create and observed.tailnet and not ctx.options.keep_tailnet:
+        ctx.warn(want.name, f"the old {want.name} stays on the tailnet as "
+                 f"{observed.tailnet}: the new one joins before it is deleted, so "
+                 "pxrun cannot tell their nodes apart by name",
+                 "remove the old node in the Tailscale admin console")
     if keep:
-        ops, made = _keeping_data(ctx, desired, want, observed, placement, backup,
-                                  before_create=before_create)
+        ops, made, steps = _keeping_data(ctx, desired, want, observed, placement, backup,
+                                         before_create=before_create)
         if not ops:
             return base
     else:
         vmid = None if before_create else (want.vmid or observed.vmid)
-        creates, made = create_operations(ctx, desired, want, placement, vmid)
-        delete = DeleteContainer(node=observed.node, vmid=observed.vmid, stop_first=running)
-        ops = [*creates, *backup, delete] if before_create else [*backup, delete, *creates]
-    after = view(made, ctx.steps(desired), ctx.view_secrets())
+        creates, made, steps = create_operations(ctx, desired, want, placement, vmid)
+        delete = delete_operation(observed)
+        ops = [*creates, *backup, delete] if before_create else [
+            *backup, delete, *leave_tailnet(ctx, observed), *creates]
+    after = view(made, steps, ctx.view_secrets())
     # The template the new container is made from, as resolved on its node: shown against
     # the old one's (a volid), never the spec's shorthand against a volid.
     shown = tuple(d.model_copy(update={"new": made.template}) if d.path == "template" else d
@@ -106,9 +118,12 @@ def plan_replace(ctx: PlanContext, desired: Container, want: Container,
     return base.model_copy(update={"after": after, "operations": tuple(ops), "diffs": shown})
 
 
+Made = tuple[list[Operation], Container, list[str]]
+
+
 def _keeping_data(ctx: PlanContext, desired: Container, want: Container,
                   observed: ObservedContainer, placement: Placement, backup: list[Operation],
-                  *, before_create: bool) -> tuple[list[Operation], Container]:
+                  *, before_create: bool) -> Made:
     """The operations of a replace that hands the data volumes over (empty: an error)."""
     problem = keeps_data_problem(want, observed)
     words = destroyed_words(data_volumes(observed))
@@ -117,7 +132,7 @@ def _keeping_data(ctx: PlanContext, desired: Container, want: Container,
     if problem is not None:
         ctx.error(want.name, f"{want.name} holds data volumes ({words}) and must be "
                              f"replaced; {problem}", "remove vmid from the spec, " + hint)
-        return [], want
+        return [], want, []
     node = placement.node
     moved = node != observed.node
     running = observed.status == "running"
@@ -125,14 +140,20 @@ def _keeping_data(ctx: PlanContext, desired: Container, want: Container,
         return _creating_first(ctx, desired, want, observed, placement, backup,
                                running=running)
     carry = carry_operations(ctx, want, observed, node)
-    handover = [*carry.operations,
-                DeleteContainer(node=node, vmid=observed.vmid, stop_first=False)]
+    handover = [*carry.operations, _delete_old(observed, node),
+                *leave_tailnet(ctx, observed)]
     bare = _without(want, carry.slots)
     first: list[Operation] = [*backup, *([Power(action="stop")] if running else []),
                               *([Migrate(source=observed.node, target=node, restart=False)]
                                 if moved else [])]
-    creates, made = create_operations(ctx, desired, bare, placement, None, carried=handover)
-    return [*first, *creates], made.model_copy(update={"mounts": want.mounts})
+    creates, made, steps = create_operations(ctx, desired, bare, placement, None,
+                                             carried=handover)
+    return [*first, *creates], made.model_copy(update={"mounts": want.mounts}), steps
+
+
+def _delete_old(observed: ObservedContainer, node: str) -> DeleteContainer:
+    """The delete of the old container, stopped by then, on `node` (after a migration)."""
+    return delete_operation(observed).model_copy(update={"node": node, "stop_first": False})
 
 
 def _without(want: Container, slots: set[str]) -> Container:
@@ -143,8 +164,7 @@ def _without(want: Container, slots: set[str]) -> Container:
 
 def _creating_first(ctx: PlanContext, desired: Container, want: Container,
                     observed: ObservedContainer, placement: Placement,
-                    backup: list[Operation], *, running: bool,
-                    ) -> tuple[list[Operation], Container]:
+                    backup: list[Operation], *, running: bool) -> Made:
     """create_before_destroy keeping data: the new container is made on the old one's node
     (a reassign stays on one node), takes the data, and migrates to its own node (still
     stopped) when the spec moves it."""
@@ -155,16 +175,16 @@ def _creating_first(ctx: PlanContext, desired: Container, want: Container,
             ctx.error(want.name, f"cannot hand the data of {want.name} over on "
                                  f"{observed.node}: {', '.join(hard)}",
                       "apply the node change on its own first")
-            return [], want
+            return [], want, []
         here = found
     carry = carry_operations(ctx, want, observed, here.node)
     stop_old = [Power(action="stop", vmid=observed.vmid, node=observed.node)] if running \
         else []
     moving = [Migrate(source=here.node, target=placement.node, restart=False)] \
         if here.node != placement.node else []
-    creates, made = create_operations(
+    creates, made, steps = create_operations(
         ctx, desired, _without(want, carry.slots), here, None,
-        carried=[*backup, *stop_old, *carry.operations,
-                 DeleteContainer(node=observed.node, vmid=observed.vmid, stop_first=False),
+        carried=[*backup, *stop_old, *carry.operations, _delete_old(observed, observed.node),
                  *moving])
-    return creates, made.model_copy(update={"mounts": want.mounts, "node": placement.node})
+    return creates, made.model_copy(update={"mounts": want.mounts,
+                                            "node": placement.node}), steps

@@ -14,6 +14,9 @@ own operations, so readers need not know Proxmox's semantics.
 Pure: no I/O. Secret values never reach this module (views show them as "(sensitive)",
 operations name them, specs/0052); `plan_from_json` refuses a document of another major
 version (format 2.0 added routes and secret references: a 1.x plan may hold placeholders).
+2.1 added `DeleteContainer.hostname` (adoption); 2.2 names provisioning steps (`provision`
+operations with `steps` and `fingerprints`, a `provision` diff listing the steps that run)
+and adds `leave_tailnet` and a change's `taint`.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from pxrun.plan.model import Action, FieldDiff, MoveVolume, Plan, ResizeVolume, 
 from pxrun.pve.config import key_for, option_for, slot_of
 from pxrun.pve.options import ChangeKind
 
-FORMAT_VERSION: Final = "2.1"
+FORMAT_VERSION: Final = "2.3"
 """major.minor: readers accept any minor of their major; additions bump the minor."""
 
 JsonDoc = dict[str, Any]
@@ -110,11 +113,11 @@ def _change(change: ResourceChange) -> JsonDoc:
         "restart_policy": change.restart_policy,
         "prune": change.prune,
         "depends_on": list(change.depends_on),
-        "tainted": change.tainted,
         "pending": list(change.pending),
         "data_destroyed": [v.model_dump(mode="json") for v in change.data_destroyed],
         "roll_after": list(change.roll_after),
         "operations": [op.model_dump(mode="json") for op in change.operations],
+        "taint": change.taint.model_dump(mode="json") if change.taint is not None else None,
     }
 
 
@@ -140,8 +143,8 @@ def diff_effect(diff: FieldDiff, change: ResourceChange) -> str | None:
         return None
     try:
         kind = option_for(diff.path).kind
-    except KeyError:
-        kind = ChangeKind.LIVE
+    except KeyError:  # no option row: ownership (marker, tag) restored by a live write
+        return "live"
     if kind is ChangeKind.MOUNT and _MOUNT_VOLUME.match(diff.path):
         slot = slot_of(diff.path)
         resized = any(isinstance(op, ResizeVolume) and op.disk == slot

@@ -24,6 +24,7 @@ from pxrun.plan.model import (
     Operation,
     PlanDiagnostic,
     Summary,
+    Taint,
     UnknownContainer,
 )
 from pxrun.render.jsonplan import FORMAT_VERSION
@@ -67,7 +68,7 @@ def plan_schema() -> dict[str, Any]:
     operations = _structure(TypeAdapter(tuple[Operation, ...]).json_schema(
         mode="serialization", ref_template="#/$defs/{model}"))
     defs: dict[str, Any] = dict(operations.pop("$defs", {}))
-    for model in (PlanDiagnostic, UnknownContainer, Summary, DataVolume):
+    for model in (PlanDiagnostic, UnknownContainer, Summary, Taint, DataVolume):
         schema = _structure(model.model_json_schema(mode="serialization",
                                                     ref_template="#/$defs/{model}"))
         defs.update(schema.pop("$defs", {}))
@@ -96,15 +97,16 @@ def plan_schema() -> dict[str, Any]:
         "restart_policy": {"enum": ["auto", "never", "ask"]},
         "prune": {**_BOOL, "description": "A managed container that left the spec."},
         "depends_on": _array(_STR),
-        "tainted": {**_BOOL, "description": "An earlier apply failed after creating it "
-                    "(since 2.1)."},
         "pending": {**_array(_STR), "description": "Config keys pending since an earlier "
-                    "change; a restart applies them (since 2.1)."},
+                    "change; a restart applies them (since 2.3)."},
         "data_destroyed": {**_array(_ref("DataVolume")), "description": "Data volumes this "
-                           "change destroys (since 2.1)."},
+                           "change destroys (since 2.3)."},
         "roll_after": {**_array(_STR), "description": "Replicas whose replacement must be up "
-                       "before this one starts: a rolling replace (since 2.1)."},
+                       "before this one starts: a rolling replace (since 2.3)."},
         "operations": {**operations, "description": "The ordered steps apply runs."},
+        "taint": {"anyOf": [_ref("Taint"), {"type": "null"}],
+                  "description": "Tainted: a change of it failed (the provisioning step and "
+                                 "its log); the plan finishes it."},
     })
     body = _obj("A pxrun plan: what apply would change to make the cluster match the spec.", {
         "format_version": {**_STR, "pattern": r"^" + FORMAT_VERSION.split(".")[0] + r"\.\d+$"},

@@ -58,6 +58,12 @@ REASONS: Final[dict[str, str]] = {
     "drift": "the cluster differs from the spec",
 }
 
+TAINT_STEP: Final = "tainted: provisioning failed at {step} (log: {log}); apply finishes it"
+TAINT: Final = "tainted: an earlier apply failed on it; apply finishes it"
+
+TAILNET_NOTE: Final = ("its node {hostname} is removed from the tailnet "
+                       "(--keep-tailscale keeps it)")
+
 BECAUSE: Final = "(because {reason})"
 AS_GIVEN: Final = "({reason})"
 
@@ -94,11 +100,10 @@ RESTART_WHAT: Final[dict[tuple[bool, bool], str]] = {
 }
 PENDING: Final = "pending since an earlier change: {keys}"
 
-# --- what happens around a change: taint, rolling, safety nets, data ----------------------
+# --- what happens around a change: rolling, safety nets, data ----------------------
 
-TAINTED: Final = ("tainted: an earlier apply failed after creating it; this change "
-                  "completes it")
-TAINT_SUMMARY: Final = "it is marked tainted: the next plan completes it in place"
+TAINT_SUMMARY: Final = ("it is marked tainted: the next plan shows what is left, and apply "
+                         "finishes it")
 ROLL_AFTER: Final = ("rolling replace: starts once {after} {verb} running again with an "
                      "address")
 SNAPSHOT: Final = "snapshot pxrun-<time> first (the last {keep} are kept){rollback}"

@@ -127,11 +127,24 @@ def route(method: str, template: str) -> Callable[[Handler], Handler]:
     return register
 
 
+# Routes by (method, number of `/`): a path parameter never holds a `/` (%2F stays encoded),
+# so only routes of the path's depth can match. Rebuilt when routes were added.
+_BY_SHAPE: dict[tuple[str, int], list[Route]] = {}
+_INDEXED: list[tuple[int, int]] = [(0, 0)]
+
+
+def _candidates(method: str, depth: int) -> list[Route]:
+    if _INDEXED[0] != (id(ROUTES), len(ROUTES)):
+        _BY_SHAPE.clear()
+        for item in ROUTES:
+            _BY_SHAPE.setdefault((item.method, item.template.count("/")), []).append(item)
+        _INDEXED[0] = (id(ROUTES), len(ROUTES))
+    return _BY_SHAPE.get((method, depth), [])
+
+
 def match(method: str, path: str) -> tuple[Route, dict[str, str]]:
     """Find the route for a call, or raise 501 exactly as pve-http-server does."""
-    for candidate in ROUTES:
-        if candidate.method != method:
-            continue
+    for candidate in _candidates(method, path.count("/")):
         found = candidate.pattern.match(path)
         if found:
             return candidate, found.groupdict()

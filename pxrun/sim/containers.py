@@ -126,7 +126,8 @@ class Container:
     _sink: set[int] | None
 
     def touch(self) -> None:
-        """Mark this container as changed since the last commit."""
+        """Mark this container as changed since the last commit (and its digest as stale)."""
+        object.__setattr__(self, "_digest", None)
         sink = self._sink
         if sink is not None:
             sink.add(self.vmid)
@@ -173,7 +174,12 @@ class Container:
 
     @property
     def digest(self) -> str:
-        return hashlib.sha1(self.render().encode("utf-8")).hexdigest()
+        """The config file's SHA-1, kept until the next change (every change calls touch)."""
+        found: str | None = self.__dict__.get("_digest")
+        if found is None:
+            found = hashlib.sha1(self.render().encode("utf-8")).hexdigest()
+            object.__setattr__(self, "_digest", found)
+        return found
 
     def config_json(self, current: bool = False) -> dict[str, Any]:
         values = dict(self.conf)

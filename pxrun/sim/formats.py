@@ -13,6 +13,7 @@ pve-storage and pve-access-control. The client side has its own copies on purpos
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -329,9 +330,20 @@ VERIFIERS: dict[str, Callable[[str], None]] = {
 
 
 def _verifier(base: str) -> Callable[[str], None] | None:
-    from pxrun.sim import formats_extra  # imports this module: looked up lazily
+    found = VERIFIERS.get(base)
+    if found is None:
+        from pxrun.sim import formats_extra  # imports this module: looked up lazily
 
-    return VERIFIERS.get(base) or formats_extra.VERIFIERS.get(base)
+        found = formats_extra.VERIFIERS.get(base)
+    return found
+
+
+@functools.lru_cache(maxsize=512)
+def _format_name(name: str) -> tuple[str, str | None]:
+    """`pve-configid-list` → (`pve-configid`, `list`)."""
+    found = re.fullmatch(r"(.*?)(?:-(list|opt))?", name)
+    assert found is not None
+    return found.group(1), found.group(2)
 
 
 def known_format(name: str) -> bool:
@@ -341,9 +353,7 @@ def known_format(name: str) -> bool:
 
 def check_format(name: str, value: str) -> None:
     """PVE's check_format for a named format; raises FormatError with the die text."""
-    found = re.fullmatch(r"(.*?)(?:-(list|opt))?", name)
-    assert found is not None
-    base, kind = found.group(1), found.group(2)
+    base, kind = _format_name(name)
     verify = _verifier(base)
     if verify is None:
         raise FormatError(f"undefined format '{name}'\n")

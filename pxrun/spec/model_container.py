@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, field_validator, model_validator
+from pydantic import BeforeValidator, ValidationInfo, field_validator, model_validator
 
 from pxrun.spec.model_base import DeviceSlot, MountSlot, NetSlot, SpecModel, as_list, slot_index
 from pxrun.spec.model_net import Network
@@ -116,6 +116,11 @@ class Lifecycle(SpecModel):
     """Refuse any plan that would delete or replace the container."""
     ignore_changes: list[str] = []
     """Field paths whose drift is ignored, e.g. description or resources.memory."""
+    create_only: list[str] = []
+    """Field paths used only when the container is created (or re-created), e.g. template,
+    password, ssh_keys: on an existing container they are never compared, never force a
+    replace and never re-run provisioning. `pxrun import` sets it for what Proxmox cannot
+    tell back."""
     restart: Literal["auto", "never", "ask"] | None = None
     """When a change needs a restart: do it (auto), leave it pending (never), or ask."""
     create_before_destroy: bool | None = None
@@ -139,15 +144,15 @@ class Lifecycle(SpecModel):
     for stateless containers: only when it has no data volumes (or only existing volumes on
     shared storage) and the old node is fenced (--fence-confirmed)."""
 
-    @field_validator("ignore_changes")
+    @field_validator("ignore_changes", "create_only")
     @classmethod
-    def _known_paths(cls, paths: list[str]) -> list[str]:
+    def _known_paths(cls, paths: list[str], info: ValidationInfo) -> list[str]:
         from pxrun.spec.introspect import path_problem
 
         for path in paths:
             problem = path_problem(Container, path)
             if problem:
-                raise fail(f"ignore_changes: {problem}")
+                raise fail(f"{info.field_name}: {problem}")
         return paths
 
 

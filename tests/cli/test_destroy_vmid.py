@@ -84,3 +84,41 @@ def test_unmanaged_missing_and_mixed_are_refused(simdir: Path,
     assert "there is no guest 999" in capsys.readouterr().err
     assert run(simdir, "destroy", "150", "-f", "pxrun.yaml") == 3
     assert "not both" in capsys.readouterr().err
+
+
+def test_unmanaged_refusal_suggests_import_or_unmanaged(simdir: Path,
+                                                        capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    with open_client(Settings(sim=True, sim_dir=simdir)) as (client, _):
+        create_ct(client, "pve1", 150, hostname="handmade")
+    assert run(simdir, "destroy", "150", "--force") == 1
+    err = capsys.readouterr().err
+    assert "pxrun import 150" in err and "pxrun destroy 150 --unmanaged" in err
+
+
+def test_unmanaged_is_deleted_when_told_so(simdir: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    with open_client(Settings(sim=True, sim_dir=simdir)) as (client, _):
+        create_ct(client, "pve1", 150, hostname="handmade", start=1)
+        create_ct(client, "pve2", 151, hostname="keeper", protection=1)
+    monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
+    assert run(simdir, "destroy", "150", "--unmanaged") == 1
+    captured = capsys.readouterr()
+    assert '- container "handmade" (vmid 150 on pve1)' in captured.out
+    assert "Destroy container handmade (vmid 150 on pve1) which no stack manages" in (
+        captured.err)
+    assert run(simdir, "destroy", "150", "--unmanaged", "--force") == 0
+    assert run(simdir, "destroy", "151", "--unmanaged", "--force") == 1  # protection holds
+    assert "it has protection enabled" in capsys.readouterr().err
+    assert set(_vmids(simdir, capsys)) == {"keeper"}
+
+
+def test_pxrun_0_1_force_purge_deletes_an_unmanaged_container_with_a_note(
+        simdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with open_client(Settings(sim=True, sim_dir=simdir)) as (client, _):
+        create_ct(client, "pve2", 150, hostname="from-0-1")
+    assert run(simdir, "destroy", "150", "--force", "--purge") == 0
+    err = capsys.readouterr().err
+    assert "note: container 150 (from-0-1) is not managed by pxrun" in err
+    assert "--unmanaged" in err
+    assert _vmids(simdir, capsys) == {}

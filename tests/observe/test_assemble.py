@@ -82,11 +82,21 @@ def test_build_container_claims_only_with_our_marker() -> None:
     assert (item.name, item.status, item.digest) == ("web-1", "running", "d" * 40)
     assert item.current.template == "debian-12" and item.current.resources.cores == 4
 
-    for description, words in ((None, "no pxrun marker"),
-                               (join_description("x", Marker(stack="lab", name="a")),
-                                "names stack 'lab'")):
-        problem = build_container("homelab", _GUEST, _pending(description), "running")
-        assert isinstance(problem, Problem) and words in problem.message
+    problem = build_container("homelab", _GUEST, _pending(
+        join_description("x", Marker(stack="lab", name="a"))), "running")
+    assert isinstance(problem, Problem) and "names stack 'lab'" in problem.message
+
+    # Notes replaced in the GUI: no marker, but the tag is there: a stray for the planner
+    for description in (None, "my own notes"):
+        stray = build_container("homelab", _GUEST, _pending(description, hostname="web"),
+                                "running")
+        assert isinstance(stray, ObservedContainer)
+        assert (stray.marked, stray.tagged, stray.name) == (False, True, "ct101")
+        assert stray.current.hostname == "web"
+        assert stray.current.description == (description or None)
+    untagged = build_container("homelab", _GUEST, _pending(ours), "running", tagged=False)
+    assert isinstance(untagged, ObservedContainer)
+    assert (untagged.marked, untagged.tagged, untagged.name) == (True, False, "web-1")
 
     broken = build_container("homelab", _GUEST, _pending(ours, net0="bridge=vmbr0"), "stopped")
     assert isinstance(broken, Problem) and "cannot be read" in broken.message

@@ -12,6 +12,7 @@ from pxrun.connect.client import ProxmoxerClient
 from pxrun.observe.fetch import observe_cluster
 from pxrun.pve.marker import Marker, join_description, stack_tag
 from pxrun.sim.reqlog import RequestLog
+from pxrun.spec.model import Container, Stack
 from tests.observe.conftest import create_ct
 from tests.sim.conftest import SimEnv
 
@@ -71,9 +72,10 @@ def test_observes_the_stack_and_the_cluster(cluster: ProxmoxerClient) -> None:
     # Every guest is known (vmid conflicts); only the stack's own are containers.
     assert set(obs.guests) == {101, 102, 103, 200, 201, 202}
     assert obs.guests[202].stack == "lab"
-    problems = {p.vmid: p.message for p in obs.problems}
-    assert set(problems) == {201}
-    assert "no pxrun marker" in problems[201]
+    assert not obs.problems
+    # tagged without a marker (Notes replaced in the GUI): a stray the planner recognises
+    assert [(s.vmid, s.current.hostname, s.tagged, s.marked) for s in obs.strays] == [
+        (201, "stray", True, False)]
 
     assert set(obs.nodes) == {"pve1", "pve2", "pve3"}
     assert obs.nodes["pve1"].containers == 3 and obs.nodes["pve1"].online
@@ -115,3 +117,42 @@ def test_offline_node_makes_its_containers_unknown_not_absent(
     assert [g.vmid for g in obs.unknown] == [102, 201]
     assert obs.nodes["pve2"].status != "online"
     assert not obs.bridges_on("pve2") and not obs.templates_on("pve2")
+
+
+def _stack(*names: str) -> Stack:
+    return Stack(stack="homelab", containers={n: Container(name=n) for n in names})
+
+
+def test_untagged_containers_found_by_hostname_or_by_their_marker(
+        cluster: ProxmoxerClient) -> None:
+    """A removed tag (specs/0081): our marker still names the container. Found by the spec's
+    hostname at no extra round trip; with the hostname changed too, by one read of each
+    untagged container, made only while an entry is otherwise missing."""
+    untag = {"description": join_description("", Marker(stack="homelab", name="api"))}
+    create_ct(cluster, "pve1", 120, hostname="api", **untag)
+    create_ct(cluster, "pve3", 121, hostname="renamed",
+              description=join_description("", Marker(stack="homelab", name="cache")))
+    # by hostname: found with tagged=False; 200 (legacy, no marker) is nobody's
+    obs = observe_cluster(cluster, _stack("web-1", "web-2", "db", "api", "legacy"),
+                          facts=False)
+    assert obs.containers["api"].vmid == 120 and not obs.containers["api"].tagged
+    assert "legacy" not in obs.containers and 200 not in {s.vmid for s in obs.strays}
+    assert "cache" not in obs.containers
+    # by the scan: cache is missing, so every untagged container is read once
+    before = cluster.request_count
+    obs = observe_cluster(cluster, _stack("web-1", "web-2", "db", "cache"), facts=False)
+    assert obs.containers["cache"].vmid == 121 and not obs.containers["cache"].tagged
+    untagged = 3  # 120, 121, 200; 202 carries another stack's tag and is not read
+    assert obs.requests == cluster.request_count - before == 1 + NODES + 4 + untagged
+    # nothing missing: no scan, and a name-only stack never scans
+    converged = observe_cluster(cluster, _stack("web-1", "web-2", "db"), facts=False)
+    assert converged.requests == 1 + NODES + 4
+    assert "cache" not in observe_cluster(cluster, "homelab", facts=False).containers
+
+
+def test_containers_to_adopt_come_back_as_strays(cluster: ProxmoxerClient) -> None:
+    obs = observe_cluster(cluster, "homelab", facts=False, adopt=(200, 202))
+    assert [(s.vmid, s.tagged, s.marked, s.name) for s in obs.strays] == [
+        (200, False, False, "ct200"), (201, True, False, "ct201")]
+    problems = {p.vmid: p.message for p in obs.problems}
+    assert problems == {202: "its marker names stack 'lab'"}  # another stack's: refused

@@ -21,14 +21,17 @@ from pxrun.observe.model import (
     NodeInfo,
     Observed,
     ObservedContainer,
+    Problem,
     StorageInfo,
     TemplateInfo,
 )
-from pxrun.plan.fingerprint import provision_fingerprint
+from pxrun.plan.options import PlanOptions
+from pxrun.plan.provision import Provisioning
 from pxrun.plan.templates import resolve_template
 from pxrun.pve.config import canonical
 from pxrun.spec.merge import deep_merge
 from pxrun.spec.model import Container, Stack
+from pxrun.spec.steps import encode_fingerprints
 
 GIB = 1024**3
 MIB = 1024**2
@@ -134,12 +137,25 @@ def _first_node(want: Container, nodes: list[str]) -> str:
     return nodes[0] if want.node == "auto" else want.node
 
 
-def build_observed(fragment: dict[str, Any] | None, stack: Stack) -> Observed:
+def recorded(want: Container, stack: Stack, sources: dict[str, bytes] | None = None,
+             secrets: dict[str, str] | None = None) -> str | None:
+    """The fingerprint record of a container provisioned exactly as `want` says."""
+    options = PlanOptions(file_sources=sources or {}, secrets=secrets or {})
+    return encode_fingerprints(Provisioning(stack, options).wanted(want).fingerprints) or None
+
+
+def build_observed(fragment: dict[str, Any] | None, stack: Stack,
+                   sources: dict[str, bytes] | None = None,
+                   secrets: dict[str, str] | None = None) -> Observed:
+    """`sources`/`secrets`: what the containers were provisioned with (an entry's own
+    `sources:` and `secrets:` win), so a converged container records the fingerprints
+    the plan wants."""
     fragment = fragment or {}
     cluster = _cluster(fragment)
     partial = Observed(stack=stack.stack, **cluster)
     names = sorted(cluster["nodes"])
     containers: dict[str, ObservedContainer] = {}
+    strays: list[ObservedContainer] = []
     guests: dict[int, GuestRef] = {}
     for index, (name, given) in enumerate((fragment.get("containers") or {}).items()):
         entry = given or {}
@@ -162,26 +178,44 @@ def build_observed(fragment: dict[str, Any] | None, stack: Stack) -> Observed:
             future = canonical(Container.model_validate(
                 deep_merge(current.model_dump(), entry["future"])))
         future = future.model_copy(update={"state": current.state})
-        fingerprint = entry.get("fingerprint", provision_fingerprint(want, stack.stack) or None)
-        containers[name] = ObservedContainer(
-            name=name, vmid=vmid, node=node, status=status,
+        own = {k: v.encode() for k, v in (entry.get("sources") or {}).items()}
+        fingerprint = entry.get("fingerprint", recorded(want, stack, own or sources,
+                                                        entry.get("secrets", secrets)))
+        marked, tagged = bool(entry.get("marked", True)), bool(entry.get("tagged", True))
+        key = name if marked else f"ct{vmid}"  # observe names a stray ct<vmid>
+        if not marked:  # and there is no fingerprint to read
+            fingerprint = None
+            current = current.model_copy(update={"name": key})
+            future = future.model_copy(update={"name": key})
+        item = ObservedContainer(
+            name=key, vmid=vmid, node=node, status=status,
             digest=entry.get("digest", f"digest-{vmid}"), current=current, future=future,
             pending=frozenset(entry.get("pending") or ([] if future == current else ["*"])),
             volids={"rootfs": f"{want.storage}:vm-{vmid}-disk-0",
                     **{slot: f"{m.storage}:vm-{vmid}-disk-{i + 1}"
                        for i, (slot, m) in enumerate(want.mounts.items()) if m.kind == "new"}},
-            fingerprint=fingerprint, tainted=bool(entry.get("tainted", False)))
+            fingerprint=fingerprint, tainted=bool(entry.get("tainted", False)),
+            taint_step=entry.get("taint_step", ""), taint_log=entry.get("taint_log", ""),
+            tailnet=entry.get("tailnet"), marked=marked, tagged=tagged)
+        if marked:
+            containers[name] = item
+        else:
+            strays.append(item)
         guests[vmid] = GuestRef(vmid=vmid, node=node, type="lxc", name=want.hostname,
-                                stack=stack.stack)
+                                stack=stack.stack if tagged else None)
     for vmid, guest in (fragment.get("guests") or {}).items():
         guests[int(vmid)] = GuestRef(vmid=int(vmid), node=guest.get("node", names[0]),
                                      type=guest.get("type", "lxc"), name=guest.get("name", ""),
                                      stack=guest.get("stack"))
+    problems = tuple(Problem(vmid=p["vmid"], node=p.get("node", names[0]),
+                             name=p.get("name"), message=p.get("message", "unreadable"))
+                     for p in fragment.get("problems") or [])
     unknown = tuple(GuestRef(vmid=u["vmid"], node=u["node"], type="lxc",
                              name=u.get("name", ""), stack=stack.stack)
                     for u in fragment.get("unknown") or [])
     return partial.model_copy(update={"containers": containers, "guests": guests,
-                                      "unknown": unknown})
+                                      "unknown": unknown, "strays": tuple(strays),
+                                      "problems": problems})
 
 
 def observed_from(stack: Stack, nodes: dict[str, Any] | None = None) -> Observed:

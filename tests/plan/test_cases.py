@@ -5,7 +5,7 @@ Each file holds `cases:`, each case:
   (PlanOptions fields; `secrets`: name -> value, none of which may appear in the plan),
   and expect:
     changes: {address: {action, replace_paths, restart_required, prune, node, diffs (paths),
-              diff_values ({path: [old, new]}), tainted, pending, roll_after,
+              diff_values ({path: [old, new]}), taint, pending, roll_after,
               data_destroyed, operations (in order; a string = the op name only, a dict =
               a subset of the op's fields), reason (substring)}}
     absent: [addresses with no change]      summary: {add, change, ...}
@@ -25,6 +25,7 @@ import yaml
 
 from pxrun.plan import PlanOptions, plan
 from pxrun.plan.model import Plan, ResourceChange
+from pxrun.render.jsonplan import plan_from_json, plan_to_json
 from tests.plan.builders import build_observed, build_stack
 
 CASES = Path(__file__).parent / "cases"
@@ -40,11 +41,14 @@ def _load() -> list[Any]:
 
 def run_case(case: dict[str, Any]) -> Plan:
     stack = build_stack(case.get("desired"))
-    observed = build_observed(case.get("observed"), stack)
     opts = dict(case.get("options") or {})
     for key in ("targets", "replace"):
         if key in opts:
             opts[key] = frozenset(opts[key])
+    if "file_sources" in opts:
+        opts["file_sources"] = {k: v.encode() for k, v in opts["file_sources"].items()}
+    observed = build_observed(case.get("observed"), stack, opts.get("file_sources"),
+                              opts.get("secrets"))
     return plan(stack, observed, PlanOptions(**opts))
 
 
@@ -70,7 +74,7 @@ def _check_change(change: ResourceChange, want: dict[str, Any]) -> None:
     for path, (old, new) in (want.get("diff_values") or {}).items():
         found = [(d["old"], d["new"]) for d in dump["diffs"] if d["path"] == path]
         assert found == [(old, new)], f"{where}: {path} {found}"
-    for key in ("tainted", "pending", "roll_after", "data_destroyed"):
+    for key in ("taint", "pending", "roll_after", "data_destroyed"):
         if key in want:
             assert _subset(want[key], dump[key]), f"{where}: {key} {dump[key]!r}"
     if "reason" in want:
@@ -105,6 +109,7 @@ def _no_secret_values(result: Plan, case: dict[str, Any]) -> None:
 def test_planner_case(case: dict[str, Any]) -> None:
     result = run_case(case)
     _no_secret_values(result, case)
+    assert plan_from_json(plan_to_json(result)) == result  # every plan is a valid JSON plan
     expect = case.get("expect") or {}
     for address, want in (expect.get("changes") or {}).items():
         change = result.change(address)

@@ -18,16 +18,19 @@ from pxrun.plan.model import (
     DataVolume,
     DeleteContainer,
     FieldDiff,
+    LeaveTailnet,
     Migrate,
     MoveVolume,
     Plan,
     PlanDiagnostic,
     Power,
     ReassignVolume,
+    Reprovision,
     ResizeVolume,
     ResourceChange,
     Snapshot,
     Summary,
+    Taint,
     UnknownContainer,
 )
 
@@ -43,7 +46,7 @@ def _view(**over: Any) -> dict[str, Any]:
         "resources": {"cores": 1, "cpulimit": None, "memory": 512, "swap": 256, "disk": 4},
         "networks": {"net0": {"name": "eth0", "bridge": "vmbr0", "ip": "dhcp", "gw": None}},
         "mounts": {}, "features": None, "unprivileged": True, "state": "running",
-        "tags": ["web"], "env": None, "provision": {"packages": "0123456789abcdef"},
+        "tags": ["web"], "env": None, "provision": ["packages", "files[/etc/motd]"],
     }
     return {**base, **over}
 
@@ -142,7 +145,26 @@ def delete() -> Plan:
     return _plan(ResourceChange(
         address="old-1", action=Action.DELETE, node="pve1", vmid=104, digest="b" * 40,
         before=_view(vmid=104), reason="destroy_mode",
-        operations=(DeleteContainer(node="pve1", vmid=104, stop_first=True),)), mode="destroy")
+        operations=(DeleteContainer(node="pve1", vmid=104, stop_first=True),
+                    LeaveTailnet(hostname="old-1.home.lan"))), mode="destroy")
+
+
+def update_provision() -> Plan:
+    """A tainted container: the step that failed runs again, with the steps after it."""
+    steps = ("network", "files[/etc/nginx/nginx.conf]", "run[enable nginx]")
+    return _plan(ResourceChange(
+        address="web-1", action=Action.UPDATE, node="pve1", vmid=101, digest="c" * 40,
+        before=_view(vmid=101), after=_view(vmid=101),
+        diffs=(FieldDiff(op="change", path="resources.memory", old=512, new=1024),
+               FieldDiff(op="change", path="provision", new=list(steps[1:]))),
+        reason="changed: resources.memory; tainted by a failed apply; provision: "
+               "files[/etc/nginx/nginx.conf], run[enable nginx]",
+        taint=Taint(step="files[/etc/nginx/nginx.conf]",
+                    log=".pxrun/logs/20250101T120000Z-42/web-1.log"),
+        operations=(ConfigUpdate(set={"memory": "1024"}),
+                    Reprovision(steps=steps, fingerprints={
+                        "files[/etc/nginx/nginx.conf]": "h0123456789ab",
+                        "run[enable nginx]": "h0123456789ab"}))))
 
 
 def prune() -> Plan:
@@ -240,7 +262,7 @@ def update_tainted_snapshot() -> Plan:
     return _plan(ResourceChange(
         address="app", action=Action.UPDATE, node="pve2", vmid=130, digest="3" * 40,
         before=_view(vmid=130), after=_view(vmid=130), diffs=diffs, restart_required=True,
-        tainted=True, operations=(
+        taint=Taint(), operations=(
             Snapshot(keep=3, rollback=True),
             ConfigUpdate(set={"timezone": "Europe/Berlin"}, pending=("timezone",)),
             Power(action="restart", policy="auto"))))
@@ -302,7 +324,8 @@ def errored_with_changes() -> Plan:
     return base.model_copy(update={"diagnostics": (diag,)})
 
 
-SAMPLES = {f.__name__: f for f in (create, update, update_restart_never, replace,
+SAMPLES = {f.__name__: f for f in (create, update, update_restart_never, update_provision,
+                                    replace,
                                     replace_create_first, delete, prune, drift, no_drift,
                                     no_changes, unknown, errored, update_mounts,
                                     update_pending_only, update_tainted_snapshot,
