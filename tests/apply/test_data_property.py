@@ -131,7 +131,7 @@ APPLIED: list[str] = []  # steps applied (not refused by a plan error), for -s r
 
 # PXRUN_DATA_EXAMPLES=N runs more examples; PXRUN_DATA_NOSHRINK=1 reports a failing one as
 # found (shrinking real applies takes many minutes).
-@settings(max_examples=int(os.environ.get("PXRUN_DATA_EXAMPLES", "6")), deadline=None,
+@settings(max_examples=int(os.environ.get("PXRUN_DATA_EXAMPLES", "4")), deadline=None,
           derandomize=True, phases=[p for p in Phase if not (
               p is Phase.shrink and os.environ.get("PXRUN_DATA_NOSHRINK"))],
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
