@@ -36,7 +36,8 @@ from pxrun.spec.yamlsrc import Path as DataPath
 if TYPE_CHECKING:
     from pxrun.spec.model import Stack
 
-STACK_KEYS = ("version", "stack", "cluster", "vars", "secrets", "defaults", "containers")
+STACK_KEYS = ("version", "stack", "cluster", "vars", "secrets", "defaults", "containers",
+              "ha_rules")
 SINGLE_KEYS = ("version", "stack", "cluster", "secrets")
 MAX_COUNT = 1000
 DEFAULT_FILE = "pxrun.yaml"
@@ -288,6 +289,7 @@ class _Stack:
         self.found = loader.stack_keys(docs)
         self.vars = loader.union("vars", docs)
         self.defaults = loader.union("defaults", docs)
+        self.ha_rules = loader.union("ha_rules", docs)
         self.containers: dict[str, _Resolved] = {}
         self.template_paths: set[tuple[str, DataPath]] = set()
 
@@ -340,6 +342,10 @@ class _Stack:
                 "", cluster_prov, ("cluster",)))
         if vars_data:
             result["vars"] = vars_data
+        if self.ha_rules.layers:  # one mapping over every file; Jinja like the containers
+            rules_prov = Provenance(self.ha_rules.layers)
+            result["ha_rules"] = renderer.render(self.ha_rules.data, {}, self._reporter(
+                "", rules_prov, ("ha_rules",)))
         result["containers"] = {n: r.data for n, r in self.containers.items()}
         for key in sorted(keys_read(env)):
             value = loader.environ.get(key, "")
@@ -371,9 +377,10 @@ class _Stack:
             origin = resolved.provenance.origin(rel)
             note = "from defaults" if origin.layer.label == "defaults" else ""
             return Where(origin.mark, origin.key_mark, str(path[1]), rel, note)
-        if path and path[0] == "vars" and self.vars.layers:
-            origin = Provenance(self.vars.layers).origin(path[1:])
-            return Where(origin.mark, origin.key_mark, "", path)
+        for name, union in (("vars", self.vars), ("ha_rules", self.ha_rules)):
+            if path and path[0] == name and union.layers:
+                origin = Provenance(union.layers).origin(path[1:])
+                return Where(origin.mark, origin.key_mark, "", path)
         doc = self.first
         if path and path[0] == "containers":
             doc = next((d for _, d in self.docs if "containers" in d.data), doc)
