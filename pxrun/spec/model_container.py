@@ -24,7 +24,6 @@ from pxrun.spec.model_pve9 import (
     ImageRef,
     LxcLine,
     container_checks,
-    idmap_from_lines,
     pve9_defaults,
 )
 from pxrun.spec.model_storage import Device, Mount, RootFs

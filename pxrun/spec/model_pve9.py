@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from itertools import pairwise
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, model_validator
@@ -129,7 +130,7 @@ class IdMap(SpecModel):
         for what, ranges in (("uids", self.uids), ("gids", self.gids)):
             for side in ("container", "host"):
                 spans = sorted((getattr(r, side), getattr(r, side) + r.count) for r in ranges)
-                for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+                for (_, end), (start, _) in pairwise(spans):
                     if start < end:
                         raise fail(f"idmap {what}: two ranges overlap on the {side} side "
                                    f"(at id {start})")
