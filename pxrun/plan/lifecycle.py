@@ -10,6 +10,7 @@ error: the change is still shown, so the user sees what was about to happen.
 from __future__ import annotations
 
 from pxrun.observe.model import ObservedContainer
+from pxrun.plan import pve9
 from pxrun.plan.context import PlanContext
 from pxrun.plan.diff import view
 from pxrun.plan.fingerprint import encode_fingerprint
@@ -67,17 +68,23 @@ def create_operations(ctx: PlanContext, desired: Container, want: Container,
     assert template is not None  # placed with need_template=True
     download = (TemplateDownload(storage=template.download_storage, template=template.filename)
                 if template.download_storage is not None else None)
-    params = seal_all(create_params(want, ctx.site()), ctx.known)
-    api, node = route_writes(ctx, want, None, params)
+    params = create_params(want, ctx.site())
+    if pve9.ha_managed_on_create(ctx, want):
+        params["ha-managed"] = "1"
+    api, node = route_writes(ctx, want, None, seal_all(params, ctx.known))
     create = CreateContainer(node=placement.node, vmid=vmid, template=template.volid,
-                             download=download, storage=want.storage, params=api.values,
+                             download=download, pull=pve9.image_pull(template),
+                             storage=want.storage, params=api.values,
                              marker_template=template.volid)
     steps = ctx.steps(desired)
+    raw = pve9.raw_operation(ctx, want, ctx.site(), running=False)
     ops: list[Operation] = [create, *([node.operation("node")] if node else []),
+                            *([raw] if raw else []), *pve9.ha_on_create(ctx, want),
                             *power_tail(False, want.state == "running", tuple(steps),
                                         encode_fingerprint(steps))]
-    made = want.model_copy(update={"node": placement.node, "template": template.volid,
-                                   "vmid": vmid})
+    pve9.image_checks(ctx, want, made=True, env_changed=True)
+    made = want.model_copy(update={"node": placement.node, "vmid": vmid,
+                                   "template": None if want.image else template.volid})
     return ops, made
 
 
@@ -86,9 +93,10 @@ def plan_create(ctx: PlanContext, desired: Container) -> ResourceChange:
     want = canonical(desired)
     base = {"address": want.name, "action": Action.CREATE, "vmid": want.vmid,
             "depends_on": tuple(want.depends_on), "restart_policy": ctx.restart_policy(want)}
-    if want.template is None:
+    if want.template is None and want.image is None:
         ctx.error(want.name, "a new container needs a template", "set template: debian-12 "
-                  "(or another shorthand or volid), in the container or in defaults")
+                  "(or another shorthand or volid), in the container or in defaults, or "
+                  "image: for an application container")
         return ResourceChange(**base, reason="create (no template given)")
     placement = ctx.placer.place(want)
     if isinstance(placement, str):
@@ -101,6 +109,8 @@ def plan_create(ctx: PlanContext, desired: Container) -> ResourceChange:
     after = view(made, ctx.steps(desired), ctx.view_secrets())
     fetch = placement.template is not None and placement.template.needs_download
     download = " (template downloaded first)" if fetch else ""
+    if placement.template is not None and placement.template.pull:
+        download = " (image pulled first)"
     return ResourceChange(**{**base, "node": placement.node}, after=after,
                           diffs=tuple(FieldDiff(op="add", path=k, new=v)
                                       for k, v in sorted(after.items()) if v is not None),
@@ -167,7 +177,7 @@ def plan_replace(ctx: PlanContext, desired: Container, want: Container,
                           diffs=diffs, reason=reason, replace_paths=replace_paths,
                           restart_policy=ctx.restart_policy(want),
                           depends_on=tuple(want.depends_on))
-    if want.template is None:
+    if want.template is None and want.image is None:
         ctx.error(want.name, "replacing needs a template", "set template in the spec")
         return base
     placement = _replacement_node(ctx, want, observed)

@@ -19,6 +19,7 @@ from pxrun.observe.model import Observed
 from pxrun.plan.context import PlanContext
 from pxrun.plan.diff import essence_pair, field_diffs, view
 from pxrun.plan.fingerprint import decode_fingerprint
+from pxrun.plan.ha import plan_ha_rules
 from pxrun.plan.identity import Recognised, create_allowed, ownership_drift, recognise
 from pxrun.plan.lifecycle import plan_create, plan_delete
 from pxrun.plan.model import (
@@ -71,6 +72,7 @@ def plan(desired: Stack, observed: Observed, options: PlanOptions | None = None)
     order = {name: i for i, name in enumerate(natural_sorted(
         set(desired.containers) | set(observed.containers)))}
     changes.sort(key=lambda c: order[c.address])
+    changes += plan_ha_rules(ctx, changes)  # after the containers they name
     return Plan(
         mode=options.mode, stack=desired.stack, spec_hash=ctx.spec_hash(),
         restart_policy=options.restart, changes=tuple(changes), drift=tuple(drift),

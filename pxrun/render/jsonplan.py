@@ -28,7 +28,7 @@ from pxrun.plan.model import Action, FieldDiff, Plan, ResourceChange
 from pxrun.pve.config import key_for, option_for
 from pxrun.pve.options import ChangeKind
 
-FORMAT_VERSION: Final = "2.1"
+FORMAT_VERSION: Final = "2.2"
 """major.minor: readers accept any minor of their major; additions bump the minor."""
 
 JsonDoc = dict[str, Any]
@@ -39,7 +39,7 @@ _EFFECTS: Final[dict[ChangeKind, str | None]] = {
     ChangeKind.RESIZE: "resize", ChangeKind.MIGRATE: "migrate",
     ChangeKind.MOVE_VOLUME: "move_volume", ChangeKind.POOL: "pool",
     ChangeKind.POWER: "power", ChangeKind.PROVISION: "provision",
-    ChangeKind.REPLACE: "replace", ChangeKind.NOT_COMPARED: None,
+    ChangeKind.REPLACE: "replace", ChangeKind.NOT_COMPARED: None, ChangeKind.HA: "ha",
 }
 
 
@@ -147,6 +147,9 @@ def diff_effect(diff: FieldDiff, change: ResourceChange) -> str | None:
             return "move_volume"
     elif kind in _EFFECTS:
         return _EFFECTS[kind]
+    if kind is ChangeKind.RAW:  # the config file: read when the container starts
+        return "restart" if any(op.op == "raw_lxc" and op.pending
+                                for op in change.operations) else "live"
     pending = {key for op in change.operations if op.op == "config" for key in op.pending}
     pending |= {op.slot for op in change.operations if op.op == "detach_mount"
                 and change.restart_required}

@@ -23,7 +23,7 @@ from pxrun.render.jsonplan import FORMAT_VERSION
 
 SCHEMA_ID = "https://pxrun.dev/schemas/plan.schema.json"
 EFFECTS = ("live", "restart", "resize", "migrate", "move_volume", "pool", "power",
-           "provision", "replace")
+           "provision", "replace", "ha")
 
 _STR = {"type": "string"}
 _BOOL = {"type": "boolean"}
