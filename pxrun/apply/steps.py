@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from pxrun.apply import steps_create, steps_power, steps_update
+from pxrun.apply import steps_create, steps_power, steps_pve9, steps_update
 from pxrun.apply.summary import ChangeResult, Outcome
 from pxrun.errors import ApiError, PxrunError, TaskFailedError
 
@@ -55,6 +55,9 @@ OPERATIONS: dict[str, Step] = {
     "power": steps_power.power,
     "provision": _provision,
     "delete": steps_power.delete,
+    "raw_lxc": steps_pve9.raw_lxc,
+    "ha": steps_pve9.ha_resource,
+    "ha_rule": steps_pve9.ha_rule,
 }
 
 
@@ -75,6 +78,8 @@ def run_change(run: Run) -> ChangeResult:
             OPERATIONS[op.op](run, op)
         if outcome == "done" and run.ip is None and run.vmid is not None and _runs(run):
             run.ip = steps_create.read_address(run)  # for the summary table only
+        if run.vmid is not None:  # what an HA rule of this apply names it by
+            run.shared.vmids_made[change.address] = run.vmid
     except PxrunError as exc:
         outcome = "failed"
         error = f"{run.current or 'apply'}: {exc.message}"

@@ -25,6 +25,7 @@ import click
 
 from pxrun.cli.cluster import open_client, request_timeout, root_runner
 from pxrun.cli.context import Settings
+from pxrun.cli.images import image_digests, pve9_flags
 from pxrun.cli.specload import load_spec, spec_path, var_options
 from pxrun.cli.status import ExitStatus
 
@@ -129,6 +130,7 @@ def _split_timeouts(values: tuple[str, ...]) -> tuple[float | None, dict[str, fl
 @click.option("--no-prune", is_flag=True, help="Keep managed containers no longer in the spec.")
 @apply_options
 @click.pass_obj
+@pve9_flags
 def apply_cmd(settings: Settings | None, /, planfile: Path | None, targets: tuple[str, ...],
               replace: tuple[str, ...], no_prune: bool, **kwargs: Any) -> int:
     """Make the cluster match the spec (or carry out a saved plan).
@@ -328,7 +330,10 @@ def locked_apply(client: ProxmoxerClient, settings: Settings, loaded: LoadedStac
         popts = plan_options(loaded, observed, spec_dir, targets=targets, replace=replace,
                              mode=cast("Mode", mode), no_prune=no_prune,
                              restart=cast("RestartPolicy", restart or "auto"),
-                             node_ssh_available=options.root_runner is not None)
+                             node_ssh_available=options.root_runner is not None,
+                             rebalance=settings.rebalance,
+                             image_digests=image_digests(client, settings, loaded.stack,
+                                                         observed))
         if adopt:
             popts = dataclasses.replace(popts, adopt=adopt)
         fresh = make_plan(loaded.stack, observed, popts)
@@ -361,8 +366,8 @@ def _show_and_approve(plan: Plan, settings: Settings, loaded: LoadedStack,
     from pxrun.render.jsonplan import plan_to_json
 
     doc = plan_to_json(plan)
-    print_diagnostics(render_diagnostics(doc, markup=_colour(settings, sys.stderr)), settings,
-                      loaded.redact)
+    print_diagnostics(render_diagnostics(doc, markup=_colour(settings, sys.stderr),
+                                         locate=loaded.where), settings, loaded.redact)
     if plan.errors:
         return int(ExitStatus.ERROR)
     if settings.json:

@@ -17,7 +17,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -25,6 +25,7 @@ import click
 
 from pxrun.cli.cluster import connection_options, node_ssh_configured, open_client
 from pxrun.cli.context import Settings
+from pxrun.cli.images import image_digests, pve9_flags
 from pxrun.cli.specload import load_spec, spec_path, var_options
 from pxrun.cli.status import ExitStatus
 
@@ -67,6 +68,7 @@ _COUNTED = re.compile(r"^(?P<base>.+)-\d+$")
 @connection_options
 @var_options
 @click.pass_obj
+@pve9_flags
 def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
              detailed_exitcode: bool, json_output: bool, targets: tuple[str, ...],
              replace: tuple[str, ...], destroy: bool, refresh_only: bool, no_prune: bool,
@@ -103,11 +105,13 @@ def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
                      flags=flags) as (client, info):
         observed = observe_cluster(client, loaded.stack, facts=not refresh_only)
         ssh_ready = node_ssh_configured(info)
+        digests = image_digests(client, settings, loaded.stack, observed)
     observed_at = time.perf_counter()
     mode = "destroy" if destroy else "refresh-only" if refresh_only else "normal"
     options = plan_options(loaded, observed, spec_dir, targets=targets, replace=replace,
                            mode=mode, no_prune=no_prune, restart=restart,
-                           node_ssh_available=ssh_ready)
+                           node_ssh_available=ssh_ready, rebalance=settings.rebalance,
+                           image_digests=digests)
     doc = plan_to_json(make_plan(loaded.stack, observed, options),
                        spec_path=relative_to_plan(spec, out) if out is not None else None)
     if settings.verbosity > 0:
@@ -122,7 +126,8 @@ def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
 def plan_options(loaded: LoadedStack, observed: Observed, spec_dir: Path, *,
                  targets: tuple[str, ...] = (), replace: tuple[str, ...] = (),
                  mode: str = "normal", no_prune: bool = False, restart: str = "auto",
-                 node_ssh_available: bool = False) -> PlanOptions:
+                 node_ssh_available: bool = False, rebalance: bool = False,
+                 image_digests: Mapping[str, str] | None = None) -> PlanOptions:
     """The planner's options from the command line; names are checked (exit 3 on a typo)."""
     from pxrun.errors import UsageError
     from pxrun.plan.options import PlanOptions
@@ -138,7 +143,7 @@ def plan_options(loaded: LoadedStack, observed: Observed, spec_dir: Path, *,
         node_ssh_available=node_ssh_available,
         file_digests=file_digests(loaded.stack, spec_dir,
                                   allow_outside=loaded.allow_outside_paths),
-        secrets=loaded.secrets)
+        secrets=loaded.secrets, rebalance=rebalance, image_digests=dict(image_digests or {}))
 
 
 def relative_to_plan(spec: Path, planfile: Path) -> str:
@@ -197,8 +202,9 @@ def show_plan(doc: dict[str, Any], settings: Settings, *, loaded: LoadedStack | 
     from pxrun.render.jsonplan import dumps
 
     redact = loaded.redact if loaded is not None else (lambda text: text)
-    print_diagnostics(render_diagnostics(doc, markup=_colour(settings, sys.stderr)), settings,
-                      redact)
+    locate = loaded.where if loaded is not None else None
+    print_diagnostics(render_diagnostics(doc, markup=_colour(settings, sys.stderr),
+                                         locate=locate), settings, redact)
     if settings.json:
         click.echo(redact(dumps(doc)), nl=False)
     elif settings.quiet or doc.get("errored"):

@@ -67,7 +67,8 @@ def create_operations(ctx: PlanContext, desired: Container, want: Container,
     template = placement.template
     assert template is not None  # placed with need_template=True
     download = (TemplateDownload(storage=template.download_storage, template=template.filename)
-                if template.download_storage is not None else None)
+                if template.needs_download and template.download_storage is not None
+                else None)
     params = create_params(want, ctx.site())
     if pve9.ha_managed_on_create(ctx, want):
         params["ha-managed"] = "1"

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable
 
 from pxrun.observe.model import Observed
+from pxrun.plan import pve9
 from pxrun.plan.context import PlanContext
 from pxrun.plan.diff import essence_pair, field_diffs, view
 from pxrun.plan.fingerprint import decode_fingerprint
@@ -165,12 +166,17 @@ def _drift(ctx: PlanContext, scope: set[str]) -> list[ResourceChange]:
             spec_view = view(want, ctx.steps(desired), secrets)
             cluster_view = view(seen, decode_fingerprint(have.fingerprint), secrets)
             diffs = [*field_diffs(spec_view, cluster_view), *ownership_drift(ctx, have)]
+            updated = pve9.image_update(ctx, want, have)
+            if updated is not None:  # the registry moved the tag: spec (now) -> cluster
+                diffs.append(updated.model_copy(update={"old": updated.new,
+                                                        "new": updated.old}))
             if diffs or have.tainted:
+                why = ("image updated: " + pve9.update_words(updated) if updated is not None
+                       else "changed outside pxrun: " + ", ".join(d.path for d in diffs)
+                       if diffs else "tainted by a failed apply")
                 drift.append(ResourceChange(
                     **base, node=have.node, vmid=have.vmid, digest=have.digest,
-                    before=spec_view, after=cluster_view, diffs=tuple(diffs),
-                    reason="changed outside pxrun: " + ", ".join(d.path for d in diffs)
-                    if diffs else "tainted by a failed apply"))
+                    before=spec_view, after=cluster_view, diffs=tuple(diffs), reason=why))
         elif desired is not None and not _is_unknown(ctx, desired):
             drift.append(ResourceChange(**base, before=view(canonical(desired),
                                                             ctx.steps(desired), secrets),

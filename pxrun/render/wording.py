@@ -60,6 +60,11 @@ REASONS: Final[dict[str, str]] = {
 
 BECAUSE: Final = "(because {reason})"
 AS_GIVEN: Final = "({reason})"
+SAID_AS_IS: Final = ("image updated:",)  # reasons shown as they are: `# image updated: ...`
+
+# What a change is a change of: containers, and the stack's HA rules (`ha_rules.<name>`).
+KINDS: Final[dict[str, str]] = {"ha_rules.": "ha_rule"}
+KIND_DEFAULT: Final = "container"
 
 # --- fields -------------------------------------------------------------------------------
 # What a changed field costs, by the effect the JSON plan gives each diff.
@@ -73,6 +78,7 @@ EFFECT_NOTES: Final[dict[str, str]] = {
     "provision": "re-provision",
     "pool": "",
     "power": "",
+    "ha": "HA resource",
 }
 
 ARROW: Final = "→"

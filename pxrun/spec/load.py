@@ -53,7 +53,8 @@ class LoadedStack:
     """The spec files that make up the stack, in merge order."""
     secrets_file: Path | None = None
     locations: Mapping[str, str] = field(default_factory=dict)
-    """Container name -> 'file:line:col' of its entry, for later (plan-time) messages."""
+    """Container name -> 'file:line:col' of its entry, for later (plan-time) messages;
+    also 'name.field' -> where that field of the container was written (or its default)."""
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
     """Every secret the spec may use, by its name in templates -> its value: each value of
     the sops file (`secrets.db.password`) and each environment variable the spec reads
@@ -67,6 +68,14 @@ class LoadedStack:
     def secret_strings(self) -> frozenset[str]:
         """The secret values: what output redacts."""
         return frozenset(self.secrets.values())
+
+    def where(self, address: str | None, path: str | None) -> str | None:
+        """'file:line:col' of a container's field (its entry when the field was not
+        written; None for what the spec does not hold)."""
+        if address is None:
+            return None
+        head = path.split(".", 1)[0] if path else None
+        return self.locations.get(f"{address}.{head}") or self.locations.get(address)
 
     def redact(self, text: str) -> str:
         """`text` with every decrypted secret value replaced by '***'."""
@@ -450,6 +459,10 @@ def load_stack(path: Path, *, environ: Mapping[str, str] | None = None,
     for name, resolved in stack.containers.items():
         mark = resolved.entry.doc.key_mark(("containers", resolved.entry.name))
         locations[name] = f"{mark.file}:{mark.line}:{mark.col}"
+        for key in resolved.data:  # where each field was written: the line to change
+            if key != "name":
+                where = stack.locate(("containers", name, key)).mark
+                locations[f"{name}.{key}"] = f"{where.file}:{where.line}:{where.col}"
     return LoadedStack(model, tuple(file for file, _ in docs),
                        stack.found["secrets"][0] if "secrets" in stack.found else None,
                        locations, dict(sorted(loader.secret_values.items())),
