@@ -56,10 +56,23 @@ def plan_ha_rules(ctx: PlanContext, changes: list[ResourceChange]) -> list[Resou
                 continue
             out.append(_delete(ctx, name, have))
         elif want is not None:
+            lost = _unknown_members(ctx, have)
+            if lost:
+                ctx.warn(PREFIX + name, f"HA rule {name} names container(s) on a node that did "
+                                        f"not answer ({lost}); it is left as it is")
+                continue
             change = _write(ctx, name, want, have, remade)
             if change is not None:
                 out.append(change)
     return out
+
+
+def _unknown_members(ctx: PlanContext, have: HaRuleInfo | None) -> str:
+    """The rule's containers that observe could not see (their node did not answer)."""
+    if have is None:
+        return ""
+    unknown = {g.vmid for g in ctx.observed.unknown}
+    return ", ".join(str(v) for v in have.vmids if v in unknown)
 
 
 def _want_view(rule: HaRule) -> dict[str, Json]:
