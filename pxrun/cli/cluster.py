@@ -125,16 +125,37 @@ def node_ssh_configured(info: ConnectionInfo) -> bool:
 
 
 @contextmanager
-def root_runner(info: ConnectionInfo) -> Iterator[Any]:
+def root_runner(info: ConnectionInfo, pool: Any = None,
+                addresses: dict[str, str] | None = None) -> Iterator[Any]:
     """apply's `RootRunner` over node SSH when it is configured (else None); connections
-    are opened on first use and closed at the end."""
+    are opened on first use (`pool`: shared with provisioning) and closed at the end."""
     if not node_ssh_configured(info):
         yield None
         return
     from pxrun.provision.nodessh import NodeShell, PctSetRunner
 
-    with NodeShell(info.ssh) as shell:
+    with NodeShell(info.ssh, pool=pool, addresses=addresses) as shell:
         yield PctSetRunner(shell)
+
+
+@contextmanager
+def provision_session(client: Any, info: ConnectionInfo) -> Iterator[Any]:
+    """The SSH session provisioning runs in (connections opened on first use, closed at
+    the end; logs under .pxrun/logs/). Nodes are dialled at the address
+    `/cluster/status` gives, unless the SSH settings name a host (always with --sim)."""
+    from pxrun.errors import ApiError
+    from pxrun.provision.runner import ProvisionSession
+    from pxrun.provision.sshconn import node_addresses
+
+    addresses: dict[str, str] = {}
+    if node_ssh_configured(info) and not info.simulated:
+        try:
+            addresses = node_addresses(client.get("cluster/status"))
+        except ApiError:
+            addresses = {}  # the node names are tried instead
+    with ProvisionSession(info.ssh, log_dir=Path(".pxrun") / "logs",
+                          addresses=addresses) as session:
+        yield session
 
 
 def print_connection_warnings(info: ConnectionInfo, settings: Settings) -> None:

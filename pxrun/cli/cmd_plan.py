@@ -59,6 +59,10 @@ _COUNTED = re.compile(r"^(?P<base>.+)-\d+$")
               help="Only report what changed outside pxrun (drift); plan nothing.")
 @click.option("--no-prune", is_flag=True,
               help="Keep managed containers that are no longer in the spec.")
+@click.option("--reprovision", is_flag=True,
+              help="Run every provisioning step again, not only the changed ones.")
+@click.option("--keep-tailscale", "keep_tailscale", is_flag=True,
+              help="Leave the tailnet nodes of deleted containers on the tailnet.")
 @click.option("--restart", type=click.Choice(["auto", "never", "ask"]), default="auto",
               show_default=True,
               help="When a change needs a restart: do it, leave it pending, or ask at apply.")
@@ -72,14 +76,17 @@ _COUNTED = re.compile(r"^(?P<base>.+)-\d+$")
 def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
              detailed_exitcode: bool, json_output: bool, targets: tuple[str, ...],
              replace: tuple[str, ...], destroy: bool, refresh_only: bool, no_prune: bool,
-             restart: str, sim: bool, cluster: str | None, flags: ConnectionFlags) -> int:
+             reprovision: bool, keep_tailscale: bool, restart: str, sim: bool,
+             cluster: str | None, flags: ConnectionFlags) -> int:
     """Show what apply would change to make the cluster match the spec.
 
     Reads the live cluster (one request per managed container, a few per node), compares
     it with the spec and prints each container that will be created (+), updated in
     place (~), replaced (-/+ or +/-) or destroyed (-), field by field, with what each
-    change costs (# needs restart, # resize, # migrate, # forces replacement).
+    change costs (# needs restart, # resize, # migrate, # forces replacement), and the
+    provisioning steps that run (`~ provision: files[/etc/motd], run[enable nginx]`).
     """
+    from pxrun.connect.tailnet import tailnet_key
     from pxrun.errors import UsageError
     from pxrun.observe.fetch import observe_cluster
     from pxrun.plan.planner import plan as make_plan
@@ -110,8 +117,10 @@ def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
     mode = "destroy" if destroy else "refresh-only" if refresh_only else "normal"
     options = plan_options(loaded, observed, spec_dir, targets=targets, replace=replace,
                            mode=mode, no_prune=no_prune, restart=restart,
-                           node_ssh_available=ssh_ready, rebalance=settings.rebalance,
-                           image_digests=digests)
+                           node_ssh_available=ssh_ready, reprovision=reprovision,
+                           keep_tailnet=keep_tailscale,
+                           tailnet_api=tailnet_key(os.environ, loaded.secrets) is not None,
+                           rebalance=settings.rebalance, image_digests=digests)
     doc = plan_to_json(make_plan(loaded.stack, observed, options),
                        spec_path=relative_to_plan(spec, out) if out is not None else None)
     if settings.verbosity > 0:
@@ -126,7 +135,9 @@ def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
 def plan_options(loaded: LoadedStack, observed: Observed, spec_dir: Path, *,
                  targets: tuple[str, ...] = (), replace: tuple[str, ...] = (),
                  mode: str = "normal", no_prune: bool = False, restart: str = "auto",
-                 node_ssh_available: bool = False, rebalance: bool = False,
+                 node_ssh_available: bool = False, reprovision: bool = False,
+                 keep_tailnet: bool = False, tailnet_api: bool = False,
+                 rebalance: bool = False,
                  image_digests: Mapping[str, str] | None = None) -> PlanOptions:
     """The planner's options from the command line; names are checked (exit 3 on a typo)."""
     from pxrun.errors import UsageError
@@ -136,14 +147,16 @@ def plan_options(loaded: LoadedStack, observed: Observed, spec_dir: Path, *,
                                                                               "ask"):
         raise UsageError(f"unknown plan mode {mode!r} or restart policy {restart!r}")
     known = set(loaded.stack.containers) | set(observed.containers)
+    sources, errors = file_sources(loaded.stack, spec_dir,
+                                   allow_outside=loaded.allow_outside_paths)
     return PlanOptions(
         targets=frozenset(expand_addresses(targets, known, "--target")),
         replace=frozenset(expand_addresses(replace, known, "--replace")),
         mode=cast("Mode", mode), no_prune=no_prune, restart=cast("RestartPolicy", restart),
-        node_ssh_available=node_ssh_available,
-        file_digests=file_digests(loaded.stack, spec_dir,
-                                  allow_outside=loaded.allow_outside_paths),
-        secrets=loaded.secrets, rebalance=rebalance, image_digests=dict(image_digests or {}))
+        node_ssh_available=node_ssh_available, file_sources=sources, file_errors=errors,
+        secrets=loaded.secrets, reprovision=reprovision, keep_tailnet=keep_tailnet,
+        tailnet_api=tailnet_api, rebalance=rebalance,
+        image_digests=dict(image_digests or {}))
 
 
 def relative_to_plan(spec: Path, planfile: Path) -> str:
@@ -171,27 +184,32 @@ def expand_addresses(names: tuple[str, ...], known: set[str], flag: str) -> list
     return out
 
 
-def file_digests(stack: Stack, spec_dir: Path, *, allow_outside: bool = False
-                 ) -> dict[str, str]:
-    """sha256 of each local file provisioning copies or renders, so an edited file shows in
-    the plan. Paths are relative to the spec's folder (and must stay inside it, as the loader
-    checked); a missing file gets no digest (apply reports it); one that cannot be read (a
-    device, /proc/self/mem, too large) is a spec error."""
+def file_sources(stack: Stack, spec_dir: Path, *, allow_outside: bool = False,
+                 ) -> tuple[dict[str, bytes], dict[str, str]]:
+    """The local files provisioning copies or renders (path relative to the spec's folder
+    -> bytes), and the missing ones (path -> why): the plan fingerprints what they hold, so
+    an edited file shows as its step, and a missing one is a plan error for its step.
+    Paths must stay inside the spec's folder (as the loader checked); one that exists but
+    cannot be read (a device, /proc/self/mem, too large) is a spec error."""
     from pxrun.errors import Diagnostic, SpecError
-    from pxrun.spec.paths import LocalFileError, digest, provision_files, read_named
+    from pxrun.spec.paths import LocalFileError, provision_files, read_named
 
-    digests: dict[str, str] = {}
+    sources: dict[str, bytes] = {}
+    missing: dict[str, str] = {}
     problems: list[Diagnostic] = []
     for container, _, name in provision_files(stack):
-        if name in digests or not (spec_dir / name).exists():
+        if name in sources or name in missing:
+            continue
+        if not (spec_dir / name).exists():
+            missing[name] = f"not found in the spec's folder {spec_dir}"
             continue
         try:
-            digests[name] = digest(read_named(spec_dir, name, allow_outside=allow_outside))
+            sources[name] = read_named(spec_dir, name, allow_outside=allow_outside)
         except LocalFileError as exc:
             problems.append(Diagnostic(str(spec_dir / name), 0, 0, f"{container}: {exc}"))
     if problems:
         raise SpecError(problems)
-    return digests
+    return sources, missing
 
 
 def show_plan(doc: dict[str, Any], settings: Settings, *, loaded: LoadedStack | None = None,

@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from pxrun.cli.cluster import connection_options, node_ssh_configured, open_client, root_runner
+from pxrun.cli.cluster import (
+    connection_options,
+    node_ssh_configured,
+    open_client,
+    provision_session,
+    root_runner,
+)
 from pxrun.cli.context import Settings
 from pxrun.cli.specload import var_options
 from pxrun.cli.status import ExitStatus
@@ -104,6 +110,7 @@ def watch_cmd(settings: Settings | None, path: Path | None, interval: float, jit
     import dataclasses
 
     from pxrun.apply.context import ApplyOptions
+    from pxrun.apply.provisioner import StackProvisioner
     from pxrun.cli.cmd_drift import desired_from, load_credentials, load_spec
     from pxrun.daytwo.reconcile import ActOptions
     from pxrun.daytwo.server import WatchEndpoints, WatchServer
@@ -125,7 +132,9 @@ def watch_cmd(settings: Settings | None, path: Path | None, interval: float, jit
     loaded, spec_dir = load_spec(path, settings)
     stop = threading.Event()
     with open_client(settings, spec_cluster=loaded.stack.cluster, spec_dir=spec_dir,
-                     flags=flags) as (client, info), root_runner(info) as runner:
+                     flags=flags) as (client, info), \
+            provision_session(client, info) as session, \
+            root_runner(info, session.pool, session.addresses) as runner:
         ssh = node_ssh_configured(info)
 
         def load() -> Any:
@@ -135,7 +144,8 @@ def watch_cmd(settings: Settings | None, path: Path | None, interval: float, jit
         act = ActOptions(allow=allowed, restart=restart,  # type: ignore[arg-type]
                          fence_confirmed=fence_confirmed,
                          apply=dataclasses.replace(ApplyOptions(parallelism=parallelism),
-                                                   root_runner=runner))
+                                                   root_runner=runner,
+                                                   provisioner=StackProvisioner(session)))
         options = WatchOptions(interval=interval, jitter=jitter, apply=apply_, act=act,
                                node_timeout=node_timeout,
                                lock_ttl=max(3 * interval, 60.0), max_cycles=max_cycles)

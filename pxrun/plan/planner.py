@@ -19,18 +19,19 @@ from pxrun.observe.model import Observed
 from pxrun.plan import pve9
 from pxrun.plan.context import PlanContext
 from pxrun.plan.diff import essence_pair, field_diffs, view
-from pxrun.plan.fingerprint import decode_fingerprint
 from pxrun.plan.ha import plan_ha_rules
 from pxrun.plan.identity import Recognised, create_allowed, ownership_drift, recognise
 from pxrun.plan.lifecycle import plan_create, plan_delete
 from pxrun.plan.model import (
     Action,
+    FieldDiff,
     Plan,
     ResourceChange,
     Summary,
     UnknownContainer,
 )
 from pxrun.plan.options import PlanOptions
+from pxrun.plan.provision import OUT_OF_DATE, provision_operation, shown
 from pxrun.plan.update import plan_existing
 from pxrun.plan.validate import duplicate_hostnames, vmid_conflict
 from pxrun.pve.config import canonical
@@ -163,13 +164,17 @@ def _drift(ctx: PlanContext, scope: set[str]) -> list[ResourceChange]:
         base = {"address": name, "action": Action.READ}
         if desired is not None and have is not None:
             want, seen = essence_pair(desired, have)
-            spec_view = view(want, ctx.steps(desired), secrets)
-            cluster_view = view(seen, decode_fingerprint(have.fingerprint), secrets)
+            spec_view = view(want, None, secrets)
+            cluster_view = view(seen, None, secrets)
             diffs = [*field_diffs(spec_view, cluster_view), *ownership_drift(ctx, have)]
             updated = pve9.image_update(ctx, want, have)
             if updated is not None:  # the registry moved the tag: spec (now) -> cluster
                 diffs.append(updated.model_copy(update={"old": updated.new,
                                                         "new": updated.old}))
+            steps = provision_operation(ctx, desired, have, check=False)
+            if steps is not None:  # the steps the container did not run as the spec says
+                diffs.append(FieldDiff(op="change", path="provision", old=shown(steps.steps),
+                                       new=OUT_OF_DATE))
             if diffs or have.tainted:
                 why = ("image updated: " + pve9.update_words(updated) if updated is not None
                        else "changed outside pxrun: " + ", ".join(d.path for d in diffs)
@@ -178,8 +183,7 @@ def _drift(ctx: PlanContext, scope: set[str]) -> list[ResourceChange]:
                     **base, node=have.node, vmid=have.vmid, digest=have.digest,
                     before=spec_view, after=cluster_view, diffs=tuple(diffs), reason=why))
         elif desired is not None and not _is_unknown(ctx, desired):
-            drift.append(ResourceChange(**base, before=view(canonical(desired),
-                                                            ctx.steps(desired), secrets),
+            drift.append(ResourceChange(**base, before=view(canonical(desired), None, secrets),
                                         reason="in the spec, not in the cluster"))
         elif have is not None:
             drift.append(ResourceChange(
