@@ -91,9 +91,12 @@ def parse_ha_rules(items: Iterable[Mapping[str, Any]]) -> dict[str, HaRuleInfo]:
 
 
 def uses_pve9(stack: Stack) -> bool:
-    """Whether the spec uses a field that needs Proxmox VE 9."""
+    """Whether the spec uses a field that needs Proxmox VE 9 (9.0: HA rules; 9.1: images,
+    `ha-managed`, `entrypoint`, `env`, host-managed networks)."""
     return stack.ha_rules is not None or any(
-        ct.image is not None or ct.ha is not None for ct in stack.containers.values())
+        ct.image is not None or ct.ha is not None or ct.entrypoint is not None or ct.env
+        or any(net.host_managed for net in ct.networks.values())
+        for ct in stack.containers.values())
 
 
 def raw_names(stack: Stack) -> frozenset[str]:

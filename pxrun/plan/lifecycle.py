@@ -85,6 +85,7 @@ def create_operations(ctx: PlanContext, desired: Container, want: Container,
                             *([raw] if raw else []), *pve9.ha_on_create(ctx, want),
                             *power_tail(False, want.state == "running", provision)]
     pve9.image_checks(ctx, want, made=True, env_changed=True)
+    pve9.version_checks(ctx, want)
     made = want.model_copy(update={"node": placement.node, "vmid": vmid,
                                    "template": None if want.image else template.volid})
     return ops, made, shown(provision.steps) if provision is not None else []

@@ -55,6 +55,25 @@ def image_pull(template: ResolvedTemplate) -> ImagePull | None:
                      filename=template.filename)
 
 
+def version_checks(ctx: PlanContext, want: Container, keys: set[str] | None = None) -> None:
+    """What Proxmox VE 9.1 added (`entrypoint`, `env`, host-managed networks) is a plan
+    error on an older cluster, before anything is tried; `keys`: the config keys written
+    (None: a create writes them all)."""
+    if version_at_least(ctx.observed.pve_version, (9, 1)) is not False:
+        return
+    found = []
+    if want.entrypoint is not None and (keys is None or "entrypoint" in keys):
+        found.append(("entrypoint", "entrypoint"))
+    if want.env and (keys is None or "env" in keys):
+        found.append(("env", "env"))
+    for slot, net in want.networks.items():
+        if net.host_managed and (keys is None or slot in keys):
+            found.append((f"networks.{slot}", f"{slot} host_managed"))
+    for path, what in found:
+        ctx.error(want.name, f"{what} needs Proxmox VE 9.1 or newer; the cluster runs "
+                             f"{ctx.observed.pve_version}", path=path)
+
+
 def image_checks(ctx: PlanContext, want: Container, *, made: bool, env_changed: bool) -> None:
     """Version and Proxmox's documented limits, when a container is made from an image
     (`made`) or its env changes."""

@@ -254,6 +254,7 @@ def _assemble(ctx: PlanContext, want: Container, observed: ObservedContainer, wo
         ops.append(ha)
     if "env" in work.set_keys:
         pve9.image_checks(ctx, want, made=False, env_changed=True)
+    pve9.version_checks(ctx, want, work.set_keys)
     ops += [*work.attach, *work.detach, *work.resizes]
     if work.pool:
         ops.append(SetPool(before=observed.current.pool, after=want.pool))
