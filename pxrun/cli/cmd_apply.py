@@ -257,7 +257,7 @@ def apply_session(settings: Settings, options: ApplyOptions, *, flags: Connectio
 
     with open_client(settings, spec_cluster=spec_cluster, spec_dir=spec_dir,
                      flags=flags) as (client, info), \
-            provision_session(client, info) as session, \
+            provision_session(client, info, settings.secrets.values) as session, \
             root_runner(info, session.pool, session.addresses) as runner:
         yield (client, dataclasses.replace(options, root_runner=runner,
                                            provisioner=StackProvisioner(session)),
@@ -413,14 +413,13 @@ def _show_and_approve(plan: Plan, settings: Settings, loaded: LoadedStack,
 
     doc = plan_to_json(plan)
     print_diagnostics(render_diagnostics(doc, markup=_colour(settings, sys.stderr),
-                                         locate=loaded.where), settings, loaded.redact)
+                                         locate=loaded.where), settings)
     if plan.errors:
         return int(ExitStatus.ERROR)
     if settings.json:
         click.echo(json.dumps({"event": "plan", "plan": doc}, sort_keys=True))
     elif not settings.quiet:
-        _echo(loaded.redact(render_plan(doc, markup=_colour(settings, sys.stdout))), settings,
-              nl=False)
+        _echo(render_plan(doc, markup=_colour(settings, sys.stdout)), settings, nl=False)
     if not any(c.operations for c in plan.changes):
         if not settings.json and settings.quiet:
             click.echo(wording.NO_CHANGES)

@@ -17,7 +17,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -219,21 +219,22 @@ def show_plan(doc: dict[str, Any], settings: Settings, *, loaded: LoadedStack | 
     from pxrun.render.human import render_diagnostics, render_plan, render_summary
     from pxrun.render.jsonplan import dumps
 
-    redact = loaded.redact if loaded is not None else (lambda text: text)
+    # secrets are masked on the way out (`main` wraps stdout and stderr: pxrun.redaction)
     locate = loaded.where if loaded is not None else None
     print_diagnostics(render_diagnostics(doc, markup=_colour(settings, sys.stderr),
-                                         locate=locate), settings, redact)
+                                         locate=locate), settings)
     if settings.json:
-        click.echo(redact(dumps(doc)), nl=False)
+        click.echo(dumps(doc), nl=False)
     elif settings.quiet or doc.get("errored"):
-        _echo(redact(render_summary(doc, markup=_colour(settings, sys.stdout))), settings)
+        _echo(render_summary(doc, markup=_colour(settings, sys.stdout)), settings)
     else:
-        _echo(redact(render_plan(doc, markup=_colour(settings, sys.stdout))), settings,
-              nl=False)
+        _echo(render_plan(doc, markup=_colour(settings, sys.stdout)), settings, nl=False)
     if doc.get("errored"):
         return int(ExitStatus.ERROR)
     if out is not None:
-        _write_atomically(out, redact(dumps(doc)))
+        from pxrun.cli.redact import sealed_plan
+
+        _write_atomically(out, dumps(sealed_plan(doc, settings.secrets)))
         if not settings.quiet:
             click.echo(wording.SAVED.format(path=out), err=settings.json)
     if detailed_exitcode and doc.get("changes_present"):
@@ -241,15 +242,14 @@ def show_plan(doc: dict[str, Any], settings: Settings, *, loaded: LoadedStack | 
     return int(ExitStatus.OK)
 
 
-def print_diagnostics(lines: list[str], settings: Settings,
-                      redact: Callable[[str], str] = lambda text: text) -> None:
+def print_diagnostics(lines: list[str], settings: Settings) -> None:
     """The plan's errors and warnings on stderr, each line once per run (a warning the
     connection or the lock already printed is not repeated)."""
     for line in lines:
         if line in settings.warned:
             continue
         settings.warned.add(line)
-        _echo(redact(line), settings, err=True)
+        _echo(line, settings, err=True)
 
 
 def _colour(settings: Settings, stream: Any) -> bool:

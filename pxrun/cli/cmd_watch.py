@@ -133,7 +133,7 @@ def watch_cmd(settings: Settings | None, path: Path | None, interval: float, jit
     stop = threading.Event()
     with open_client(settings, spec_cluster=loaded.stack.cluster, spec_dir=spec_dir,
                      flags=flags) as (client, info), \
-            provision_session(client, info) as session, \
+            provision_session(client, info, settings.secrets.values) as session, \
             root_runner(info, session.pool, session.addresses) as runner:
         ssh = node_ssh_configured(info)
 
@@ -151,8 +151,9 @@ def watch_cmd(settings: Settings | None, path: Path | None, interval: float, jit
                                lock_ttl=max(3 * interval, 60.0), max_cycles=max_cycles)
         watcher = Watcher(client, load, options, emit=_emit, stack=loaded.stack.stack,
                           stop=stop)
-        server = WatchServer(host, int(port), WatchEndpoints(
-            watcher.metrics.exposition, watcher.health, watcher.records.snapshot)).start()
+        server = WatchServer(host, int(port), _redacted(WatchEndpoints(
+            watcher.metrics.exposition, watcher.health, watcher.records.snapshot),
+            settings)).start()
         watcher.say("listening", listen=f"{server.host}:{server.port}")
         previous = {sig: signal.signal(sig, lambda *_: stop.set())
                     for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -163,6 +164,21 @@ def watch_cmd(settings: Settings | None, path: Path | None, interval: float, jit
                 signal.signal(sig, handler)
             server.stop()
     return int(ExitStatus.OK)
+
+
+def _redacted(endpoints: Any, settings: Settings) -> Any:
+    """The endpoints with every known secret masked (records quote error messages)."""
+    from pxrun.cli.redact import redacted_json
+    from pxrun.daytwo.server import WatchEndpoints
+
+    secrets = settings.secrets
+
+    def health() -> tuple[bool, dict[str, Any]]:
+        ok, detail = endpoints.health()
+        return ok, redacted_json(detail, secrets)
+
+    return WatchEndpoints(lambda: secrets.redact(endpoints.metrics().decode()).encode(),
+                          health, lambda: redacted_json(endpoints.records(), secrets))
 
 
 def _emit(event: dict[str, Any]) -> None:

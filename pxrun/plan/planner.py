@@ -118,6 +118,8 @@ def _stack_checks(ctx: PlanContext, scope: set[str]) -> None:
             ctx.error(name, conflict, "choose another vmid, or leave it unset")
     for problem in ctx.observed.problems:
         ctx.warn(None, f"container {problem.vmid} on {problem.node}: {problem.message}")
+    if ctx.options.mode != "refresh-only":
+        pve9.ha_readable(ctx)
     for name in sorted(ctx.options.replace - set(ctx.observed.containers)):
         ctx.warn(name, f"--replace {name}: no such container in the cluster")
 

@@ -172,6 +172,17 @@ def _ha_values(want: HaSettings, have: HaSettings | None) -> dict[str, str]:
     return out
 
 
+def ha_readable(ctx: PlanContext) -> None:
+    """A spec that manages HA needs the cluster's HA resources read: else a plan error
+    (pxrun would add resources that exist, or miss a container HA moved)."""
+    users = [name for name, ct in sorted(ctx.stack.containers.items()) if ct.ha is not None]
+    if users and ctx.observed.ha_resources is None:
+        problem = f" ({ctx.observed.ha_problem})" if ctx.observed.ha_problem else ""
+        ctx.error(users[0], f"the cluster's HA resources cannot be read{problem}",
+                  "the token needs Sys.Audit on / to read them (and Sys.Console on / to "
+                  "change them)", path="ha")
+
+
 def moved_by_ha(ctx: PlanContext, want: Container, observed: ObservedContainer) -> bool:
     """A container HA manages, found on a node its spec does not allow: HA moved it (a
     failover or a relocation). It stays; the plan says so. `--rebalance` lets the normal

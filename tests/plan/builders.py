@@ -220,7 +220,10 @@ def build_observed(fragment: dict[str, Any] | None, stack: Stack,
              for rid, r in (fragment.get("ha_rules") or {}).items()}
     return partial.model_copy(update={"containers": containers, "guests": guests,
                                       "unknown": unknown, "strays": tuple(strays),
-                                      "problems": problems, "ha_resources": ha,
+                                      "problems": problems,
+                                      "ha_resources": None if "ha_resources_unreadable"
+                                      in fragment else ha,
+                                      "ha_problem": fragment.get("ha_resources_unreadable"),
                                       "ha_rules": rules if "ha_rules" in fragment else None,
                                       "pve_version": fragment.get("pve_version")})
 
