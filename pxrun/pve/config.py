@@ -113,6 +113,9 @@ def root_only_options(stack: Stack) -> list[str]:
     for name, ct in sorted(stack.containers.items()):
         for key in create_params(ct, Site(stack=stack.stack)):
             found += [f"{name}: {need.path} ({need.what})" for need in root_needs(key, ct, None)]
+        for path in [r.path for r in OPTIONS if r.kind is ChangeKind.RAW
+                     and getattr(ct, r.path) is not None]:  # the config file itself
+            found.append(f"{name}: {path} (raw lxc lines: the config file, over node SSH)")
     return found
 
 

@@ -96,3 +96,14 @@ CONF = ("#notes\narch: amd64\nhostname: web\nlxc.init.cwd: /\nmemory: 512\n"
 def test_setting_the_raw_lines_of_a_config_file(conf: str, lines: list[str],
                                                 expect: str) -> None:
     assert rawlxc.set_raw_lines(conf, lines) == expect
+
+
+def test_doctor_lists_raw_lines_with_the_root_only_options() -> None:
+    from pxrun.pve.config import root_only_options
+    from pxrun.spec.model import Stack
+
+    stack = Stack(stack="s", containers={"gpu": Container(name="gpu", idmap=GPU,
+                                                           lxc=["lxc.cap.drop: sys_time"])})
+    assert root_only_options(stack) == [
+        "gpu: lxc (raw lxc lines: the config file, over node SSH)",
+        "gpu: idmap (raw lxc lines: the config file, over node SSH)"]
