@@ -132,9 +132,13 @@ def ha_resource(run: Run, op: HaResource) -> None:
 def ha_rule(run: Run, op: HaRuleWrite) -> None:
     """Write a rule whole (create it, or update it where it exists), or delete it."""
     with run.step("ha-rule", detail=f"{op.action} {op.rule}"):
-        if op.action == "delete":
-            run.call("delete", f"cluster/ha/rules/{op.rule}",
-                     maybe_done=lambda e: "no such ha rule" in e.reason)
+        if op.action == "delete":  # purging its last container may have deleted it
+            try:
+                run.call("delete", f"cluster/ha/rules/{op.rule}",
+                         maybe_done=lambda e: "no such ha rule" in e.reason)
+            except ApiError as exc:
+                if "no such ha rule" not in exc.reason:
+                    raise
             return
         sids = ",".join(f"ct:{_vmid_of(run, member)}" for member in op.resources)
         existing = run.client.get("cluster/ha/rules")

@@ -185,3 +185,17 @@ def test_an_image_is_pulled_once_per_node_and_its_digest_recorded(
     out = capsys.readouterr().out
     assert "# image updated: 1.27 → sha256:bbbbbbbbbbbb…" in out
     assert served.pxrun("drift", "--check-images") == 2
+
+
+def test_destroy_deletes_the_stacks_rules_and_resources(served: Served) -> None:
+    spec = spec_text("""\
+        a: {ha: {}}
+        b: {ha: {}}
+        """, stack="gone") + "ha_rules:\n  apart: {type: resource-affinity, affinity: " \
+        "negative, resources: [a, b]}\n"
+    Path("pxrun.yaml").write_text(spec, encoding="utf-8")
+    assert served.pxrun("apply", "--auto-approve") == 0
+    assert served.pxrun("destroy", "--auto-approve") == 0
+    with served.sim.lock:
+        assert served.sim.extra["ha"]["resources"] == {}
+        assert served.sim.extra["ha"]["rules"] == {}
