@@ -36,8 +36,13 @@ if TYPE_CHECKING:
 DEFAULT_TIMEOUTS: Mapping[str, float] = MappingProxyType({
     "create": 600, "download": 1800, "start": 180, "shutdown": 60, "stop": 120,
     "reboot": 240, "delete": 600, "resize": 600, "move": 3600, "migrate": 3600, "ip": 60,
+    "snapshot": 600, "backup": 7200,
 })
 MAYBE_SENT = "maybe-sent"  # a marker value: the write may have been carried out
+
+
+class StepCancelled(Exception):
+    """A step that was waiting for a node or storage slot when Ctrl-C came: not started."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,11 @@ class Run:
     node: str | None = None
     vmid: int | None = None
     digest: str | None = None  # sent with the first write only (later ones follow our own)
+    # An operation rewrote the config (migrate, move, resize, a start applying what was
+    # pending, reassign, snapshot): the next write re-reads the digest instead.
+    config_rewritten: bool = False
+    # (name, ran when taken, roll back on failure): the snapshot this change took first.
+    snapshot: tuple[str, bool, bool] | None = None
     created: bool = False  # this run created the container (a later failure taints it)
     tainted: bool = False  # a provisioning step failed and the marker says so
     running: bool | None = None  # known power state after our own steps
@@ -131,7 +141,6 @@ class Run:
     pending: list[str] = field(default_factory=list)  # keys Proxmox holds pending
     left_pending: list[str] = field(default_factory=list)  # ... and that we did not restart for
     ip: str | None = None
-    net_params: dict[str, str] = field(default_factory=dict)
 
     @property
     def address(self) -> str:
@@ -150,6 +159,19 @@ class Run:
         node, vmid = self.where()
         return f"nodes/{node}/lxc/{vmid}{'/' + suffix if suffix else ''}"
 
+    @contextmanager
+    def acting_on(self, node: str, vmid: int) -> Iterator[None]:
+        """Point the run at another container for a while (the old one of a replace, once
+        the new one exists), then back, with the new one's power state."""
+        saved = (self.node, self.vmid, self.running, self.digest, self.config_rewritten)
+        self.node, self.vmid, self.running = node, vmid, None
+        self.digest, self.config_rewritten = None, False
+        try:
+            yield
+        finally:
+            (self.node, self.vmid, self.running, self.digest,
+             self.config_rewritten) = saved
+
     def warn(self, message: str) -> None:
         self.warnings.append(message)
         self.shared.hook.warning(self.address, message)
@@ -161,8 +183,9 @@ class Run:
     @contextmanager
     def step(self, name: str, keys: Sequence[str] = (), detail: str = "") -> Iterator[None]:
         """One named step holding `keys` slots; reported to the hook, recorded when done."""
-        if keys and not self.shared.limiter.acquire(keys):
-            raise ApplyError("cancelled")  # pragma: no cover - acquire waits without cancel
+        # Ctrl-C while waiting for a slot: the step never starts (nothing was sent).
+        if keys and not self.shared.limiter.acquire(keys, cancelled=self.shared.stop):
+            raise StepCancelled(name)
         started = time.monotonic()
         self.current = name
         self.shared.hook.step_started(self.address, name, detail)

@@ -52,6 +52,7 @@ def start(run: Run) -> None:
         result = _power_task(run, "start", "start", _already)
         await_ha(run, result, status="running")  # an HA-managed container: HA starts it
     run.running = True
+    run.config_rewritten = True  # a start applies what was pending
 
 
 def stop(run: Run) -> None:
@@ -91,10 +92,20 @@ def reboot(run: Run) -> None:
                      maybe_done=lambda e: _already(e.reason))
     run.running = True
     run.pending.clear()
+    run.config_rewritten = True
 
 
 def power(run: Run, op: Power) -> None:
-    """A power operation; restarts that are not required follow the restart policy."""
+    """A power operation; restarts that are not required follow the restart policy. One
+    naming another container (the old one of a replace) acts on that one."""
+    if op.vmid is not None and op.node is not None and op.vmid != run.vmid:
+        with run.acting_on(op.node, op.vmid):
+            _power(run, op)
+        return
+    _power(run, op)
+
+
+def _power(run: Run, op: Power) -> None:
     policy = op.policy
     override = run.shared.options.restart
     if policy != "required" and override is not None:
@@ -108,24 +119,36 @@ def power(run: Run, op: Power) -> None:
         run.warn(f"restart not allowed by the restart policy: {keys} stay pending until the "
                  "container restarts")
         return
+    if op.action == "stop":
+        stop(run)
+        return
     if op.action == "start":
         start(run)
-        wait_for_address(run)
-    elif op.action == "stop":
-        stop(run)
     else:
         reboot(run)
-        wait_for_address(run)
+    if op.await_address != "no":
+        wait_for_address(run, required=op.await_address == "require")
 
 
 def delete(run: Run, op: DeleteContainer) -> None:
+    """Delete `op`'s container. When this change made another container first (a replace
+    creating before it deletes), the run keeps pointing at the new one; otherwise at the
+    deleted one, so the summary names what was deleted."""
+    if run.created and run.vmid not in (None, op.vmid):
+        with run.acting_on(op.node, op.vmid):
+            _delete(run, op)
+        return
     run.node, run.vmid = op.node, op.vmid
+    _delete(run, op)
+    run.running = None
+
+
+def _delete(run: Run, op: DeleteContainer) -> None:
     with run.step("check", detail="ownership and protection"):
         try:
             config = run.client.get(run.path("config"))
         except NotFoundError:
             run.warn(f"container {op.vmid} is already gone")
-            run.vmid = None
             return
         marker = existing_marker(config) if isinstance(config, dict) else None
         if marker is None and op.hostname is not None:  # recognised without a marker
@@ -146,8 +169,6 @@ def delete(run: Run, op: DeleteContainer) -> None:
     with run.step("delete", run.node_keys()):
         run.task("delete", run.path(), kind="delete", step="delete",
                  maybe_done=lambda e: isinstance(e, NotFoundError), purge=1)
-    run.vmid = None
-    run.running = None
 
 
 def _status(run: Run) -> str:

@@ -39,6 +39,9 @@ def put_config(run: Run, params: dict[str, str], delete: tuple[str, ...] = ()) -
     body: dict[str, Any] = dict(params)
     if delete:
         body["delete"] = ",".join(delete)
+    if run.config_rewritten:
+        run.digest = _read_digest(run)
+        run.config_rewritten = False
     if run.digest:
         body["digest"] = run.digest
 
@@ -47,6 +50,13 @@ def put_config(run: Run, params: dict[str, str], delete: tuple[str, ...] = ()) -
 
     run.call("put", run.path("config"), maybe_done=ours, **body)
     run.digest = None  # later writes follow our own; the digest no longer matches
+
+
+def _read_digest(run: Run) -> str | None:
+    """The config's digest now (after one of our own operations rewrote it)."""
+    config = run.client.get(run.path("config"))
+    digest = config.get("digest") if isinstance(config, dict) else None
+    return str(digest) if digest else None
 
 
 def _has_values(run: Run, params: dict[str, str], delete: tuple[str, ...]) -> bool:
@@ -78,8 +88,6 @@ def config_update(run: Run, op: ConfigUpdate) -> None:
             params, delete = own_params(resolve_all(op.set, run.shared.options.secrets),
                                         op.delete, stack=run.shared.stack, marker=marker)
             put_config(run, params, delete)
-    run.net_params.update({k: v for k, v in op.set.items()
-                           if k.startswith("net") and isinstance(v, str)})
     run.pending.extend(k for k in op.pending if k not in run.pending)
 
 
@@ -115,12 +123,14 @@ def resize(run: Run, op: ResizeVolume) -> None:
         run.task("put", run.path("resize"), kind="resize", step="resize",
                  maybe_done=lambda e: "already at specified size" in e.reason,
                  disk=op.disk, size=f"{op.size_gib}G")
+    run.config_rewritten = True
 
 
 def move_volume(run: Run, op: MoveVolume) -> None:
     with run.step("move", run.node_keys(op.storage), detail=f"{op.volume} to {op.storage}"):
         run.task("post", run.path("move_volume"), kind="move", step="move",
                  volume=op.volume, storage=op.storage)
+    run.config_rewritten = True
     run.warn(f"{op.volume} moved to {op.storage}; the old copy is kept as an unused disk")
 
 
@@ -135,6 +145,7 @@ def migrate(run: Run, op: Migrate) -> None:
                           step="migrate", **params)
         await_ha(run, result, node=op.target)  # HA-managed: the HA manager migrates it
     run.node = op.target
+    run.config_rewritten = True  # moved, and a restart applied what was pending
 
 
 def set_pool(run: Run, op: SetPool) -> None:
@@ -150,7 +161,7 @@ def set_pool(run: Run, op: SetPool) -> None:
 
 def mark_tainted(run: Run) -> bool:
     """Best effort after a failure: flag the container we created as tainted, so the next
-    plan replaces it. Returns whether the flag was written."""
+    plan shows it and completes it in place. Returns whether the flag was written."""
     if run.vmid is None or run.node is None:
         return False
     try:

@@ -26,6 +26,7 @@ import click
 from pxrun.cli.cluster import open_client, provision_session, request_timeout, root_runner
 from pxrun.cli.context import Settings
 from pxrun.cli.images import image_digests, pve9_flags
+from pxrun.cli.safetyflags import SafetyFlags, safety_options
 from pxrun.cli.specload import load_spec, spec_path, var_options
 from pxrun.cli.status import ExitStatus
 
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 TIMEOUT_KINDS = ("create", "download", "start", "shutdown", "stop", "reboot", "delete",
-                 "resize", "move", "migrate", "ip")
+                 "resize", "move", "migrate", "ip", "snapshot", "backup")
 
 
 def apply_options(func: F) -> F:
@@ -133,6 +134,7 @@ def _split_timeouts(values: tuple[str, ...]) -> tuple[float | None, dict[str, fl
 @click.option("--no-prune", is_flag=True, help="Keep managed containers no longer in the spec.")
 @click.option("--reprovision", is_flag=True,
               help="Run every provisioning step again, not only the changed ones.")
+@safety_options
 @apply_options
 @click.pass_obj
 @pve9_flags
@@ -185,7 +187,7 @@ def run_apply(settings: Settings | None, *, planfile: Path | None, mode: str,
               storage_limit: int, restart: str | None, lock_timeout: float,
               json_output: bool, sim: bool, cluster: str | None, flags: ConnectionFlags,
               op_timeouts: dict[str, float], keep_tailscale: bool = False,
-              reprovision: bool = False) -> int:
+              reprovision: bool = False, safety: SafetyFlags | None = None) -> int:
     from pxrun.errors import UsageError
 
     settings = merge_run_settings(settings, {"sim": sim, "cluster": cluster,
@@ -196,6 +198,9 @@ def run_apply(settings: Settings | None, *, planfile: Path | None, mode: str,
                          hint="pass --auto-approve (e.g. in CI), or apply a reviewed plan "
                               "saved with `pxrun plan -o FILE`")
     saved: Plan | None = None
+    if planfile is not None and safety:
+        raise UsageError("--discard-data, --snapshot and --rollback-on-failure shape the plan",
+                         hint="pass them to `pxrun plan -o FILE`, then apply that plan")
     if planfile is not None:
         saved, saved_spec = read_saved_plan(planfile)
         path = path if path is not None else saved_spec
@@ -217,7 +222,8 @@ def run_apply(settings: Settings | None, *, planfile: Path | None, mode: str,
                              targets=targets, replace=replace, no_prune=no_prune,
                              restart=restart, auto_approve=approved,
                              lock_timeout=lock_timeout, spec_dir=spec_dir,
-                             keep_tailnet=keep_tailscale, reprovision=reprovision)
+                             keep_tailnet=keep_tailscale, reprovision=reprovision,
+                             safety=safety)
 
 
 def merge_run_settings(settings: Settings | None, flags: dict[str, Any]) -> Settings:
@@ -327,7 +333,7 @@ def locked_apply(client: ProxmoxerClient, settings: Settings, loaded: LoadedStac
                  spec_dir: Path, confirm: Callable[[Plan], bool] | None = None,
                  on_summary: Callable[[ApplySummary], None] | None = None,
                  adopt: Mapping[int, str] | None = None, keep_tailnet: bool = False,
-                 reprovision: bool = False) -> int:
+                 reprovision: bool = False, safety: SafetyFlags | None = None) -> int:
     """Lock the stack, observe, plan (or prove a saved plan fresh), show, approve, apply,
     report. `confirm` replaces the "Only 'yes'" question (by-hand commands); `on_summary`
     sees the outcome after the summary table (create prints how to connect); `adopt`
@@ -358,7 +364,8 @@ def locked_apply(client: ProxmoxerClient, settings: Settings, loaded: LoadedStac
                              tailnet_api=options.tailnet is not None,
                              rebalance=settings.rebalance,
                              image_digests=image_digests(client, settings, loaded.stack,
-                                                         observed))
+                                                         observed),
+                             safety=safety)
         if adopt:
             popts = dataclasses.replace(popts, adopt=adopt)
         fresh = make_plan(loaded.stack, observed, popts)
@@ -414,12 +421,12 @@ def _show_and_approve(plan: Plan, settings: Settings, loaded: LoadedStack,
     doc = plan_to_json(plan)
     print_diagnostics(render_diagnostics(doc, markup=_colour(settings, sys.stderr),
                                          locate=loaded.where), settings)
-    if plan.errors:
-        return int(ExitStatus.ERROR)
     if settings.json:
         click.echo(json.dumps({"event": "plan", "plan": doc}, sort_keys=True))
     elif not settings.quiet:
         _echo(render_plan(doc, markup=_colour(settings, sys.stdout)), settings, nl=False)
+    if plan.errors:  # shown with the changes they block, then nothing is applied
+        return int(ExitStatus.ERROR)
     if not any(c.operations for c in plan.changes):
         if not settings.json and settings.quiet:
             click.echo(wording.NO_CHANGES)

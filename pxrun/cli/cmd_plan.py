@@ -26,6 +26,7 @@ import click
 from pxrun.cli.cluster import connection_options, node_ssh_configured, open_client
 from pxrun.cli.context import Settings
 from pxrun.cli.images import image_digests, pve9_flags
+from pxrun.cli.safetyflags import SafetyFlags, safety_options
 from pxrun.cli.specload import load_spec, spec_path, var_options
 from pxrun.cli.status import ExitStatus
 
@@ -69,6 +70,7 @@ _COUNTED = re.compile(r"^(?P<base>.+)-\d+$")
 @click.option("--sim", is_flag=True, help="Plan against the built-in simulator (as pxrun --sim).")
 @click.option("--cluster", "--profile", "cluster", metavar="NAME", default=None,
               help="Connection profile (as the global --cluster).")
+@safety_options
 @connection_options
 @var_options
 @click.pass_obj
@@ -77,7 +79,7 @@ def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
              detailed_exitcode: bool, json_output: bool, targets: tuple[str, ...],
              replace: tuple[str, ...], destroy: bool, refresh_only: bool, no_prune: bool,
              reprovision: bool, keep_tailscale: bool, restart: str, sim: bool,
-             cluster: str | None, flags: ConnectionFlags) -> int:
+             cluster: str | None, flags: ConnectionFlags, safety: SafetyFlags) -> int:
     """Show what apply would change to make the cluster match the spec.
 
     Reads the live cluster (one request per managed container, a few per node), compares
@@ -120,7 +122,8 @@ def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
                            node_ssh_available=ssh_ready, reprovision=reprovision,
                            keep_tailnet=keep_tailscale,
                            tailnet_api=tailnet_key(os.environ, loaded.secrets) is not None,
-                           rebalance=settings.rebalance, image_digests=digests)
+                           rebalance=settings.rebalance, image_digests=digests,
+                           safety=safety)
     doc = plan_to_json(make_plan(loaded.stack, observed, options),
                        spec_path=relative_to_plan(spec, out) if out is not None else None)
     if settings.verbosity > 0:
@@ -137,7 +140,7 @@ def plan_options(loaded: LoadedStack, observed: Observed, spec_dir: Path, *,
                  mode: str = "normal", no_prune: bool = False, restart: str = "auto",
                  node_ssh_available: bool = False, reprovision: bool = False,
                  keep_tailnet: bool = False, tailnet_api: bool = False,
-                 rebalance: bool = False,
+                 safety: SafetyFlags | None = None, rebalance: bool = False,
                  image_digests: Mapping[str, str] | None = None) -> PlanOptions:
     """The planner's options from the command line; names are checked (exit 3 on a typo)."""
     from pxrun.errors import UsageError
@@ -147,6 +150,7 @@ def plan_options(loaded: LoadedStack, observed: Observed, spec_dir: Path, *,
                                                                               "ask"):
         raise UsageError(f"unknown plan mode {mode!r} or restart policy {restart!r}")
     known = set(loaded.stack.containers) | set(observed.containers)
+    safety = safety or SafetyFlags()
     sources, errors = file_sources(loaded.stack, spec_dir,
                                    allow_outside=loaded.allow_outside_paths)
     return PlanOptions(
@@ -155,7 +159,8 @@ def plan_options(loaded: LoadedStack, observed: Observed, spec_dir: Path, *,
         mode=cast("Mode", mode), no_prune=no_prune, restart=cast("RestartPolicy", restart),
         node_ssh_available=node_ssh_available, file_sources=sources, file_errors=errors,
         secrets=loaded.secrets, reprovision=reprovision, keep_tailnet=keep_tailnet,
-        tailnet_api=tailnet_api, rebalance=rebalance,
+        tailnet_api=tailnet_api, discard_data=safety.discard_data, snapshot=safety.snapshot,
+        rollback_on_failure=safety.rollback_on_failure, rebalance=rebalance,
         image_digests=dict(image_digests or {}))
 
 
@@ -225,7 +230,7 @@ def show_plan(doc: dict[str, Any], settings: Settings, *, loaded: LoadedStack | 
                                          locate=locate), settings)
     if settings.json:
         click.echo(dumps(doc), nl=False)
-    elif settings.quiet or doc.get("errored"):
+    elif settings.quiet:
         _echo(render_summary(doc, markup=_colour(settings, sys.stdout)), settings)
     else:
         _echo(render_plan(doc, markup=_colour(settings, sys.stdout)), settings, nl=False)

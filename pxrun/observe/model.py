@@ -140,6 +140,7 @@ class ObservedContainer(_Frozen):
     pending: frozenset[str] = frozenset()
     volids: dict[str, str] = {}  # rootfs / mpN -> allocated volid (current view)
     unused: tuple[str, ...] = ()
+    unused_slots: dict[str, str] = {}  # unusedN -> volid (data kept from a detach)
     lock: str | None = None
     fingerprint: str | None = None  # provisioning fingerprint from the marker
     tainted: bool = False

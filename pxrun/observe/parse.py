@@ -95,6 +95,7 @@ class ParsedConfig:
     volids: Mapping[str, str]  # rootfs / mpN -> the allocated volid (for resize, move, PUT)
     unused: tuple[str, ...]  # volids of unusedN entries (detached volumes)
     lock: str | None
+    unused_slots: Mapping[str, str]  # unusedN -> volid (a replace hands them over by key)
     is_template: bool
 
 
@@ -129,6 +130,7 @@ def parse_config(
     container = canonical(Container.model_validate(fields, context=OBSERVED))
     volids: dict[str, str] = {}
     unused: list[str] = []
+    unused_slots: dict[str, str] = {}
     for key in sorted(raw):
         if key == "rootfs":
             volids[key] = parse_rootfs(raw[key]).volid
@@ -138,6 +140,7 @@ def parse_config(
                 volids[key] = volid
         elif key.startswith("unused") and key[6:].isdigit():
             unused.append(raw[key].split(",", 1)[0])
+            unused_slots[key] = unused[-1]
     return ParsedConfig(container=container, volids=volids, unused=tuple(unused),
-                        lock=raw.get("lock") or None,
+                        lock=raw.get("lock") or None, unused_slots=unused_slots,
                         is_template=parse_flag(raw.get("template", 0)))

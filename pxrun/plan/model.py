@@ -164,6 +164,53 @@ class MoveVolume(_Frozen):
     storage: str
 
 
+class ReassignVolume(_Frozen):
+    """Hand a data volume of the old container to the new one this change made: `POST
+    /nodes/{node}/lxc/{source_vmid}/move_volume` with `target-vmid` (Proxmox renames the
+    volume for its new owner). Both are on `node`; the old one is stopped by then.
+    `options`: the mount point's options (without the volume) to write once it arrived,
+    when the spec changes them; None keeps what the old container had."""
+
+    op: Literal["reassign"] = "reassign"
+    node: str
+    source_vmid: int
+    volume: str  # mpN | unusedN of the old container
+    target_slot: str  # mpN | unusedN of the new container
+    size_gib: int | None = None  # what the plan shows (how much data is kept)
+    options: str | None = None
+
+
+class DeleteSnapshots(_Frozen):
+    """Delete every snapshot of the old container of a replace before its data volumes are
+    handed over: Proxmox refuses to reassign a volume a snapshot uses, and the snapshots
+    would be deleted with the container anyway."""
+
+    op: Literal["delete_snapshots"] = "delete_snapshots"
+    node: str
+    vmid: int
+
+
+class Snapshot(_Frozen):
+    """A safety net before a risky change (restart, migrate, volume move): `POST snapshot`
+    named `pxrun-<UTC time of the apply>`, then the oldest `pxrun-` snapshots beyond `keep`
+    are deleted. `rollback`: when a later operation of this change fails, roll back to it
+    (`--rollback-on-failure`); otherwise the failure names `pxrun rollback`."""
+
+    op: Literal["snapshot"] = "snapshot"
+    keep: int = 3
+    rollback: bool = False
+
+
+class Backup(_Frozen):
+    """`vzdump` of a container before it is deleted, to `storage`, with notes naming the
+    stack and container so `pxrun restore` finds it again."""
+
+    op: Literal["backup"] = "backup"
+    node: str
+    vmid: int
+    storage: str
+
+
 class Migrate(_Frozen):
     """Move the container to another node (`POST migrate`, restart mode when running)."""
 
@@ -189,6 +236,13 @@ class Power(_Frozen):
     op: Literal["power"] = "power"
     action: Literal["start", "stop", "restart"]
     policy: Literal["required", "auto", "never", "ask"] = "required"
+    await_address: Literal["no", "wait", "require"] = "no"
+    """After a start or restart: `wait` (bounded by the `ip` timeout; a warning when none
+    comes) or `require` (the change fails without one: a rolling replace stops there) an
+    IPv4 address. `no` for a container the spec gives no IPv4 address (no network, or
+    `ip: manual`), which would never get one."""
+    vmid: int | None = None  # another container: the old one of a replace (None: this one)
+    node: str | None = None
 
 
 class Reprovision(_Frozen):
@@ -309,13 +363,22 @@ class DeleteContainer(_Frozen):
 
 Operation = Annotated[
     ConfigUpdate | AttachMount | DetachMount | ResizeVolume | MoveVolume | Migrate | SetPool
-    | Power | Reprovision | CreateContainer | DeleteContainer | LeaveTailnet | RawConfig
-    | HaResource | HaRuleWrite,
+    | Power | Reprovision | CreateContainer | DeleteContainer | LeaveTailnet | ReassignVolume
+    | DeleteSnapshots | Snapshot | Backup | RawConfig | HaResource | HaRuleWrite,
     Field(discriminator="op"),
 ]
 
 
 # --- the change of one container ----------------------------------------------------------
+
+
+class DataVolume(_Frozen):
+    """A data volume (a volume mount point, or an unused disk kept from one) that a change
+    destroys: named in the plan in words (`# data destroyed: mp0 (3 GiB)`)."""
+
+    slot: str  # mpN | unusedN
+    volid: str | None = None
+    size_gib: int | None = None
 
 
 class Taint(_Frozen):
@@ -346,6 +409,10 @@ class ResourceChange(_Frozen):
     `replace_paths` are the fields that forced a replace (empty for a forced `--replace`
     or a taint). `prune`: a managed container no longer in the spec is being deleted.
     `taint`: the container is tainted (a change of it failed); the plan finishes it.
+    `pending`: config keys Proxmox holds pending since an earlier change (a restart applies
+    them). `data_destroyed`: the data volumes this change destroys (a delete, or a replace
+    with `data: discard`). `roll_after`: replicas of the same group whose replacement must be
+    up (running, with an address) before this one starts (a rolling replace).
     """
 
     address: str
@@ -364,6 +431,9 @@ class ResourceChange(_Frozen):
     prune: bool = False
     depends_on: tuple[str, ...] = ()
     taint: Taint | None = None
+    pending: tuple[str, ...] = ()
+    data_destroyed: tuple[DataVolume, ...] = ()
+    roll_after: tuple[str, ...] = ()
 
     @field_serializer("action")
     def _action_as_list(self, action: Action) -> list[str]:

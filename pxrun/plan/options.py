@@ -32,6 +32,12 @@ class PlanOptions:
       changed ones (`when: create` steps still only when a container is created).
     - `keep_tailnet`: leave the tailnet nodes of deleted containers alone
       (`--keep-tailscale`); `tailnet_api`: a Tailscale API key is available to remove them.
+    - `discard_data`: a replace or prune may destroy data volumes (`--discard-data`);
+      without it they are handed to the new container, and a prune that would destroy
+      them is a plan error.
+    - `snapshot`: a snapshot before every risky change (`--snapshot`), as if each container
+      had `lifecycle.snapshot: before_change`; `rollback_on_failure`: roll back to it when
+      the change fails (`--rollback-on-failure`).
     - `secrets`: every secret the spec may use, by name (`secrets.<path>` of the sops
       file, `env.<NAME>` of the environment variables the spec reads) -> its value. A value
       to write that contains one carries a reference to it instead (`SecretText`); a view
@@ -58,6 +64,9 @@ class PlanOptions:
     reprovision: bool = False
     keep_tailnet: bool = False
     tailnet_api: bool = False
+    discard_data: bool = False
+    snapshot: bool = False
+    rollback_on_failure: bool = False
     secrets: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}),
                                        repr=False, hash=False)
     adopt: Mapping[int, str] = field(default_factory=lambda: MappingProxyType({}),

@@ -32,6 +32,7 @@ from pxrun.plan.model import (
 )
 from pxrun.plan.options import PlanOptions
 from pxrun.plan.provision import OUT_OF_DATE, provision_operation, shown
+from pxrun.plan.rolling import roll
 from pxrun.plan.update import plan_existing
 from pxrun.plan.validate import duplicate_hostnames, vmid_conflict
 from pxrun.pve.config import canonical
@@ -74,6 +75,7 @@ def plan(desired: Stack, observed: Observed, options: PlanOptions | None = None)
     order = {name: i for i, name in enumerate(natural_sorted(
         set(desired.containers) | set(observed.containers)))}
     changes.sort(key=lambda c: order[c.address])
+    changes = roll(desired, changes, order.__getitem__)
     changes += plan_ha_rules(ctx, changes)  # after the containers they name
     return Plan(
         mode=options.mode, stack=desired.stack, spec_hash=ctx.spec_hash(),

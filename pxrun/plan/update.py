@@ -16,7 +16,7 @@ from pxrun.plan import pve9
 from pxrun.plan.context import PlanContext
 from pxrun.plan.diff import essence_pair, field_diffs, matches_quickly, view
 from pxrun.plan.identity import restoration
-from pxrun.plan.lifecycle import plan_replace, power_tail, taint_of
+from pxrun.plan.lifecycle import expects_address, power_tail, taint_of
 from pxrun.plan.model import (
     Action,
     AttachMount,
@@ -32,6 +32,7 @@ from pxrun.plan.model import (
     ResourceChange,
     SetPool,
 )
+from pxrun.plan.protection import place_protection
 from pxrun.plan.provision import (
     check_needs,
     provision_diff,
@@ -39,7 +40,9 @@ from pxrun.plan.provision import (
     restored_fingerprints,
     shown,
 )
+from pxrun.plan.replace import plan_replace
 from pxrun.plan.routes import route_of, route_writes
+from pxrun.plan.safety import with_snapshot
 from pxrun.plan.secrets import seal, seal_all
 from pxrun.plan.validate import missing_bridges, new_volume_problems, storage_problem
 from pxrun.pve.config import canonical, key_for, option_for, print_key, slot_of
@@ -265,20 +268,27 @@ def _assemble(ctx: PlanContext, want: Container, observed: ObservedContainer, wo
         ops += work.moves
     restart_required = running and want_running and bool(work.pending_keys or observed.pending)
     policy = ctx.restart_policy(want)
-    restart = Power(action="restart", policy=policy) if restart_required else None
-    tail = power_tail(running, want_running, provision, restart)
+    address = expects_address(want)
+    restart = Power(action="restart", policy=policy,
+                    await_address="wait" if address else "no") if restart_required else None
+    tail = power_tail(running, want_running, provision, restart, address=address)
     if not ops and restart is not None and tail == [restart] and policy == "never":
         tail = []  # only a restart that the policy forbids: nothing to do, but say so
         ctx.warn(want.name, "pending changes await a restart ("
                  + ", ".join(sorted(observed.pending)) + "); the restart policy is never")
-    ops += tail
+    ops = place_protection(ctx, want.name, ops + tail,
+                           protected_now=bool(observed.future.protection),
+                           wanted=want.protection)
+    ops = with_snapshot(ctx, want, observed, ops)
     return ResourceChange(
         address=want.name, action=Action.UPDATE if ops else Action.NO_OP, node=observed.node,
         vmid=observed.vmid, digest=observed.digest, before=before if ops else None,
         after=after if ops else None,
         diffs=tuple(diffs), reason=_reason(work, restart_required, observed, provision),
         restart_required=restart_required, restart_policy=policy, operations=tuple(ops),
-        depends_on=tuple(want.depends_on), taint=taint_of(observed))
+        depends_on=tuple(want.depends_on), taint=taint_of(observed),
+        pending=tuple(sorted(observed.pending - work.set_keys - work.delete_keys))
+        if ops else ())
 
 
 def _reason(work: _Work, restart: bool, observed: ObservedContainer,

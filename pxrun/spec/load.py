@@ -368,6 +368,7 @@ class _Stack:
             result["ha_rules"] = renderer.render(self.ha_rules.data, {}, self._reporter(
                 "", rules_prov, ("ha_rules",)))
         result["containers"] = {n: r.data for n, r in self.containers.items()}
+        result["groups"] = {g: m for g, m in loader.groups.items() if m}
         self._read_env(env)
         return result
 

@@ -84,9 +84,16 @@ class Stack(SpecModel):
     """Containers by name."""
     ha_rules: dict[RuleName, HaRule] | None = None
     """PVE 9 HA rules (node and resource affinity) over the stack's containers."""
+    groups: dict[ContainerName, list[ContainerName]] = {}
+    """Counted containers (`count:`) -> their replicas, e.g. web -> [web-1, web-2]: what a
+    rolling replace goes through one `max_unavailable` at a time."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Stack:
+        for group, members in self.groups.items():
+            missing = [m for m in members if m not in self.containers]
+            if missing:
+                raise fail(f"group {group} names {', '.join(missing)}, not in the stack")
         vmids: dict[int, str] = {}
         for key, ct in self.containers.items():
             if ct.name != key:

@@ -134,6 +134,19 @@ class Lifecycle(SpecModel):
     """When a change needs a restart: do it (auto), leave it pending (never), or ask."""
     create_before_destroy: bool | None = None
     """On replace, create the new container before deleting the old one."""
+    data: Literal["keep", "discard"] = "keep"
+    """Volume mount points hold data: on a replace, keep hands them (and unused disks) to the
+    new container; discard destroys them with the old one (the plan says so)."""
+    snapshot: Literal["before_change"] | None = None
+    """before_change: take a pxrun-<time> snapshot before a change that restarts, migrates or
+    moves a volume of the container (needs snapshot-capable storage)."""
+    snapshot_keep: Annotated[int, between("snapshot_keep", 1, 100)] = 3
+    """How many pxrun-<time> snapshots to keep; older ones are deleted."""
+    backup_before_destroy: StorageId | None = None
+    """A storage for backups: vzdump the container there before a delete or replace."""
+    max_unavailable: Annotated[int, between("max_unavailable", 1, 1000)] = 1
+    """Replicas of a count group replaced at once (a rolling replace): each next one starts
+    when the replaced one runs again with an address."""
     on_node_lost: Literal["alert", "recreate"] = "alert"
     """What `pxrun watch` does when the container's node stops answering for longer than
     its --node-timeout: alert only (default), or recreate it on another node. recreate is

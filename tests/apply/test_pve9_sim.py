@@ -17,10 +17,12 @@ import pytest
 
 from pxrun.cli.main import main
 from pxrun.sim import rootfs, statelock
-from pxrun.sim.runtime import SimRuntime, init_state
+from pxrun.sim.runtime import SimFacts, SimRuntime, init_state
 from pxrun.sim.settings import SimSettings
 from pxrun.sim.state import Simulator
 from tests.apply.conftest import spec_text
+from tests.sim.test_ssh_pct import connect
+from tests.sim.test_ssh_pct import run as ssh_run
 
 pytestmark = [
     pytest.mark.integration,
@@ -34,6 +36,7 @@ class Served:
 
     state: Path
     sim: Simulator
+    facts: SimFacts
 
     def pxrun(self, *args: str) -> int:
         return main(["--sim", "--sim-dir", str(self.state), *args])
@@ -56,7 +59,7 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
     monkeypatch.setitem(statelock._KIND, "kind", "serve")
     with SimRuntime(state, settings=settings) as runtime:
         assert runtime.sim is not None
-        yield Served(state, runtime.sim)
+        yield Served(state, runtime.sim, runtime.facts)
 
 
 def _events(out: str) -> list[dict[str, Any]]:
@@ -199,3 +202,39 @@ def test_destroy_deletes_the_stacks_rules_and_resources(served: Served) -> None:
     with served.sim.lock:
         assert served.sim.extra["ha"]["resources"] == {}
         assert served.sim.extra["ha"]["rules"] == {}
+
+
+def test_a_replace_for_a_new_image_keeps_a_file_in_the_data_volume(
+        served: Served, capsys: pytest.CaptureFixture[str]) -> None:
+    """Done-when of issue 15: the registry moves postgres:17; with --check-images the plan
+    replaces db and hands its data volume to the new container, file and all."""
+    Path("pxrun.yaml").write_text(spec_text("""\
+        db:
+          image: docker.io/library/postgres:17
+          networks:
+            net0: {bridge: vmbr0, ip: dhcp, host_managed: true}
+          env: {POSTGRES_DB: app}
+          mounts:
+            mp0: {volume: "local-lvm:1", path: /var/lib/postgresql/data}
+        """, stack="data"), encoding="utf-8")
+    assert served.pxrun("apply", "--auto-approve") == 0
+    old = served.ct("db")
+    with connect(served.facts, old.node) as conn:
+        wrote = ssh_run(conn, f"pct exec {old.vmid} -- sh -c 'echo rows > "
+                              "/var/lib/postgresql/data/PG_VERSION.kept'")
+        assert wrote.exited == 0, wrote.stderr
+    with served.sim.lock:
+        served.sim.extra.setdefault("oci", {}).setdefault("digests", {})[
+            "docker.io/library/postgres:17"] = "sha256:" + "c" * 64
+    capsys.readouterr()
+    assert served.pxrun("plan", "--check-images") == 0
+    shown = capsys.readouterr().out
+    assert "# image updated: 17 → sha256:cccccccccccc…" in shown
+    assert served.pxrun("apply", "--auto-approve", "--check-images") == 0
+    new = served.ct("db")
+    assert "sha256:" + "c" * 64 in new.conf["description"]
+    with connect(served.facts, new.node) as conn:
+        kept = ssh_run(conn, f"pct exec {new.vmid} -- cat "
+                             "/var/lib/postgresql/data/PG_VERSION.kept")
+    assert (kept.exited, kept.stdout) == (0, "rows\n"), kept.stderr
+    assert served.pxrun("plan", "--detailed-exitcode", "--check-images") == 0

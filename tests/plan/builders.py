@@ -48,14 +48,17 @@ def build_stack(fragment: dict[str, Any] | None) -> Stack:
     fragment = fragment or {}
     defaults = deep_merge(CONTAINER_DEFAULTS, fragment.get("defaults") or {})
     containers: dict[str, Any] = {}
+    groups: dict[str, list[str]] = {}
     for name, raw in (fragment.get("containers") or {}).items():
         entry = dict(raw or {})
         count = entry.pop("count", None)
         names = [f"{name}-{i}" for i in range(1, count + 1)] if count else [name]
+        if count:
+            groups[name] = names
         for each in names:
             containers[each] = {**deep_merge(defaults, entry), "name": each}
     return Stack.model_validate({"stack": fragment.get("stack", "homelab"),
-                                 "containers": containers,
+                                 "containers": containers, "groups": groups,
                                  "ha_rules": fragment.get("ha_rules")})
 
 
