@@ -90,26 +90,32 @@ class Shared:
     ask_lock: threading.Lock = field(default_factory=threading.Lock)
     downloads: dict[tuple[str, str, str], Future] = field(default_factory=dict)
     downloads_lock: threading.Lock = field(default_factory=threading.Lock)
+    vmids_made: dict[str, int] = field(default_factory=dict)  # address -> vmid it now has
 
     def storage_key(self, node: str, storage: str) -> str:
         return storage_key(node, storage, storage in self.shared_storages)
 
 
 class Future:
-    """A one-shot result other workers can wait for (one template download per node)."""
+    """A one-shot result other workers can wait for (one template download or image pull
+    per node)."""
 
-    def __init__(self) -> None:
+    def __init__(self, what: str = "the template download") -> None:
         self._done = threading.Event()
         self._error: BaseException | None = None
+        self._value: Any = None
+        self.what = what
 
-    def set(self, error: BaseException | None = None) -> None:
+    def set(self, error: BaseException | None = None, value: Any = None) -> None:
         self._error = error
+        self._value = value
         self._done.set()
 
-    def wait(self) -> None:
+    def wait(self) -> Any:
         self._done.wait()
         if self._error is not None:
-            raise ApplyError(f"the template download failed: {self._error}")
+            raise ApplyError(f"{self.what} failed: {self._error}")
+        return self._value
 
 
 @dataclass

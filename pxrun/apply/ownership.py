@@ -20,9 +20,12 @@ def owned_tags(tags: str | None, stack: str) -> str:
     return print_tags([*parse_tags(tags or ""), stack_tag(stack)])
 
 
-def marker_for(stack: str, name: str, *, template: str | None = None) -> Marker:
-    """A fresh marker for a container this stack creates."""
+def marker_for(stack: str, name: str, *, template: str | None = None,
+               **made_from: str) -> Marker:
+    """A fresh marker for a container this stack creates: what it was made from (the
+    template; an application container's `image` and `image_digest`)."""
     extra = {"template": template} if template else {}
+    extra.update(made_from)
     return Marker(stack=stack, name=name, extra=extra)
 
 

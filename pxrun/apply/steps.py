@@ -13,7 +13,14 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from pxrun.apply import steps_create, steps_power, steps_provision, steps_safety, steps_update
+from pxrun.apply import (
+    steps_create,
+    steps_power,
+    steps_provision,
+    steps_pve9,
+    steps_safety,
+    steps_update,
+)
 from pxrun.apply.context import StepCancelled
 from pxrun.apply.summary import ChangeResult, Outcome
 from pxrun.errors import ApiError, PxrunError, TaskFailedError
@@ -49,6 +56,9 @@ OPERATIONS: dict[str, Step] = {
     "delete_snapshots": steps_safety.delete_snapshots,
     "snapshot": steps_safety.snapshot,
     "backup": steps_safety.backup,
+    "raw_lxc": steps_pve9.raw_lxc,
+    "ha": steps_pve9.ha_resource,
+    "ha_rule": steps_pve9.ha_rule,
 }
 
 
@@ -86,6 +96,8 @@ def run_change(run: Run) -> ChangeResult:
             OPERATIONS[op.op](run, op)
         if outcome == "done" and run.ip is None and run.vmid is not None and _runs(run):
             run.ip = steps_create.read_address(run)  # for the summary table only
+        if run.vmid is not None:  # what an HA rule of this apply names it by
+            run.shared.vmids_made[change.address] = run.vmid
     except StepCancelled:
         outcome = "interrupted"
     except PxrunError as exc:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from pxrun.apply.context import Future
 from pxrun.apply.ownership import marker_for, owned_tags, pct_set_args, with_marker
 from pxrun.apply.secrets import resolve_all
+from pxrun.apply.steps_pve9 import pull_image
 from pxrun.errors import ApiError, ApplyError
 from pxrun.plan.model import SecretText
 
@@ -58,8 +59,14 @@ def create(run: Run, op: CreateContainer) -> None:
     """Reserve a vmid and create the container; the run then points at it."""
     if op.download is not None:
         download_template(run, op.node, op.download)
+    image: dict[str, str] = {}
+    if op.pull is not None:  # an application container: the image, pulled now
+        image["image"] = op.pull.reference
+        digest = pull_image(run, op.node, op.pull)
+        if digest is not None:
+            image["image_digest"] = digest
     shared = run.shared
-    marker = marker_for(shared.stack, run.address, template=op.marker_template)
+    marker = marker_for(shared.stack, run.address, template=op.marker_template, **image)
     storages = {op.storage, *_mount_storages(op.params)}
     run.node = op.node
     with run.step("create", run.node_keys(*sorted(storages), node=op.node),

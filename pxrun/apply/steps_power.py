@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING
 
 from pxrun.apply.ownership import existing_marker
 from pxrun.apply.steps_create import wait_for_address
+from pxrun.apply.steps_pve9 import await_ha
 from pxrun.errors import ApiError, ApplyError, NotFoundError, TaskFailedError, TaskTimeoutError
 
 if TYPE_CHECKING:
     from pxrun.apply.context import Run
+    from pxrun.connect.tasks import TaskResult
     from pxrun.plan.model import DeleteContainer, Power
 
 
@@ -32,20 +34,23 @@ def _not_running(text: str) -> bool:
     return "not running" in text
 
 
-def _power_task(run: Run, action: str, kind: str, done: Callable[[str], bool]) -> None:
+def _power_task(run: Run, action: str, kind: str, done: Callable[[str], bool]
+                ) -> TaskResult | None:
     """POST status/<action>; Proxmox's "already in that state" answer counts as done,
     whether it comes first or on a retry after a lost answer."""
     try:
-        run.task("post", run.path(f"status/{action}"), kind=kind, step=action,
-                 maybe_done=lambda e: done(e.reason))
+        return run.task("post", run.path(f"status/{action}"), kind=kind, step=action,
+                        maybe_done=lambda e: done(e.reason))
     except ApiError as exc:
         if not done(exc.reason):
             raise
+    return None
 
 
 def start(run: Run) -> None:
     with run.step("start", run.node_keys()):
-        _power_task(run, "start", "start", _already)
+        result = _power_task(run, "start", "start", _already)
+        await_ha(run, result, status="running")  # an HA-managed container: HA starts it
     run.running = True
     run.config_rewritten = True  # a start applies what was pending
 
@@ -55,8 +60,10 @@ def stop(run: Run) -> None:
     timeout = int(run.shared.options.timeout("shutdown"))
     with run.step("shutdown", run.node_keys(), detail=f"up to {timeout} s"):
         try:
-            run.task("post", run.path("status/shutdown"), kind="stop", step="shutdown",
-                     maybe_done=lambda e: _not_running(e.reason), timeout=timeout)
+            result = run.task("post", run.path("status/shutdown"), kind="stop",
+                              step="shutdown", maybe_done=lambda e: _not_running(e.reason),
+                              timeout=timeout)
+            await_ha(run, result, status="stopped")
             stopped = True
         except (TaskFailedError, TaskTimeoutError) as exc:
             stopped = False
@@ -67,7 +74,7 @@ def stop(run: Run) -> None:
             stopped = True
     if not stopped:
         with run.step("stop", run.node_keys()):
-            _power_task(run, "stop", "stop", _not_running)
+            await_ha(run, _power_task(run, "stop", "stop", _not_running), status="stopped")
     run.running = False
 
 

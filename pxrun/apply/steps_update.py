@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pxrun.apply.ownership import existing_marker, marker_for, own_params
 from pxrun.apply.secrets import resolve, resolve_all
 from pxrun.apply.steps_create import set_on_node
+from pxrun.apply.steps_pve9 import await_ha
 from pxrun.errors import ApiError, DigestMismatchError, NotFoundError
 from pxrun.pve.marker import Marker, split_description
 
@@ -140,8 +141,9 @@ def migrate(run: Run, op: Migrate) -> None:
         params: dict[str, Any] = {"target": op.target}
         if op.restart:
             params["restart"] = 1
-        run.task("post", f"nodes/{op.source}/lxc/{vmid}/migrate", kind="migrate",
-                 step="migrate", **params)
+        result = run.task("post", f"nodes/{op.source}/lxc/{vmid}/migrate", kind="migrate",
+                          step="migrate", **params)
+        await_ha(run, result, node=op.target)  # HA-managed: the HA manager migrates it
     run.node = op.target
     run.config_rewritten = True  # moved, and a restart applied what was pending
 

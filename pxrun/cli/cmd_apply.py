@@ -25,6 +25,7 @@ import click
 
 from pxrun.cli.cluster import open_client, provision_session, request_timeout, root_runner
 from pxrun.cli.context import Settings
+from pxrun.cli.images import image_digests, pve9_flags
 from pxrun.cli.safetyflags import SafetyFlags, safety_options
 from pxrun.cli.specload import load_spec, spec_path, var_options
 from pxrun.cli.status import ExitStatus
@@ -136,6 +137,7 @@ def _split_timeouts(values: tuple[str, ...]) -> tuple[float | None, dict[str, fl
 @safety_options
 @apply_options
 @click.pass_obj
+@pve9_flags
 def apply_cmd(settings: Settings | None, /, planfile: Path | None, targets: tuple[str, ...],
               replace: tuple[str, ...], no_prune: bool, reprovision: bool,
               **kwargs: Any) -> int:
@@ -359,7 +361,11 @@ def locked_apply(client: ProxmoxerClient, settings: Settings, loaded: LoadedStac
                              restart=cast("RestartPolicy", restart or "auto"),
                              node_ssh_available=options.root_runner is not None,
                              reprovision=reprovision, keep_tailnet=keep_tailnet,
-                             tailnet_api=options.tailnet is not None, safety=safety)
+                             tailnet_api=options.tailnet is not None,
+                             rebalance=settings.rebalance,
+                             image_digests=image_digests(client, settings, loaded.stack,
+                                                         observed),
+                             safety=safety)
         if adopt:
             popts = dataclasses.replace(popts, adopt=adopt)
         fresh = make_plan(loaded.stack, observed, popts)
@@ -413,7 +419,8 @@ def _show_and_approve(plan: Plan, settings: Settings, loaded: LoadedStack,
     from pxrun.render.jsonplan import plan_to_json
 
     doc = plan_to_json(plan)
-    print_diagnostics(render_diagnostics(doc, markup=_colour(settings, sys.stderr)), settings)
+    print_diagnostics(render_diagnostics(doc, markup=_colour(settings, sys.stderr),
+                                         locate=loaded.where), settings)
     if settings.json:
         click.echo(json.dumps({"event": "plan", "plan": doc}, sort_keys=True))
     elif not settings.quiet:

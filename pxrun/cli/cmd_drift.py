@@ -18,6 +18,7 @@ import click
 
 from pxrun.cli.cluster import connection_options, open_client
 from pxrun.cli.context import Settings
+from pxrun.cli.images import image_digests, pve9_flags
 from pxrun.cli.specload import var_options
 from pxrun.cli.status import ExitStatus
 
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 @connection_options
 @var_options
 @click.pass_obj
+@pve9_flags
 def drift_cmd(settings: Settings | None, path: Path | None, json_output: bool,
               metrics: Path | None, sim: bool, cluster: str | None,
               flags: ConnectionFlags) -> int:
@@ -72,7 +74,8 @@ def drift_cmd(settings: Settings | None, path: Path | None, json_output: bool,
         stack = loaded.stack.stack
         with open_client(settings, spec_cluster=loaded.stack.cluster, spec_dir=spec_dir,
                          flags=flags) as (client, _):
-            check = check_drift(client, desired_from(loaded, spec_dir))
+            check = check_drift(client, desired_from(loaded, spec_dir), images=lambda seen: (
+                image_digests(client, settings, loaded.stack, seen)))
     except Exception:
         if metrics is not None:
             write_textfile(metrics, CheckOutcome(stack=stack, success=False, checked_at=started,

@@ -17,6 +17,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -24,6 +25,7 @@ import click
 
 from pxrun.cli.cluster import connection_options, node_ssh_configured, open_client
 from pxrun.cli.context import Settings
+from pxrun.cli.images import image_digests, pve9_flags
 from pxrun.cli.safetyflags import SafetyFlags, safety_options
 from pxrun.cli.specload import load_spec, spec_path, var_options
 from pxrun.cli.status import ExitStatus
@@ -72,6 +74,7 @@ _COUNTED = re.compile(r"^(?P<base>.+)-\d+$")
 @connection_options
 @var_options
 @click.pass_obj
+@pve9_flags
 def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
              detailed_exitcode: bool, json_output: bool, targets: tuple[str, ...],
              replace: tuple[str, ...], destroy: bool, refresh_only: bool, no_prune: bool,
@@ -111,6 +114,7 @@ def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
                      flags=flags) as (client, info):
         observed = observe_cluster(client, loaded.stack, facts=not refresh_only)
         ssh_ready = node_ssh_configured(info)
+        digests = image_digests(client, settings, loaded.stack, observed)
     observed_at = time.perf_counter()
     mode = "destroy" if destroy else "refresh-only" if refresh_only else "normal"
     options = plan_options(loaded, observed, spec_dir, targets=targets, replace=replace,
@@ -118,6 +122,7 @@ def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
                            node_ssh_available=ssh_ready, reprovision=reprovision,
                            keep_tailnet=keep_tailscale,
                            tailnet_api=tailnet_key(os.environ, loaded.secrets) is not None,
+                           rebalance=settings.rebalance, image_digests=digests,
                            safety=safety)
     doc = plan_to_json(make_plan(loaded.stack, observed, options),
                        spec_path=relative_to_plan(spec, out) if out is not None else None)
@@ -135,7 +140,8 @@ def plan_options(loaded: LoadedStack, observed: Observed, spec_dir: Path, *,
                  mode: str = "normal", no_prune: bool = False, restart: str = "auto",
                  node_ssh_available: bool = False, reprovision: bool = False,
                  keep_tailnet: bool = False, tailnet_api: bool = False,
-                 safety: SafetyFlags | None = None) -> PlanOptions:
+                 safety: SafetyFlags | None = None, rebalance: bool = False,
+                 image_digests: Mapping[str, str] | None = None) -> PlanOptions:
     """The planner's options from the command line; names are checked (exit 3 on a typo)."""
     from pxrun.errors import UsageError
     from pxrun.plan.options import PlanOptions
@@ -154,7 +160,8 @@ def plan_options(loaded: LoadedStack, observed: Observed, spec_dir: Path, *,
         node_ssh_available=node_ssh_available, file_sources=sources, file_errors=errors,
         secrets=loaded.secrets, reprovision=reprovision, keep_tailnet=keep_tailnet,
         tailnet_api=tailnet_api, discard_data=safety.discard_data, snapshot=safety.snapshot,
-        rollback_on_failure=safety.rollback_on_failure)
+        rollback_on_failure=safety.rollback_on_failure, rebalance=rebalance,
+        image_digests=dict(image_digests or {}))
 
 
 def relative_to_plan(spec: Path, planfile: Path) -> str:
@@ -218,7 +225,9 @@ def show_plan(doc: dict[str, Any], settings: Settings, *, loaded: LoadedStack | 
     from pxrun.render.jsonplan import dumps
 
     # secrets are masked on the way out (`main` wraps stdout and stderr: pxrun.redaction)
-    print_diagnostics(render_diagnostics(doc, markup=_colour(settings, sys.stderr)), settings)
+    locate = loaded.where if loaded is not None else None
+    print_diagnostics(render_diagnostics(doc, markup=_colour(settings, sys.stderr),
+                                         locate=locate), settings)
     if settings.json:
         click.echo(dumps(doc), nl=False)
     elif settings.quiet:

@@ -123,7 +123,26 @@ CALLS: tuple[Call, ...] = (
          ("Datastore.AllocateTemplate@/storage/{template_storage}",), "download templates"),
     Call("GET", "/cluster/status", P, ("Sys.Audit@/",),
          "node addresses for SSH (unless ssh.hosts names each node)"),
+    # Proxmox VE 9 (specs/0100): needed by specs that use HA or images ({ha}, {images});
+    # without them, the HA read of a plan is refused quietly and nothing else is called
+    Call("GET", "/cluster/ha/resources", R, ("Sys.Audit@{ha}",),
+         "see HA resources (a container HA moved stays)"),
+    Call("GET", "/cluster/ha/rules", R, ("Sys.Audit@{ha}",), "see HA rules"),
+    Call("POST", "/cluster/ha/resources", A, ("Sys.Console@{ha}",), "HA resources"),
+    Call("PUT", "/cluster/ha/resources/{sid}", A, ("Sys.Console@{ha}",), "HA resources"),
+    Call("POST", "/cluster/ha/rules", A, ("Sys.Console@{ha}",), "HA rules"),
+    Call("PUT", "/cluster/ha/rules/{rule}", A, ("Sys.Console@{ha}",), "HA rules"),
+    Call("DELETE", "/cluster/ha/rules/{rule}", A, ("Sys.Console@{ha}",), "HA rules"),
+    Call("GET", "/nodes/{node}/query-oci-repo-tags", R, ("Sys.AccessNetwork@{images}",),
+         "check image tags (--check-images)"),
+    Call("POST", "/nodes/{node}/storage/{storage}/oci-registry-pull", A,
+         ("Datastore.AllocateTemplate@/storage/{template_storage}",
+          "Sys.AccessNetwork@{images}"), "pull images"),
+    Call("GET", "/nodes/{node}/tasks/{upid}/log", A, (), "the digest an image pull reports"),
 )
+CONDITIONAL = {"{privileged}": "/", "{ha}": "/", "{images}": "/nodes"}
+"""Placeholders of needs only some specs have (a privileged container, HA, images): the
+path they stand for when the spec has them; the mode's recipe leaves them out."""
 
 AREAS: Mapping[str, str] = {
     "vmid": "/vms", "node": "/nodes", "storage": "/storage", "template_storage": "/storage",
@@ -145,8 +164,12 @@ def calls_for(mode: Mode) -> list[Call]:
 def privileges(mode: Mode) -> list[str]:
     """The privileges a role for `mode` holds (of each `A|B`, the first): the recipe's."""
     found = {split_need(need)[0][0] for call in calls_for(mode) for need in call.needs
-             if "{privileged}" not in need}
+             if not _conditional(need)}
     return sorted(found)
+
+
+def _conditional(need: str) -> bool:
+    return any(mark in need for mark in CONDITIONAL)
 
 
 def acl_paths(mode: Mode) -> list[str]:
@@ -156,7 +179,7 @@ def acl_paths(mode: Mode) -> list[str]:
     for call in calls_for(mode):
         for need in call.needs:
             path = split_need(need)[1]
-            if "{privileged}" not in path:
+            if not _conditional(path):
                 paths.add(_area(path))
     return sorted(paths)
 
@@ -196,6 +219,8 @@ class SpecFacts:
     template_storages: Mapping[str | None, tuple[str, ...]]
     bridges: Mapping[str, tuple[str, ...]]
     privileged: tuple[str, ...]
+    ha: tuple[str, ...] = ()  # containers with `ha:` (and "ha_rules" when it has rules)
+    images: tuple[str, ...] = ()  # containers made from OCI images
 
 
 def spec_facts(stack: Any) -> SpecFacts:
@@ -205,7 +230,14 @@ def spec_facts(stack: Any) -> SpecFacts:
     templates: dict[str | None, list[str]] = {}
     bridges: dict[str, list[str]] = {}
     privileged: list[str] = []
+    ha: list[str] = ["ha_rules"] if getattr(stack, "ha_rules", None) is not None else []
+    images: list[str] = []
     for name, ct in sorted(stack.containers.items()):
+        if getattr(ct, "ha", None) is not None:
+            ha.append(name)
+        if getattr(ct, "image", None):
+            images.append(name)
+            templates.setdefault(None, []).append(name)  # pulled to a template storage
         storages.setdefault(ct.storage, []).append(f"rootfs of {name}")
         for slot, mount in sorted(ct.mounts.items()):
             if mount.is_new_volume:
@@ -221,7 +253,8 @@ def spec_facts(stack: Any) -> SpecFacts:
             privileged.append(name)
     return SpecFacts({k: tuple(v) for k, v in storages.items()},
                      {k: tuple(v) for k, v in templates.items()},
-                     {k: tuple(v) for k, v in bridges.items()}, tuple(privileged))
+                     {k: tuple(v) for k, v in bridges.items()}, tuple(privileged),
+                     tuple(ha), tuple(images))
 
 
 def requirements(facts: SpecFacts | None = None) -> list[Requirement]:
@@ -244,10 +277,14 @@ def requirements(facts: SpecFacts | None = None) -> list[Requirement]:
 
 def _expand(template: str, facts: SpecFacts | None) -> list[tuple[str, tuple[str, ...]]]:
     """(ACL path, what of the spec needs it) for each object a placeholder stands for."""
-    if "{privileged}" in template:
-        if facts is None or not facts.privileged:
-            return []
-        return [("/", tuple(f"privileged {name}" for name in facts.privileged))]
+    for mark, path in CONDITIONAL.items():
+        if mark in template:
+            users = {"{privileged}": facts.privileged, "{ha}": facts.ha,
+                     "{images}": facts.images}[mark] if facts is not None else ()
+            if not users:
+                return []
+            label = {"{privileged}": "privileged ", "{ha}": "HA ", "{images}": "image of "}
+            return [(path, tuple(f"{label[mark]}{name}" for name in users))]
     if "{" not in template:
         return [(template, ())]
     head, _, rest = template.partition("/{")

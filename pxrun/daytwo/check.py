@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from pxrun.connect.client import ProxmoxClient
@@ -51,11 +51,18 @@ def drift_plans(desired: Desired, observed: Observed) -> tuple[Plan, Plan | None
 
 
 def check_drift(client: ProxmoxClient, desired: Desired, *, facts: bool = False,
-                clock: Callable[[], float] = time.time) -> Check:
+                clock: Callable[[], float] = time.time,
+                images: Callable[[Observed], Mapping[str, str]] | None = None) -> Check:
     """Observe and report. `facts` also reads bridges and templates (needed only when the
-    caller goes on to plan creates). API errors propagate."""
+    caller goes on to plan creates); `images` tells what the spec's image tags point to
+    now (`--check-images`). API errors propagate."""
     started, ticks = clock(), time.perf_counter()
     observed = observe_cluster(client, desired.stack, facts=facts)
+    if images is not None:
+        digests = images(observed)
+        if digests:
+            desired = dataclasses.replace(desired, options=dataclasses.replace(
+                desired.options, image_digests=dict(digests)))
     spec_drift, running_drift = drift_plans(desired, observed)
     report = drift_report(observed, spec_drift, running_drift, checked_at=started,
                           duration=time.perf_counter() - ticks)

@@ -26,6 +26,7 @@ from pxrun.observe.parse import merge_pending, parse_config
 from pxrun.pve.marker import split_description, stack_of_tag
 from pxrun.pve.propstr import PropertyStringError
 from pxrun.pve.values import parse_bool, parse_tags, split_list
+from pxrun.spec.model import HaSettings
 
 _NODE_STATUS = {"online", "offline", "unknown"}
 
@@ -131,7 +132,7 @@ def live_status(items: Iterable[Mapping[str, Any]]) -> dict[int, PowerState]:
 
 def build_container(stack: str, guest: GuestRef, pending: Iterable[Mapping[str, Any]],
                     status: PowerState, *, cpus: int | None = None, tagged: bool = True,
-                    ) -> ObservedContainer | Problem:
+                    ha: HaSettings | None = None) -> ObservedContainer | Problem:
     """One `/pending` answer -> ObservedContainer, or a Problem saying why it is not ours.
 
     Our marker claims it: `marked`, named by the marker. No marker at all (the GUI's Notes
@@ -148,11 +149,13 @@ def build_container(stack: str, guest: GuestRef, pending: Iterable[Mapping[str, 
                                         f"{notes_marker.stack!r}; pxrun leaves it alone"
                        if tagged else f"its marker names stack {notes_marker.stack!r}")
     name = notes_marker.name if notes_marker is not None else f"ct{guest.vmid}"
-    template = notes_marker.extra.get("template") if notes_marker is not None else None
+    extra = notes_marker.extra if notes_marker is not None else {}
+    template, image, digest = (extra.get(k) for k in ("template", "image", "image_digest"))
     kwargs: dict[str, Any] = {
         "vmid": guest.vmid, "name": name, "node": guest.node, "stack": stack,
         "running": status == "running", "pool": guest.pool, "cpus": cpus,
         "template": template if isinstance(template, str) else None,
+        "image": image if isinstance(image, str) else None, "ha": ha,
     }
     try:
         current = parse_config(view.current, **kwargs)
@@ -171,4 +174,5 @@ def build_container(stack: str, guest: GuestRef, pending: Iterable[Mapping[str, 
         taint_step=notes_marker.taint_step if notes_marker else "",
         taint_log=notes_marker.taint_log if notes_marker else "",
         tailnet=notes_marker.tailnet if notes_marker else None,
-        tagged=tagged, marked=notes_marker is not None)
+        tagged=tagged, marked=notes_marker is not None,
+        image_digest=digest if isinstance(digest, str) else None)

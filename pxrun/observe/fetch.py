@@ -19,10 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from pxrun.connect.client import ProxmoxClient
-from pxrun.errors import NotFoundError, UnreachableError
+from pxrun.errors import ApiError, NotFoundError, UnreachableError
 from pxrun.observe.assemble import (
     build_container,
     live_status,
@@ -33,6 +34,7 @@ from pxrun.observe.assemble import (
 )
 from pxrun.observe.model import (
     GuestRef,
+    HaRuleInfo,
     NodeInfo,
     Observed,
     ObservedContainer,
@@ -41,8 +43,16 @@ from pxrun.observe.model import (
     StorageInfo,
     TemplateInfo,
 )
+from pxrun.observe.pve9 import (
+    parse_ha_resources,
+    parse_ha_rules,
+    raw_names,
+    uses_pve9,
+    version_of,
+)
 from pxrun.pve.marker import TAG_PREFIX, stack_tag
-from pxrun.spec.model import Stack
+from pxrun.pve.rawlxc import RAW_KEY
+from pxrun.spec.model import HaSettings, Stack
 
 DEFAULT_WORKERS = 32  # matches pxrun.connect.client.DEFAULT_POOL_SIZE
 
@@ -69,10 +79,18 @@ def observe_cluster(client: ProxmoxClient, stack: str | Stack, *,
     untagged = _untagged_candidates(guests, stack, adopting, set(online), tag)
     reachable = sorted([*reachable, *untagged], key=lambda g: g.vmid)
 
+    spec = stack if isinstance(stack, Stack) else None
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="observe") as pool:
         def submit(path: str, **params: Any) -> Future[Any]:
             return pool.submit(_get_or_error, client.get, path, params)
 
+        def ask(path: str) -> Future[Any]:  # answers that may be refused (rights, 8.4: 501)
+            return pool.submit(_get_or_api_error, client.get, path)
+
+        ha_asked = {"resources": ask("cluster/ha/resources")} if spec is not None else {}
+        if spec is not None and spec.ha_rules is not None:
+            ha_asked["rules"] = ask("cluster/ha/rules")
+        version = ask("version") if spec is not None and uses_pve9(spec) else None
         lists = {n: submit(f"nodes/{n}/lxc") for n in online}
         configs = {g.vmid: submit(f"nodes/{g.node}/lxc/{g.vmid}/pending") for g in reachable}
         bridges = {n: submit(f"nodes/{n}/network", type="any_bridge") for n in online} \
@@ -87,9 +105,13 @@ def observe_cluster(client: ProxmoxClient, stack: str | Stack, *,
             answer = _result(future)
             if isinstance(answer, list):
                 live.update(live_status(answer))
-        seen = _Seen(name, adopting, nodes)
+        ha = _ha_answers(ha_asked)
+        seen = _Seen(name, adopting, nodes, ha.resources or {})
         for guest in reachable:
             seen.take(guest, _result(configs[guest.vmid]), live)
+        if spec is not None:  # raw lxc.* lines: only in GET config (specs/0090)
+            _raw_lines(seen, raw_names(spec), {g.vmid: g for g in reachable}, configs,
+                       live, submit)
         lost = _lost(stack, seen)
         if lost:  # a tag removed *and* a hostname changed: only the marker can tell
             rest = [g for g in guests.values() if g.type == "lxc" and not g.template
@@ -117,15 +139,19 @@ def observe_cluster(client: ProxmoxClient, stack: str | Stack, *,
         templates=tuple(templates), bridges=bridge_infos, catalog=catalog, guests=guests,
         containers=dict(sorted(seen.found.items())), strays=tuple(seen.strays),
         unknown=tuple(sorted(unknown, key=lambda g: g.vmid)), problems=tuple(seen.problems),
-        requests=(after - before) if before is not None and after is not None else 0)
+        requests=(after - before) if before is not None and after is not None else 0,
+        ha_resources=ha.resources, ha_rules=ha.rules, ha_problem=ha.problem,
+        pve_version=version_of(_result(version)) if version is not None else None)
 
 
 class _Seen:
     """What the `/pending` answers add up to: containers by marker name, strays, problems,
     and tagged containers whose config could not be read (unknown)."""
 
-    def __init__(self, stack: str, adopting: set[int], nodes: dict[str, NodeInfo]) -> None:
+    def __init__(self, stack: str, adopting: set[int], nodes: dict[str, NodeInfo],
+                 ha: dict[int, HaSettings] | None = None) -> None:
         self.stack, self.adopting, self.nodes = stack, adopting, nodes
+        self.ha = ha or {}
         self.tag = stack_tag(stack)
         self.found: dict[str, ObservedContainer] = {}
         self.strays: list[ObservedContainer] = []
@@ -133,9 +159,10 @@ class _Seen:
         self.unknown: list[GuestRef] = []
 
     def take(self, guest: GuestRef, answer: Any, live: dict[int, PowerState], *,
-             only: frozenset[str] | None = None) -> None:
+             only: frozenset[str] | None = None, again: bool = False) -> None:
         """One answer. A container without our tag counts only when our marker names it
-        (or it is to be adopted); with `only`, only when the marker names one of those."""
+        (or it is to be adopted); with `only`, only when the marker names one of those.
+        `again`: a fuller answer for a container taken before (its raw lines added)."""
         tagged = self.tag in guest.tags
         wanted = tagged or guest.vmid in self.adopting
         if isinstance(answer, Exception):
@@ -146,7 +173,14 @@ class _Seen:
             return
         status = live.get(guest.vmid) or _lagging_status(guest)
         item = build_container(self.stack, guest, answer, status,
-                               cpus=self.nodes[guest.node].maxcpu, tagged=tagged)
+                               cpus=self.nodes[guest.node].maxcpu, tagged=tagged,
+                               ha=self.ha.get(guest.vmid))
+        if again and not isinstance(item, Problem):
+            if item.marked and self.found.get(item.name, item).vmid == item.vmid:
+                self.found[item.name] = item
+            else:
+                self.strays = [item if s.vmid == item.vmid else s for s in self.strays]
+            return
         if not wanted and (isinstance(item, Problem) or not item.marked):
             return  # found by hostname or by the scan, and not ours: the planner sees the guest
         if only is not None and (isinstance(item, Problem) or item.name not in only):
@@ -205,6 +239,54 @@ def _template_sources(storages: tuple[StorageInfo, ...],
             out.append(([st.node], st.storage))
     out.extend((sorted(nodes), st) for st, nodes in sorted(shared.items()))
     return out
+
+
+def _raw_lines(seen: _Seen, names: frozenset[str], guests: dict[int, GuestRef],
+               configs: dict[int, Future[Any]], live: dict[int, PowerState],
+               submit: Callable[..., Future[Any]]) -> None:
+    """Read the raw lines of the containers whose spec compares them (one `GET config`
+    each, together) and take those containers again with the lines added."""
+    wanted = [c for c in seen.found.values() if c.name in names]
+    wanted += [c for c in seen.strays if c.vmid in seen.adopting]
+    asked = {c.vmid: submit(f"nodes/{c.node}/lxc/{c.vmid}/config") for c in wanted}
+    for vmid, future in asked.items():
+        config, pending = _result(future), _result(configs[vmid])
+        if isinstance(config, Exception) or isinstance(pending, Exception):
+            continue
+        pairs = config.get("lxc") if isinstance(config, dict) else None
+        if pairs:
+            seen.take(guests[vmid], [*pending, {"key": RAW_KEY, "value": pairs}], live,
+                      again=True)
+
+
+@dataclass(frozen=True)
+class _Ha:
+    resources: dict[int, HaSettings] | None = None
+    rules: dict[str, HaRuleInfo] | None = None
+    problem: str | None = None
+
+
+def _ha_answers(asked: dict[str, Future[Any]]) -> _Ha:
+    """The HA answers; what could not be read is None, with the reason."""
+    resources = rules = None
+    problems = []
+    for what, future in asked.items():
+        answer = _result(future)
+        if isinstance(answer, Exception):
+            problems.append(f"{what}: {getattr(answer, 'message', answer)}")
+        elif what == "resources":
+            resources = parse_ha_resources(answer if isinstance(answer, list) else [])
+        else:
+            rules = parse_ha_rules(answer if isinstance(answer, list) else [])
+    return _Ha(resources, rules, "; ".join(problems) or None)
+
+
+def _get_or_api_error(get: Callable[..., Any], path: str) -> Any:
+    """The answer, or any API error (a refused right, an endpoint 8.4 does not have)."""
+    try:
+        return get(path)
+    except ApiError as exc:
+        return exc
 
 
 def _get_or_error(get: Callable[..., Any], path: str, params: dict[str, Any]) -> Any:

@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from pxrun.spec.model import Container
+from pxrun.spec.model import Container, HaSettings
 
 PowerState = Literal["running", "stopped", "unknown"]
 NodeStatus = Literal["online", "offline", "unknown"]
@@ -149,6 +149,7 @@ class ObservedContainer(_Frozen):
     tailnet: str | None = None  # joined a tailnet under this hostname (the marker says)
     tagged: bool = True  # carries the stack's tag (False: found by hostname, or to adopt)
     marked: bool = True  # our marker names it (False: a stray, `name` is ct<vmid>)
+    image_digest: str | None = None  # the digest of the OCI image it was created from
 
     @property
     def needs_restart(self) -> bool:
@@ -162,6 +163,20 @@ class Problem(_Frozen):
     node: str
     message: str
     name: str | None = None  # the spec name its marker claims, when that much was readable
+
+
+class HaRuleInfo(_Frozen):
+    """A PVE 9 HA rule as `GET /cluster/ha/rules` lists it; containers by vmid."""
+
+    rule: str
+    type: str  # node-affinity | resource-affinity
+    vmids: tuple[int, ...] = ()  # the `ct:` resources, in the rule's order
+    others: tuple[str, ...] = ()  # resources that are not containers (vm:100)
+    nodes: dict[str, int] | None = None
+    strict: bool = False
+    affinity: str | None = None
+    disable: bool = False
+    comment: str | None = None
 
 
 class Observed(_Frozen):
@@ -179,6 +194,10 @@ class Observed(_Frozen):
     problems: tuple[Problem, ...] = ()  # tagged but unreadable, unclaimed or duplicated
     catalog: tuple[CatalogEntry, ...] = ()  # downloadable templates (aplinfo), per node
     requests: int = 0  # API requests the observation cost (when the client counts them)
+    ha_resources: dict[int, HaSettings] | None = None  # by vmid; None: not read
+    ha_rules: dict[str, HaRuleInfo] | None = None  # every rule, by id; None: not read
+    ha_problem: str | None = None  # why HA resources or rules could not be read
+    pve_version: str | None = None  # `GET /version` (read when the stack uses PVE 9 fields)
 
     def storages_on(self, node: str) -> tuple[StorageInfo, ...]:
         return tuple(s for s in self.storages if s.node == node)

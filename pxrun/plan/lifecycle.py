@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pxrun.observe.model import ObservedContainer
+from pxrun.plan import pve9
 from pxrun.plan.context import PlanContext
 from pxrun.plan.data import data_volumes, destroyed_words, discarding
 from pxrun.plan.diff import view
@@ -79,20 +80,29 @@ def create_operations(ctx: PlanContext, desired: Container, want: Container,
     template = placement.template
     assert template is not None  # placed with need_template=True
     download = (TemplateDownload(storage=template.download_storage, template=template.filename)
-                if template.download_storage is not None else None)
-    params = seal_all(create_params(want, ctx.site()), ctx.known)
-    api, node = route_writes(ctx, want, None, params)
+                if template.needs_download and template.download_storage is not None
+                else None)
+    params = create_params(want, ctx.site())
+    if pve9.ha_managed_on_create(ctx, want):
+        params["ha-managed"] = "1"
+    api, node = route_writes(ctx, want, None, seal_all(params, ctx.known))
     create = CreateContainer(node=placement.node, vmid=vmid, template=template.volid,
-                             download=download, storage=want.storage, params=api.values,
+                             download=download, pull=pve9.image_pull(template),
+                             storage=want.storage, params=api.values,
                              marker_template=template.volid)
     provision = provision_operation(ctx, desired, None)
-    built: list[Operation] = [create, *([node.operation("node")] if node else []), *carried]
+    raw = pve9.raw_operation(ctx, want, ctx.site(), running=False)
+    built: list[Operation] = [create, *([node.operation("node")] if node else []),
+                              *([raw] if raw else []), *pve9.ha_on_create(ctx, want),
+                              *carried]
     ops = [*place_protection(ctx, want.name, built, protected_now=False,
                              wanted=want.protection),
            *power_tail(False, want.state == "running", provision,
                        address=expects_address(want))]
-    made = want.model_copy(update={"node": placement.node, "template": template.volid,
-                                   "vmid": vmid})
+    pve9.image_checks(ctx, want, made=True, env_changed=True)
+    pve9.version_checks(ctx, want)
+    made = want.model_copy(update={"node": placement.node, "vmid": vmid,
+                                   "template": None if want.image else template.volid})
     return ops, made, shown(provision.steps) if provision is not None else []
 
 
@@ -101,9 +111,10 @@ def plan_create(ctx: PlanContext, desired: Container) -> ResourceChange:
     want = canonical(desired)
     base = {"address": want.name, "action": Action.CREATE, "vmid": want.vmid,
             "depends_on": tuple(want.depends_on), "restart_policy": ctx.restart_policy(want)}
-    if want.template is None:
+    if want.template is None and want.image is None:
         ctx.error(want.name, "a new container needs a template", "set template: debian-12 "
-                  "(or another shorthand or volid), in the container or in defaults")
+                  "(or another shorthand or volid), in the container or in defaults, or "
+                  "image: for an application container")
         return ResourceChange(**base, reason="create (no template given)")
     placement = ctx.placer.place(want)
     if isinstance(placement, str):
@@ -116,6 +127,8 @@ def plan_create(ctx: PlanContext, desired: Container) -> ResourceChange:
     after = view(made, steps, ctx.view_secrets())
     fetch = placement.template is not None and placement.template.needs_download
     download = " (template downloaded first)" if fetch else ""
+    if placement.template is not None and placement.template.pull:
+        download = " (image pulled first)"
     return ResourceChange(**{**base, "node": placement.node}, after=after,
                           diffs=tuple(FieldDiff(op="add", path=k, new=v)
                                       for k, v in sorted(after.items()) if v is not None),

@@ -278,6 +278,56 @@ class TemplateDownload(_Frozen):
     template: str  # the catalog file name
 
 
+class ImagePull(_Frozen):
+    """Pull an OCI image into the node's template storage first (`oci-registry-pull`,
+    Proxmox VE 9.1), once per node (or shared storage) and image in one apply; the pull's
+    digest is recorded in the marker of each container made from it."""
+
+    storage: str
+    reference: str  # docker.io/library/nginx:1.27
+    filename: str  # docker.io-library-nginx_1.27.tar: the archive's name on the storage
+
+
+class RawConfig(_Frozen):
+    """Set the raw `lxc.*` lines of the container's config file. No API call can: over
+    node SSH, as root, the file under `/etc/pve/lxc/` is read, its main section's raw
+    lines replaced, written beside it and renamed over it, unless it changed meanwhile.
+    `subuid`/`subgid`: lines root needs in the node's `/etc/subuid`/`/etc/subgid` for the
+    idmap (appended when missing). `pending`: the container runs, so the lines apply at
+    its next start."""
+
+    op: Literal["raw_lxc"] = "raw_lxc"
+    route: Literal["node"] = "node"
+    lines: tuple[str, ...] = ()
+    subuid: tuple[str, ...] = ()
+    subgid: tuple[str, ...] = ()
+    pending: bool = False
+
+
+class HaResource(_Frozen):
+    """Add or change the container's HA resource (`ct:<vmid>`, `/cluster/ha/resources`):
+    `set` holds Proxmox's values (`state`, `max_restart`, ...), `delete` settings to reset."""
+
+    op: Literal["ha"] = "ha"
+    action: Literal["add", "update"]
+    set: dict[str, str] = {}
+    delete: tuple[str, ...] = ()
+
+
+class HaRuleWrite(_Frozen):
+    """Write or delete a PVE 9 HA rule (`/cluster/ha/rules/{rule}`). `set`: the rule
+    complete (apply creates it, or updates it when it exists: a member's replace may have
+    removed it meanwhile); `resources`: its containers in order, a vmid where the plan
+    knows it, else the address of a container this apply creates (its vmid then)."""
+
+    op: Literal["ha_rule"] = "ha_rule"
+    action: Literal["set", "delete"]
+    rule: str
+    type: str
+    set: dict[str, str] = {}
+    resources: tuple[int | str, ...] = ()
+
+
 class CreateContainer(_Frozen):
     """`POST /nodes/{node}/lxc` (always the API). `vmid` None: apply allocates one (safely,
     one at a time). `params` are the canonical create parameters (secrets by reference),
@@ -290,6 +340,7 @@ class CreateContainer(_Frozen):
     vmid: int | None
     template: str  # the resolved volid
     download: TemplateDownload | None = None
+    pull: ImagePull | None = None  # an application container: its image pulled first
     storage: str
     params: dict[str, ConfigValue] = {}
     marker_template: str  # what the marker records so the next plan can compare it
@@ -313,7 +364,7 @@ class DeleteContainer(_Frozen):
 Operation = Annotated[
     ConfigUpdate | AttachMount | DetachMount | ResizeVolume | MoveVolume | Migrate | SetPool
     | Power | Reprovision | CreateContainer | DeleteContainer | LeaveTailnet | ReassignVolume
-    | DeleteSnapshots | Snapshot | Backup,
+    | DeleteSnapshots | Snapshot | Backup | RawConfig | HaResource | HaRuleWrite,
     Field(discriminator="op"),
 ]
 
@@ -395,12 +446,14 @@ class ResourceChange(_Frozen):
 
 
 class PlanDiagnostic(_Frozen):
-    """A problem found while planning. Any `error` makes the plan unappliable."""
+    """A problem found while planning. Any `error` makes the plan unappliable. `path`:
+    the field of the container's spec entry to change (the CLI shows its file:line)."""
 
     severity: Literal["error", "warning"]
     address: str | None = None
     message: str
     hint: str = ""
+    path: str | None = None
 
 
 class UnknownContainer(_Frozen):

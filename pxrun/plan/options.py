@@ -44,6 +44,10 @@ class PlanOptions:
       value containing one is shown as SENSITIVE; the spec hash covers a MAC of them all.
     - `adopt`: vmid -> spec name of containers `pxrun import` adopts (observed as strays):
       their marker and tag are written by an in-place update (specs/0081).
+    - `rebalance`: migrate containers HA moved back to the node their spec names
+      (`--rebalance`); without it they stay where HA put them (specs/0090).
+    - `image_digests`: image reference -> the digest its tag points to now, asked by
+      the caller (`--check-images`); a container made from another digest is replaced.
     """
 
     targets: frozenset[str] = frozenset()
@@ -67,3 +71,6 @@ class PlanOptions:
                                        repr=False, hash=False)
     adopt: Mapping[int, str] = field(default_factory=lambda: MappingProxyType({}),
                                      hash=False)
+    rebalance: bool = False
+    image_digests: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}),
+                                             hash=False)

@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from pxrun.observe.model import Observed, StorageInfo
-from pxrun.plan.templates import ResolvedTemplate, resolve_template
+from pxrun.plan.templates import ResolvedTemplate, resolve_image, resolve_template
 from pxrun.spec.model import Container
 
 MIB = 1024**2
@@ -88,7 +88,11 @@ class Placer:
             return [info.status], [], None
         hard, short = [], []
         template = None
-        if need_template:
+        if need_template and want.image is not None:
+            template = resolve_image(want.image, node, self.observed)
+            if template is None:
+                hard.append("no storage for templates to pull the image to")
+        elif need_template:
             template = resolve_template(want.template or "", node, self.observed, want.arch)
             if template is None:
                 hard.append(f"no template {want.template}")
@@ -123,7 +127,8 @@ class Placer:
                 notes.append(f"{node}: {', '.join(hard + short)}")
         if not fits:
             return (f"no node fits {want.name} (needs {want.resources.memory} MiB memory, "
-                    f"{want.resources.disk} GiB on {want.storage}, template {want.template}"
+                    f"{want.resources.disk} GiB on {want.storage}, "
+                    f"{'image ' + want.image if want.image else 'template ' + str(want.template)}"
                     f"); " + "; ".join(notes or ["no nodes"]))
         base = replica_base(want.name)
         best = min(fits, key=lambda p: (self.ledger.replicas[p.node][base],

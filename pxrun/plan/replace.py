@@ -85,7 +85,7 @@ def plan_replace(ctx: PlanContext, desired: Container, want: Container,
                           restart_policy=ctx.restart_policy(want),
                           depends_on=tuple(want.depends_on), taint=taint_of(observed),
                           data_destroyed=() if keep else tuple(volumes))
-    if want.template is None:
+    if want.template is None and want.image is None:
         ctx.error(want.name, "replacing needs a template", "set template in the spec")
         return base
     placement = _replacement_node(ctx, want, observed)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pxrun.observe.model import ObservedContainer
+from pxrun.plan import pve9
 from pxrun.plan.context import PlanContext
 from pxrun.plan.diff import essence_pair, field_diffs, matches_quickly, view
 from pxrun.plan.identity import restoration
@@ -67,6 +68,8 @@ class _Work:
     detach: list[DetachMount] = field(default_factory=list)
     migrate: bool = False
     pool: bool = False
+    raw: bool = False  # raw lxc lines or the idmap: the config file, over node SSH
+    ha: bool = False  # the HA resource
     touched: list[str] = field(default_factory=list)  # paths, for the reason
     values: dict[str, str] = field(default_factory=dict)  # printed by the plan (ownership)
     restored: list[str] = field(default_factory=list)  # marker, tag: for the reason
@@ -99,6 +102,8 @@ def _collect(diffs: list[FieldDiff]) -> _Work:
             work.moves.append(MoveVolume(volume="rootfs", storage=diff.new))
         work.migrate |= kind is K.MIGRATE
         work.pool |= kind is K.POOL
+        work.raw |= kind is K.RAW
+        work.ha |= kind is K.HA
     return work
 
 
@@ -177,7 +182,8 @@ def plan_existing(ctx: PlanContext, desired: Container,
     """The change for a container that the spec and the cluster both have."""
     provision = provision_operation(ctx, desired, observed, check=False)
     owned = observed.marked and observed.tagged
-    if (provision is None and owned
+    updated = pve9.image_update(ctx, canonical(desired), observed)
+    if (provision is None and owned and updated is None
             and not (observed.tainted or observed.pending or desired.name in ctx.options.replace)
             and matches_quickly(canonical(desired), observed)):
         return _no_op(ctx, desired, observed)  # the common case, kept cheap (bench_plan.py)
@@ -186,12 +192,18 @@ def plan_existing(ctx: PlanContext, desired: Container,
     before = view(have, None, secrets)
     after = view(want, None, secrets)
     diffs = field_diffs(before, after)
+    if want.node != have.node and pve9.moved_by_ha(ctx, want, observed):
+        diffs = [d for d in diffs if d.path != "node"]  # it stays where HA put it
+    if updated is not None:
+        diffs.append(updated)
     work = _collect(diffs)
     forced = want.name in ctx.options.replace
     if work.replace_paths or forced:
         paths = tuple(dict.fromkeys(work.replace_paths))
         why = (f"{', '.join(paths)} cannot change in place" if paths
                else "replacement requested")
+        if updated is not None and paths == ("image",):
+            why = "image updated: " + pve9.update_words(updated)
         return plan_replace(ctx, desired, want, observed, replace_paths=paths, before=before,
                             diffs=tuple(diffs), reason=why)
     if provision is not None:
@@ -236,6 +248,16 @@ def _assemble(ctx: PlanContext, want: Container, observed: ObservedContainer, wo
             ops.append(api.operation("api", pending))
         if node_write:
             ops.append(node_write.operation("node", pending))
+    if work.raw and (raw := pve9.raw_operation(ctx, want, ctx.site(observed),
+                                               running=running)) is not None:
+        ops.append(raw)
+        if running:
+            work.pending_keys.add("lxc")
+    if work.ha and (ha := pve9.ha_update(want, observed.current.ha)) is not None:
+        ops.append(ha)
+    if "env" in work.set_keys:
+        pve9.image_checks(ctx, want, made=False, env_changed=True)
+    pve9.version_checks(ctx, want, work.set_keys)
     ops += [*work.attach, *work.detach, *work.resizes]
     if work.pool:
         ops.append(SetPool(before=observed.current.pool, after=want.pool))

@@ -9,7 +9,7 @@ escaped), `markup=False` plain text for logs, files and golden tests.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from pxrun.render import wording as w
@@ -102,9 +102,12 @@ def render_summary(doc: JsonDoc, *, markup: bool = False) -> str:
                                          ("add", "change", "replace", "destroy")}), "bold")
 
 
-def render_diagnostics(doc: JsonDoc, *, markup: bool = False) -> list[str]:
+def render_diagnostics(doc: JsonDoc, *, markup: bool = False,
+                       locate: Callable[[str | None, str | None], str | None] | None = None,
+                       ) -> list[str]:
     """Errors and warnings of the plan, one `error: ADDRESS: message` line each (then a hint),
-    for stderr."""
+    for stderr. `locate(address, path)`: where the field a diagnostic names was written
+    (`file:line:col`), shown first so an editor jumps to the line to change."""
     ink = _Ink(markup)
     lines: list[str] = []
     for diag in doc.get("diagnostics", []):
@@ -112,6 +115,10 @@ def render_diagnostics(doc: JsonDoc, *, markup: bool = False) -> list[str]:
         prefix = ink.style(w.ERROR_PREFIX if error else w.WARNING_PREFIX,
                            "bold red" if error else "bold yellow")
         subject = f"{diag['address']}: " if diag.get("address") else ""
+        where = locate(diag.get("address"), diag.get("path")) \
+            if locate is not None and diag.get("path") else None
+        if where:
+            subject = f"{where}: {subject}"
         lines.append(f"{prefix} {ink.text(subject + str(diag.get('message', '')))}")
         if diag.get("hint"):
             lines.append(f"{ink.style(w.HINT_PREFIX, 'dim')} {ink.text(str(diag['hint']))}")
@@ -141,8 +148,9 @@ def _block(change: JsonDoc, ink: _Ink, *, drift: bool = False) -> Iterator[str]:
         yield "  " + ink.style(f"# {text}", "bold yellow")
     for comment in ([] if drift else _around(change, address)):
         yield "  " + ink.style(f"# {comment}", "dim")
-    head = f"{ink.style(w.SYMBOLS.get(key, '?').rjust(3), style)} container " \
-           f"{ink.text(_quote(address) + _where(change))}"
+    kind, name = _kind(address)
+    head = f"{ink.style(w.SYMBOLS.get(key, '?').rjust(3), style)} {kind} " \
+           f"{ink.text(_quote(name) + _where(change))}"
     lines = list(_field_lines(change, key))
     if not lines:
         yield head
@@ -213,6 +221,15 @@ def _restart(change: JsonDoc, key: str, address: str, lines: list[Line],
         yield "    " + ink.style("# " + text, "dim")
 
 
+def _kind(address: str) -> tuple[str, str]:
+    """(what it is, its name): `ha_rules.apart` -> (ha_rule, apart); a container's address
+    is its name."""
+    for prefix, kind in w.KINDS.items():
+        if address.startswith(prefix):
+            return kind, address[len(prefix):]
+    return w.KIND_DEFAULT, address
+
+
 def _headline(change: JsonDoc, key: str) -> str:
     """Drift of a whole container reads differently from drift of some fields."""
     if key == "read" and change.get("after") is None:
@@ -228,6 +245,8 @@ def _reason(change: JsonDoc, key: str) -> str:
     if key in ("create", "update", "no-op", "read"):
         return ""
     reason = str(change.get("action_reason") or "")
+    if reason.startswith(w.SAID_AS_IS):
+        return reason
     if reason in w.REASONS:
         return w.BECAUSE.format(reason=w.REASONS[reason])
     return w.AS_GIVEN.format(reason=reason) if reason else ""
@@ -246,7 +265,7 @@ def _field_lines(change: JsonDoc, key: str) -> Iterator[Line]:
     if key == "create":
         after = dict(change.get("after") or {})
         steps = after.pop(PROVISION, None)
-        if after.get("vmid") is None:
+        if after.get("vmid") is None and _kind(str(change["address"]))[0] == w.KIND_DEFAULT:
             after["vmid"] = w.KNOWN_AFTER_APPLY
         yield from leaf_lines("add", "", None, after, None)
         if steps:

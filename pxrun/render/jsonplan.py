@@ -31,7 +31,7 @@ from pxrun.plan.model import Action, FieldDiff, MoveVolume, Plan, ResizeVolume, 
 from pxrun.pve.config import key_for, option_for, slot_of
 from pxrun.pve.options import ChangeKind
 
-FORMAT_VERSION: Final = "2.3"
+FORMAT_VERSION: Final = "2.4"
 """major.minor: readers accept any minor of their major; additions bump the minor."""
 
 JsonDoc = dict[str, Any]
@@ -41,7 +41,7 @@ _EFFECTS: Final[dict[ChangeKind, str | None]] = {
     ChangeKind.RESIZE: "resize", ChangeKind.MIGRATE: "migrate",
     ChangeKind.MOVE_VOLUME: "move_volume", ChangeKind.POOL: "pool",
     ChangeKind.POWER: "power", ChangeKind.PROVISION: "provision",
-    ChangeKind.REPLACE: "replace", ChangeKind.NOT_COMPARED: None,
+    ChangeKind.REPLACE: "replace", ChangeKind.NOT_COMPARED: None, ChangeKind.HA: "ha",
 }
 
 
@@ -156,6 +156,9 @@ def diff_effect(diff: FieldDiff, change: ResourceChange) -> str | None:
                 "resize" if resized else "move_volume")
     elif kind in _EFFECTS:
         return _EFFECTS[kind]
+    if kind is ChangeKind.RAW:  # the config file: read when the container starts
+        return "restart" if any(op.op == "raw_lxc" and op.pending
+                                for op in change.operations) else "live"
     pending = {key for op in change.operations if op.op == "config" for key in op.pending}
     pending |= {op.slot for op in change.operations if op.op == "detach_mount"
                 and change.restart_required}

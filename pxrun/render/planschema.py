@@ -31,7 +31,7 @@ from pxrun.render.jsonplan import FORMAT_VERSION
 
 SCHEMA_ID = "https://pxrun.dev/schemas/plan.schema.json"
 EFFECTS = ("live", "restart", "resize", "migrate", "move_volume", "move_and_resize", "pool",
-           "power", "provision", "replace")
+           "power", "provision", "replace", "ha")
 
 _STR = {"type": "string"}
 _BOOL = {"type": "boolean"}

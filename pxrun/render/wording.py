@@ -66,6 +66,11 @@ TAILNET_NOTE: Final = ("its node {hostname} is removed from the tailnet "
 
 BECAUSE: Final = "(because {reason})"
 AS_GIVEN: Final = "({reason})"
+SAID_AS_IS: Final = ("image updated:",)  # reasons shown as they are: `# image updated: ...`
+
+# What a change is a change of: containers, and the stack's HA rules (`ha_rules.<name>`).
+KINDS: Final[dict[str, str]] = {"ha_rules.": "ha_rule"}
+KIND_DEFAULT: Final = "container"
 
 # --- fields -------------------------------------------------------------------------------
 # What a changed field costs, by the effect the JSON plan gives each diff.
@@ -81,6 +86,7 @@ EFFECT_NOTES: Final[dict[str, str]] = {
     "provision": "re-provision",
     "pool": "",
     "power": "",
+    "ha": "HA resource",
 }
 
 ARROW: Final = "→"

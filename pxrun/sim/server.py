@@ -124,7 +124,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.server.serve_one(self)
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_GET
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = do_GET
 
     def parse_request(self) -> bool:
         """A lean replacement for http.server's parser (which runs the e-mail parser on every
@@ -409,8 +409,9 @@ class SimServer:
             "Server: pve-api-daemon/3.0",
             f"Content-Length: {len(reply.body)}",
         ]
-        if reply.body:
+        if reply.body and "Content-Type" not in reply.headers:
             lines.append(f"Content-Type: {JSON_CONTENT_TYPE}")
+        lines += [f"{name}: {value}" for name, value in reply.headers.items()]
         lines.append(f"Expires: {date}")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", errors="replace")
         handler.wfile.write(head + reply.body)

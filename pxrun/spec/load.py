@@ -37,7 +37,8 @@ from pxrun.spec.yamlsrc import Path as DataPath
 if TYPE_CHECKING:
     from pxrun.spec.model import Stack
 
-STACK_KEYS = ("version", "stack", "cluster", "vars", "secrets", "defaults", "containers")
+STACK_KEYS = ("version", "stack", "cluster", "vars", "secrets", "defaults", "containers",
+              "ha_rules")
 SINGLE_KEYS = ("version", "stack", "cluster", "secrets")
 MAX_COUNT = 1000
 DEFAULT_FILE = "pxrun.yaml"
@@ -53,7 +54,8 @@ class LoadedStack:
     """The spec files that make up the stack, in merge order."""
     secrets_file: Path | None = None
     locations: Mapping[str, str] = field(default_factory=dict)
-    """Container name -> 'file:line:col' of its entry, for later (plan-time) messages."""
+    """Container name -> 'file:line:col' of its entry, for later (plan-time) messages;
+    also 'name.field' -> where that field of the container was written (or its default)."""
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
     """Every secret the spec may use, by its name in templates -> its value: each value of
     the sops file (`secrets.db.password`) and each environment variable the spec reads
@@ -67,6 +69,14 @@ class LoadedStack:
     def secret_strings(self) -> frozenset[str]:
         """The secret values: what output redacts."""
         return frozenset(self.secrets.values())
+
+    def where(self, address: str | None, path: str | None) -> str | None:
+        """'file:line:col' of a container's field (its entry when the field was not
+        written; None for what the spec does not hold)."""
+        if address is None:
+            return None
+        head = path.split(".", 1)[0] if path else None
+        return self.locations.get(f"{address}.{head}") or self.locations.get(address)
 
     def redact(self, text: str) -> str:
         """`text` with every decrypted secret value replaced by '***'."""
@@ -289,6 +299,7 @@ class _Stack:
         self.found = loader.stack_keys(docs)
         self.vars = loader.union("vars", docs)
         self.defaults = loader.union("defaults", docs)
+        self.ha_rules = loader.union("ha_rules", docs)
         self.containers: dict[str, _Resolved] = {}
         self.template_paths: set[tuple[str, DataPath]] = set()
 
@@ -352,6 +363,10 @@ class _Stack:
                 "", cluster_prov, ("cluster",)), derived=self._derived("cluster"))
         if vars_data:
             result["vars"] = vars_data
+        if self.ha_rules.layers:  # one mapping over every file; Jinja like the containers
+            rules_prov = Provenance(self.ha_rules.layers)
+            result["ha_rules"] = renderer.render(self.ha_rules.data, {}, self._reporter(
+                "", rules_prov, ("ha_rules",)))
         result["containers"] = {n: r.data for n, r in self.containers.items()}
         result["groups"] = {g: m for g, m in loader.groups.items() if m}
         self._read_env(env)
@@ -398,9 +413,10 @@ class _Stack:
             origin = resolved.provenance.origin(rel)
             note = "from defaults" if origin.layer.label == "defaults" else ""
             return Where(origin.mark, origin.key_mark, str(path[1]), rel, note)
-        if path and path[0] == "vars" and self.vars.layers:
-            origin = Provenance(self.vars.layers).origin(path[1:])
-            return Where(origin.mark, origin.key_mark, "", path)
+        for name, union in (("vars", self.vars), ("ha_rules", self.ha_rules)):
+            if path and path[0] == name and union.layers:
+                origin = Provenance(union.layers).origin(path[1:])
+                return Where(origin.mark, origin.key_mark, "", path)
         doc = self.first
         if path and path[0] == "containers":
             doc = next((d for _, d in self.docs if "containers" in d.data), doc)
@@ -474,6 +490,10 @@ def load_stack(path: Path, *, environ: Mapping[str, str] | None = None,
     for name, resolved in stack.containers.items():
         mark = resolved.entry.doc.key_mark(("containers", resolved.entry.name))
         locations[name] = f"{mark.file}:{mark.line}:{mark.col}"
+        for key in resolved.data:  # where each field was written: the line to change
+            if key != "name":
+                where = stack.locate(("containers", name, key)).mark
+                locations[f"{name}.{key}"] = f"{where.file}:{where.line}:{where.col}"
     return LoadedStack(model, tuple(file for file, _ in docs),
                        stack.found["secrets"][0] if "secrets" in stack.found else None,
                        locations, dict(sorted(loader.secret_values.items())),

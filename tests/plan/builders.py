@@ -4,7 +4,8 @@
   -> a resolved `Stack`; every container gets `template: debian-12` and a net0 on vmbr0
   unless it says otherwise.
 - `build_observed(fragment, stack)`: a compact cluster -> `Observed`. Nodes, storages,
-  templates and bridges have sensible defaults (one node `pve1`); managed containers are,
+  templates and bridges have sensible defaults (one node `pve1`); `ha_rules` (rule id ->
+  HaRuleInfo fields) and `pve_version` as given; managed containers are,
   by default, exactly what the spec asks for (converged) and a case writes only how the
   cluster differs (`set:` deep-merged over the spec, `future:` for pending values).
 - `observed_from(stack)`: the Observed a converged cluster would show for `stack`.
@@ -18,6 +19,7 @@ from pxrun.observe.model import (
     BridgeInfo,
     CatalogEntry,
     GuestRef,
+    HaRuleInfo,
     NodeInfo,
     Observed,
     ObservedContainer,
@@ -56,7 +58,8 @@ def build_stack(fragment: dict[str, Any] | None) -> Stack:
         for each in names:
             containers[each] = {**deep_merge(defaults, entry), "name": each}
     return Stack.model_validate({"stack": fragment.get("stack", "homelab"),
-                                 "containers": containers, "groups": groups})
+                                 "containers": containers, "groups": groups,
+                                 "ha_rules": fragment.get("ha_rules")})
 
 
 def _nodes(fragment: dict[str, Any]) -> dict[str, NodeInfo]:
@@ -196,7 +199,8 @@ def build_observed(fragment: dict[str, Any] | None, stack: Stack,
                        for i, (slot, m) in enumerate(want.mounts.items()) if m.kind == "new"}},
             fingerprint=fingerprint, tainted=bool(entry.get("tainted", False)),
             taint_step=entry.get("taint_step", ""), taint_log=entry.get("taint_log", ""),
-            tailnet=entry.get("tailnet"), marked=marked, tagged=tagged)
+            tailnet=entry.get("tailnet"), marked=marked, tagged=tagged,
+            image_digest=entry.get("image_digest"))
         if marked:
             containers[name] = item
         else:
@@ -213,9 +217,18 @@ def build_observed(fragment: dict[str, Any] | None, stack: Stack,
     unknown = tuple(GuestRef(vmid=u["vmid"], node=u["node"], type="lxc",
                              name=u.get("name", ""), stack=stack.stack)
                     for u in fragment.get("unknown") or [])
+    ha = {c.vmid: c.current.ha for c in [*containers.values(), *strays]
+          if c.current.ha is not None}
+    rules = {rid: HaRuleInfo(rule=rid, **{**r, "vmids": tuple(r.get("vmids", ()))})
+             for rid, r in (fragment.get("ha_rules") or {}).items()}
     return partial.model_copy(update={"containers": containers, "guests": guests,
                                       "unknown": unknown, "strays": tuple(strays),
-                                      "problems": problems})
+                                      "problems": problems,
+                                      "ha_resources": None if "ha_resources_unreadable"
+                                      in fragment else ha,
+                                      "ha_problem": fragment.get("ha_resources_unreadable"),
+                                      "ha_rules": rules if "ha_rules" in fragment else None,
+                                      "pve_version": fragment.get("pve_version")})
 
 
 def observed_from(stack: Stack, nodes: dict[str, Any] | None = None) -> Observed:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from pxrun.cli.main import main
-from pxrun.connect.rights import CALLS, Call, Mode, split_need
+from pxrun.connect.rights import CALLS, CONDITIONAL, Call, Mode, split_need
 from pxrun.sim.runtime import init_state
 from pxrun.sim.settings import SimSettings
 
@@ -64,7 +64,8 @@ def _demanded(check: Any) -> list[tuple[tuple[str, ...], str, bool]]:
 def test_each_row_holds_what_the_schema_checks(call: Call, reference_dir: Path) -> None:
     schema = _schema(reference_dir)
     assert (call.method, call.path) in schema, "not an endpoint of the 9.1 schema"
-    needs = [split_need(need) for need in call.needs]
+    needs = [(privs, CONDITIONAL.get(path, path))  # a conditional need: what it stands for
+             for privs, path in (split_need(need) for need in call.needs)]
     for privileges, path, any_of in _demanded(schema[(call.method, call.path)].get("check")):
         held = [p for p in privileges
                 if any(p in ours and _covers(where, path) for ours, where in needs)]
