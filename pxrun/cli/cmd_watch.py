@@ -84,16 +84,13 @@ def _allow(value: str) -> frozenset[str]:
               help="Containers changed at once.")
 @click.option("--cycles", "max_cycles", type=click.IntRange(1), default=None,
               help="Stop after this many cycles (for a trial run or a benchmark).")
-@click.option("--sim", is_flag=True, help="Watch the built-in simulator (as pxrun --sim).")
-@click.option("--cluster", "--profile", "cluster", metavar="NAME", default=None,
-              help="Connection profile (as the global --cluster).")
 @connection_options
 @var_options
 @click.pass_obj
 def watch_cmd(settings: Settings | None, path: Path | None, interval: float, jitter: float,
               apply_: bool, allow: str, restart: str, node_timeout: float,
               fence_confirmed: bool, listen: str, parallelism: int, max_cycles: int | None,
-              sim: bool, cluster: str | None, flags: ConnectionFlags) -> int:
+              flags: ConnectionFlags) -> int:
     """Check drift every interval; with --apply, reconcile what the policy allows.
 
     A node that stops answering makes its containers unknown: nothing is deleted,
@@ -119,8 +116,6 @@ def watch_cmd(settings: Settings | None, path: Path | None, interval: float, jit
         raise UsageError(f"--listen {listen}: expected HOST:PORT, e.g. 127.0.0.1:9464")
     allowed = _allow(allow)
     settings = settings if settings is not None else Settings()
-    settings.sim = settings.sim or sim
-    settings.cluster = cluster or settings.cluster
     load_credentials()
     loaded, spec_dir = load_spec(path, settings)
     stop = threading.Event()
