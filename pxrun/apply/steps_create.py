@@ -59,7 +59,8 @@ def create(run: Run, op: CreateContainer) -> None:
     if op.download is not None:
         download_template(run, op.node, op.download)
     shared = run.shared
-    marker = marker_for(shared.stack, run.address, template=op.marker_template)
+    marker = marker_for(shared.stack, run.address, template=op.marker_template,
+                        recreates=op.recreates.model_dump() if op.recreates else None)
     storages = {op.storage, *_mount_storages(op.params)}
     run.node = op.node
     with run.step("create", run.node_keys(*sorted(storages), node=op.node),

@@ -78,6 +78,7 @@ class Watcher:
         self._names: dict[int, str] = {}  # vmid -> spec name, remembered across outages
         self._said: dict[str, Any] = {}  # what the records last said per container
         self._decided: set[tuple[str, int, bool]] = set()  # (node, vmid, recreate) logged
+        self._stale: set[str] = set()  # stale copies already reported
 
     # -- events and records ----------------------------------------------------------------
     def say(self, event: str, **fields: Any) -> None:
@@ -144,11 +145,12 @@ class Watcher:
             self.active = self._lease() if self.options.apply else False
             check = check_drift(self.client, desired, facts=self.active, clock=self.clock)
             self._track(check, now)
+            self._report_stale(check)
             acted: list[Acted] = []
             if self.active and not self.stop.is_set():
                 acted, decisions = reconcile(
                     self.client, desired, check, lost=self.nodes.lost(), names=self._names,
-                    options=self.options.act, stop=self.stop, say=self.say)
+                    options=self.options.act, stop=self.stop, say=self.say, at=iso(now))
                 self._log_decisions(decisions)
             self._record_drift(check, acted)
         except PxrunError as exc:
@@ -233,6 +235,20 @@ class Watcher:
                                              "nothing was done meanwhile"}[event.kind]
                     self._said.pop(name, None)
                     self.record(name, "none", result, node=event.node)
+
+    def _report_stale(self, check: Check) -> None:
+        """An event (an alert for the log) the first time each stale copy is seen: an old
+        copy of a recreated container whose node answers again. The plan removes it; this
+        watcher does so only with --allow delete (the record says when it is withheld)."""
+        now = {c.address: c for c in check.report.containers if c.kind == "stale"}
+        for address in sorted(now.keys() - self._stale):
+            item = now[address]
+            removes = self.active and "delete" in self.options.act.allow
+            self.say("stale_copy", container=address, node=item.node, operation="observe",
+                     vmid=item.vmid, reason=item.reason,
+                     action="delete" if removes else "alert only: --allow does not include "
+                     "delete" if self.active else "alert only: this watcher is passive")
+        self._stale = set(now)
 
     def _log_decisions(self, decisions: tuple[NodeLostDecision, ...]) -> None:
         for d in decisions:

@@ -98,6 +98,7 @@ def observe_cluster(client: ProxmoxClient, stack: str | Stack, *,
             more = {g.vmid: submit(f"nodes/{g.node}/lxc/{g.vmid}/pending") for g in rest}
             for guest in rest:
                 seen.take(guest, _result(more[guest.vmid]), live, only=lost)
+        seen.settle()
         unknown.extend(seen.unknown)
         bridge_infos = tuple(b for n, f in bridges.items()
                              if not isinstance(r := _result(f), Exception)
@@ -117,6 +118,7 @@ def observe_cluster(client: ProxmoxClient, stack: str | Stack, *,
         templates=tuple(templates), bridges=bridge_infos, catalog=catalog, guests=guests,
         containers=dict(sorted(seen.found.items())), strays=tuple(seen.strays),
         unknown=tuple(sorted(unknown, key=lambda g: g.vmid)), problems=tuple(seen.problems),
+        stale=tuple(sorted(seen.stale, key=lambda c: c.vmid)),
         requests=(after - before) if before is not None and after is not None else 0)
 
 
@@ -131,6 +133,8 @@ class _Seen:
         self.strays: list[ObservedContainer] = []
         self.problems: list[Problem] = []
         self.unknown: list[GuestRef] = []
+        self.claims: dict[str, list[ObservedContainer]] = {}  # further claimants of a name
+        self.stale: list[ObservedContainer] = []
 
     def take(self, guest: GuestRef, answer: Any, live: dict[int, PowerState], *,
              only: frozenset[str] | None = None) -> None:
@@ -156,12 +160,29 @@ class _Seen:
         elif not item.marked:
             self.strays.append(item)
         elif item.name in self.found:
-            self.problems.append(Problem(
-                vmid=item.vmid, node=item.node, name=item.name,
-                message=f"a second container claims the name {item.name!r} (also vmid "
-                        f"{self.found[item.name].vmid}); pxrun leaves it alone"))
+            self.claims.setdefault(item.name, []).append(item)
         else:
             self.found[item.name] = item
+
+    def settle(self) -> None:
+        """Names claimed by more than one container. When the markers tell the generations
+        apart (a copy recreated after its node was lost names the copy it replaced), the
+        one no other names is the container and the rest are stale; otherwise every
+        further claimant is a problem, left alone."""
+        for name, more in sorted(self.claims.items()):
+            claimants = [self.found[name], *more]
+            replaced = {c.recreates.vmid for c in claimants if c.recreates is not None}
+            live = [c for c in claimants if c.vmid not in replaced]
+            if len(live) == 1:
+                self.found[name] = live[0]
+                self.stale.extend(c for c in claimants if c.vmid in replaced)
+                continue
+            for item in more:
+                self.problems.append(Problem(
+                    vmid=item.vmid, node=item.node, name=item.name,
+                    message=f"a second container claims the name {item.name!r} (also vmid "
+                            f"{self.found[item.name].vmid}); pxrun leaves it alone"))
+        self.claims.clear()
 
 
 def _lost(stack: str | Stack, seen: _Seen) -> frozenset[str]:

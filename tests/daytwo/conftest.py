@@ -97,7 +97,9 @@ def make_watcher(stage: Stage, clock: FakeClock, *,  # noqa: F811  (not the fixt
     def load() -> Desired:
         return Desired(stack=load_stack(stage.spec).stack, options=PlanOptions())
 
+    allow = options.pop("allow", "create,update")
     act = ActOptions(fence_confirmed=bool(options.pop("fence_confirmed", False)),
+                     allow=frozenset(str(allow).split(",")),
                      apply=ApplyOptions(retry_delay=0.01, ip_poll=0.01))
     log = Log()
     watch_options = WatchOptions(interval=float(options.pop("interval", 30.0)), apply=apply,
