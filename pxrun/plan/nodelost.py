@@ -9,6 +9,11 @@ only when nothing of value stays behind on the lost node, and only when the user
 confirmed that the old node cannot still be running it (`fence_confirmed`): two copies of
 one service on one network is worse than an outage.
 
+Never recreated, whatever the spec says: an HA resource (HA recovers it, same vmid, after
+its own fence) and a container whose shared data volume is its own (Proxmox frees it with
+the old copy). When the lost node answers again, the old copy is a stale generation of
+the container: the new copy's marker names it, and `plan/stale.py` plans its removal.
+
 Pure, like the planner: `plan_node_lost` wraps `plan()` with an Observed in which the
 recreatable containers are no longer unknown, so the planner's own create path (placement
 on an online node, a fresh vmid, validation) decides the route, and the change's reason
