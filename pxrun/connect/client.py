@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from pxrun.connect.errormap import classify, from_transport_error
+from pxrun.connect.fastget import FastGet, Reply
 from pxrun.connect.retry import DEFAULT_RETRY, RetryPolicy, call_with_retry
 from pxrun.connect.settings import ConnectionSettings
 from pxrun.connect.tasks import DEFAULT_POLL, PollPolicy, TaskResult, wait_task
@@ -108,6 +109,8 @@ class ProxmoxerClient:
         self._session.trust_env = False
         self._session.mount("https://", PooledAdapter(pool_size=pool_size,
                                                       fingerprint=settings.fingerprint))
+        self._fast = FastGet(self._session, self._api._store["base_url"],
+                             verify=environ["verify"], timeout=settings.timeout)
 
     @property
     def request_count(self) -> int:
@@ -149,6 +152,13 @@ class ProxmoxerClient:
                 self._count += 1
             resource = self._api(path) if path else self._api
             try:
+                if method == "GET" and path and (reply := self._fast.fetch(path, values)):
+                    if not reply.ok:  # the same error as proxmoxer's answer would give
+                        raise classify(reply.status, reply.reason, _errors_of(reply),
+                                       method=method, path=path)
+                    parsed, data = reply.data()
+                    if parsed:
+                        return data
                 return getattr(resource, method.lower())(**values)
             except resource_error as exc:
                 raise classify(getattr(exc, "status_code", 0), str(getattr(exc, "content", "")),
@@ -171,6 +181,6 @@ class ProxmoxerClient:
             log.debug("%s /%s took %.3f s", method, path, time.monotonic() - started)
 
 
-def _errors_of(exc: Exception) -> dict[str, Any] | None:
-    errors = getattr(exc, "errors", None)
+def _errors_of(source: Exception | Reply) -> dict[str, Any] | None:
+    errors = source.errors() if isinstance(source, Reply) else getattr(source, "errors", None)
     return errors if isinstance(errors, dict) else None

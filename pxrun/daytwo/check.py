@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from pxrun.connect.client import ProxmoxClient
 from pxrun.daytwo.drift import DriftReport, drift_report, running_view
-from pxrun.observe.fetch import observe_cluster
+from pxrun.observe.fetch import ParseMemo, observe_cluster
 from pxrun.observe.model import Observed
 from pxrun.plan.model import Plan
 from pxrun.plan.options import PlanOptions
@@ -51,11 +51,13 @@ def drift_plans(desired: Desired, observed: Observed) -> tuple[Plan, Plan | None
 
 
 def check_drift(client: ProxmoxClient, desired: Desired, *, facts: bool = False,
-                clock: Callable[[], float] = time.time) -> Check:
+                clock: Callable[[], float] = time.time, memo: ParseMemo | None = None,
+                ) -> Check:
     """Observe and report. `facts` also reads bridges and templates (needed only when the
-    caller goes on to plan creates). API errors propagate."""
+    caller goes on to plan creates); `memo` keeps parsed configs between checks (watch).
+    API errors propagate."""
     started, ticks = clock(), time.perf_counter()
-    observed = observe_cluster(client, desired.stack, facts=facts)
+    observed = observe_cluster(client, desired.stack, facts=facts, memo=memo)
     spec_drift, running_drift = drift_plans(desired, observed)
     report = drift_report(observed, spec_drift, running_drift, checked_at=started,
                           duration=time.perf_counter() - ticks)

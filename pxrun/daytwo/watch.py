@@ -37,6 +37,7 @@ from pxrun.daytwo.nodes import NodeTracker
 from pxrun.daytwo.reconcile import Acted, ActOptions, category, diff_values, reconcile
 from pxrun.daytwo.records import Record, Records
 from pxrun.errors import ApiError, PxrunError
+from pxrun.observe.fetch import ParseMemo
 from pxrun.plan.nodelost import NodeLostDecision
 
 Emit = Callable[[dict[str, Any]], None]
@@ -70,6 +71,7 @@ class Watcher:
         self.rng = rng or random.Random()
         self.metrics = WatchMetrics(stack)
         self.records = Records()
+        self.memo = ParseMemo()  # configs parsed last cycle, reused while unchanged
         self.nodes = NodeTracker(options.node_timeout)
         self.lock: StackLock | None = None
         self.active = False
@@ -143,7 +145,8 @@ class Watcher:
             desired = self.load()
             self.stack = desired.stack.stack
             self.active = self._lease() if self.options.apply else False
-            check = check_drift(self.client, desired, facts=self.active, clock=self.clock)
+            check = check_drift(self.client, desired, facts=self.active, clock=self.clock,
+                                memo=self.memo)
             self._track(check, now)
             self._report_stale(check)
             acted: list[Acted] = []

@@ -17,7 +17,7 @@ about two round trips plus N / workers. A node that does not answer makes its co
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -49,12 +49,14 @@ DEFAULT_WORKERS = 32  # matches pxrun.connect.client.DEFAULT_POOL_SIZE
 
 def observe_cluster(client: ProxmoxClient, stack: str | Stack, *,
                     workers: int = DEFAULT_WORKERS, facts: bool = True,
-                    adopt: Collection[int] = ()) -> Observed:
+                    adopt: Collection[int] = (), memo: ParseMemo | None = None) -> Observed:
     """The cluster as the planner needs it for `stack`.
 
     `facts=False` skips bridges and templates (for drift checks that never create).
     `adopt`: vmids of containers to read although they carry no tag of the stack (`pxrun
     import`); they come back as strays unless our marker names them already.
+    `memo`: a caller that observes again and again (`pxrun watch`) keeps one, so an answer
+    identical to last time's is not parsed again.
     API errors other than an unreachable node or a vanished container propagate.
     """
     name = stack if isinstance(stack, str) else stack.stack
@@ -87,7 +89,7 @@ def observe_cluster(client: ProxmoxClient, stack: str | Stack, *,
             answer = _result(future)
             if isinstance(answer, list):
                 live.update(live_status(answer))
-        seen = _Seen(name, adopting, nodes)
+        seen = _Seen(name, adopting, nodes, memo or ParseMemo())
         for guest in reachable:
             seen.take(guest, _result(configs[guest.vmid]), live)
         lost = _lost(stack, seen)
@@ -99,6 +101,8 @@ def observe_cluster(client: ProxmoxClient, stack: str | Stack, *,
             for guest in rest:
                 seen.take(guest, _result(more[guest.vmid]), live, only=lost)
         seen.settle()
+        if memo is not None:
+            memo.keep(configs.keys() | (more.keys() if lost else set()))
         unknown.extend(seen.unknown)
         bridge_infos = tuple(b for n, f in bridges.items()
                              if not isinstance(r := _result(f), Exception)
@@ -122,12 +126,56 @@ def observe_cluster(client: ProxmoxClient, stack: str | Stack, *,
         requests=(after - before) if before is not None and after is not None else 0)
 
 
+class ParseMemo:
+    """The container built from each vmid's last `/pending` answer, for observers that
+    look again and again (`pxrun watch`): parsing a config into the spec's model is most of
+    observe's own work once the requests are made, and an unchanged cluster answers the
+    same every time. Keyed by everything `build_container` reads, the answer included, so
+    a changed config, status, tag or node is parsed afresh; one entry per vmid seen in the
+    last observation, so it never grows with time."""
+
+    def __init__(self) -> None:
+        self._last: dict[int, tuple[Hashable, ObservedContainer | Problem]] = {}
+
+    def build(self, stack: str, guest: GuestRef, answer: Any, status: PowerState, *,
+              cpus: int | None, tagged: bool) -> ObservedContainer | Problem:
+        key = _answer_key(answer)
+        if key is None:
+            return build_container(stack, guest, answer, status, cpus=cpus, tagged=tagged)
+        full = (stack, guest, status, cpus, tagged, key)
+        hit = self._last.get(guest.vmid)
+        if hit is not None and hit[0] == full:
+            return hit[1]
+        item = build_container(stack, guest, answer, status, cpus=cpus, tagged=tagged)
+        self._last[guest.vmid] = (full, item)
+        return item
+
+    def keep(self, vmids: Collection[int]) -> None:
+        """Forget the vmids the last observation did not read."""
+        for vmid in self._last.keys() - set(vmids):
+            del self._last[vmid]
+
+
+def _answer_key(answer: Any) -> Hashable | None:
+    """A `/pending` answer as a hashable value (None when it is not the usual list of flat
+    objects: then it is simply parsed every time)."""
+    if not isinstance(answer, list):
+        return None
+    try:
+        key = tuple(tuple(sorted(item.items())) for item in answer)
+        hash(key)
+    except (AttributeError, TypeError):
+        return None
+    return key
+
+
 class _Seen:
     """What the `/pending` answers add up to: containers by marker name, strays, problems,
     and tagged containers whose config could not be read (unknown)."""
 
-    def __init__(self, stack: str, adopting: set[int], nodes: dict[str, NodeInfo]) -> None:
-        self.stack, self.adopting, self.nodes = stack, adopting, nodes
+    def __init__(self, stack: str, adopting: set[int], nodes: dict[str, NodeInfo],
+                 memo: ParseMemo) -> None:
+        self.stack, self.adopting, self.nodes, self.memo = stack, adopting, nodes, memo
         self.tag = stack_tag(stack)
         self.found: dict[str, ObservedContainer] = {}
         self.strays: list[ObservedContainer] = []
@@ -149,7 +197,7 @@ class _Seen:
                                              message=f"its config could not be read: {answer}"))
             return
         status = live.get(guest.vmid) or _lagging_status(guest)
-        item = build_container(self.stack, guest, answer, status,
+        item = self.memo.build(self.stack, guest, answer, status,
                                cpus=self.nodes[guest.node].maxcpu, tagged=tagged)
         if not wanted and (isinstance(item, Problem) or not item.marked):
             return  # found by hostname or by the scan, and not ours: the planner sees the guest
