@@ -30,14 +30,13 @@ from typing import Any
 
 from pxrun.apply.stacklock import DEFAULT_TTL, LockHeldError, StackLock
 from pxrun.connect.client import ProxmoxClient
-from pxrun.daytwo.check import Check, Desired, check_drift
+from pxrun.daytwo.check import Check, Desired, Memo, check_drift
 from pxrun.daytwo.drift import iso
 from pxrun.daytwo.metrics import CheckOutcome, WatchMetrics
 from pxrun.daytwo.nodes import NodeTracker
 from pxrun.daytwo.reconcile import Acted, ActOptions, category, diff_values, reconcile
 from pxrun.daytwo.records import Record, Records
 from pxrun.errors import ApiError, PxrunError
-from pxrun.observe.fetch import ParseMemo
 from pxrun.plan.nodelost import NodeLostDecision
 
 Emit = Callable[[dict[str, Any]], None]
@@ -71,7 +70,7 @@ class Watcher:
         self.rng = rng or random.Random()
         self.metrics = WatchMetrics(stack)
         self.records = Records()
-        self.memo = ParseMemo()  # configs parsed last cycle, reused while unchanged
+        self.memo = Memo()  # configs parsed and plans made last cycle, reused if unchanged
         self.nodes = NodeTracker(options.node_timeout)
         self.lock: StackLock | None = None
         self.active = False

@@ -128,3 +128,32 @@ def test_watch_refuses_bad_options_with_exit_3(tmp_path: Path, args: list[str],
     spec.write_text("version: 1\nstack: t\ncontainers: {web: {}}\n")
     assert main(["watch", "-f", str(spec), *args]) == 3
     assert "Traceback" not in capsys.readouterr().err
+
+
+def _plan_cases() -> list[object]:
+    from tests.plan.test_cases import _load
+
+    return _load()
+
+
+@pytest.mark.parametrize("case", _plan_cases())
+def test_refresh_only_plans_do_not_read_what_the_drift_memo_ignores(case: dict) -> None:
+    """`check.DriftMemo` reuses the last drift plans when the spec and the observation are
+    the same apart from node load and storage use; that is only sound while refresh-only
+    planning never reads them. Every planner case, in refresh-only mode, holds it to it."""
+    import dataclasses
+
+    from pxrun.daytwo.check import steady
+    from pxrun.plan import PlanOptions, plan
+    from tests.plan.builders import build_observed, build_stack
+
+    stack = build_stack(case.get("desired"))
+    observed = build_observed(case.get("observed"), stack)
+    options = dataclasses.replace(PlanOptions(), mode="refresh-only")
+    moved = observed.model_copy(update={
+        "nodes": {n: i.model_copy(update={"cpu": 0.97, "mem_used": i.mem_total})
+                  for n, i in observed.nodes.items()},
+        "storages": tuple(s.model_copy(update={"used": s.total, "avail": 0})
+                          for s in observed.storages)})
+    assert steady(moved) == steady(observed)
+    assert plan(stack, moved, options) == plan(stack, observed, options)
