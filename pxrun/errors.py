@@ -216,6 +216,11 @@ class ProvisionError(PxrunError):
         self.log = log
 
 
+class TailnetError(PxrunError):
+    """The Tailscale API refused, did not answer, or the device to remove is ambiguous.
+    Never carries the API key."""
+
+
 class SimulatorError(PxrunError):
     """The embedded or standalone simulator could not start or its state is unusable."""
 

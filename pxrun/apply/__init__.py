@@ -2,7 +2,9 @@
 
 Each operation runs by the route the plan chose (the API, or `pct set` on the node through
 the `RootRunner` seam); values the plan names as secrets are filled in from the injected
-`SecretSource` at the moment of the call.
+`SecretSource` at the moment of the call; provisioning steps run through the injected
+`Provisioner` and their outcome is recorded on the container; a deleted container's tailnet
+node leaves through the `TailnetRemover`.
 
 Progress goes out through a hook interface that the CLI implements. The public names:
 `apply_plan(client, plan, options=, hook=, stop=) -> ApplySummary`, `ApplyOptions`,
@@ -11,7 +13,7 @@ Progress goes out through a hook interface that the CLI implements. The public n
 
 from pxrun.apply.context import DEFAULT_TIMEOUTS, ApplyOptions
 from pxrun.apply.engine import apply_plan
-from pxrun.apply.hooks import Hook, Provisioner, RootRunner
+from pxrun.apply.hooks import Hook, Provisioned, Provisioner, RootRunner, TailnetRemover
 from pxrun.apply.limits import Limits
 from pxrun.apply.secrets import SecretMap, SecretSource
 from pxrun.apply.stacklock import LockHeldError, StackLock, force_unlock
@@ -26,12 +28,14 @@ __all__ = [
     "Hook",
     "Limits",
     "LockHeldError",
+    "Provisioned",
     "Provisioner",
     "RootRunner",
     "SecretMap",
     "SecretSource",
     "StackLock",
     "StalePlanError",
+    "TailnetRemover",
     "apply_plan",
     "check_fresh",
     "force_unlock",

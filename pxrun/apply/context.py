@@ -24,7 +24,7 @@ from pxrun.connect.tasks import PollPolicy, wait_task
 from pxrun.errors import ApiError, ApplyError, UnreachableError
 
 if TYPE_CHECKING:
-    from pxrun.apply.hooks import Hook, Provisioner, RootRunner
+    from pxrun.apply.hooks import Hook, Provisioner, RootRunner, TailnetRemover
     from pxrun.apply.secrets import SecretSource
     from pxrun.apply.vmid import VmidAllocator
     from pxrun.connect.client import ProxmoxClient
@@ -44,8 +44,9 @@ MAYBE_SENT = "maybe-sent"  # a marker value: the write may have been carried out
 class ApplyOptions:
     """How to apply. `restart` overrides the plan's restart policy for restarts that are
     not required (`auto` / `never` / `ask`); None keeps the plan's. `root_runner` carries
-    out the writes the plan routed through the node; `secrets` gives the values of the
-    secrets the plan refers to."""
+    out the writes the plan routed through the node; `provisioner` runs the provisioning
+    steps the plan names; `secrets` gives the values of the secrets the plan refers to;
+    `tailnet` removes deleted containers' nodes from their tailnet."""
 
     parallelism: int = 4
     limits: Limits = field(default_factory=Limits)
@@ -54,6 +55,7 @@ class ApplyOptions:
     root_runner: RootRunner | None = None
     provisioner: Provisioner | None = None
     secrets: SecretSource | None = None
+    tailnet: TailnetRemover | None = None
     shared_storages: frozenset[str] | None = None  # None: read from the cluster once
     retry_attempts: int = 5
     retry_delay: float = 0.25  # first backoff; doubles up to 4 s, with jitter
@@ -115,6 +117,7 @@ class Run:
     vmid: int | None = None
     digest: str | None = None  # sent with the first write only (later ones follow our own)
     created: bool = False  # this run created the container (a later failure taints it)
+    tainted: bool = False  # a provisioning step failed and the marker says so
     running: bool | None = None  # known power state after our own steps
     steps_done: list[str] = field(default_factory=list)
     current: str = ""

@@ -6,19 +6,23 @@ timestamped lines for CI logs, JSON events). Hook methods are called from worker
 so an implementation must be thread-safe; each call is short and must not block, except
 `ask_restart`, which the engine serialises (one question at a time).
 
-Two seams lead out of the engine to layers that do not exist yet or are optional:
+Three seams lead out of the engine to what the caller sets up:
 - `RootRunner`: runs `pct set` on a node (as root over SSH) for the options Proxmox allows
   only root@pam to set (features other than nesting, bind mounts, devices, hook scripts);
-- `Provisioner`: configures a container from the inside after creation (a later issue).
+- `Provisioner`: runs the provisioning steps the plan names inside a container (the CLI's
+  is `apply.provisioner.StackProvisioner`, over the provision layer's SSH session);
+- `TailnetRemover`: removes a deleted container's node from its tailnet (Tailscale API).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from pxrun.apply.summary import ApplySummary, ChangeResult
+    from pxrun.errors import ProvisionError
     from pxrun.plan.model import ResourceChange
 
 
@@ -38,6 +42,10 @@ class Hook:
     def step_finished(self, address: str, step: str, seconds: float) -> None:
         """A step ended successfully."""
 
+    def output(self, address: str, step: str, line: str) -> None:
+        """A line a provisioning step printed inside the container (secrets redacted
+        already; the full output is in the container's log file)."""
+
     def warning(self, address: str, message: str) -> None:
         """Something the user must know that did not fail the change (pending left, task
         warnings, an option set through `pct set`, a stale lock taken over)."""
@@ -56,6 +64,11 @@ class Hook:
         answers no, which is the policy `never` (keep the changes pending and report)."""
         return False
 
+    def confirm_tailnet(self, address: str, hostname: str) -> bool:
+        """May the deleted container's node `hostname` leave its tailnet now? Asked on a
+        terminal; the default (no terminal: the plan was approved) answers yes."""
+        return True
+
 
 class RootRunner(Protocol):
     """Runs `pct` on a node as root (through node SSH). Arguments never carry secrets."""
@@ -65,9 +78,39 @@ class RootRunner(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Provisioned:
+    """What a provisioner did in one container: the fingerprint of each step that ran and
+    succeeded (label -> fingerprint, as it ran), the steps that failed but allowed it
+    (`continue_on_error`), the log, the hostname it joined a tailnet under, and the error
+    that stopped it (None: every step got its turn)."""
+
+    ran: Mapping[str, str] = field(default_factory=dict)
+    failed: tuple[str, ...] = ()
+    log: str = ""
+    tailnet: str | None = None
+    error: ProvisionError | None = None
+
+
 class Provisioner(Protocol):
     """Configures a running container from the inside (packages, files, scripts)."""
 
-    def provision(self, address: str, node: str, vmid: int, steps: Sequence[str]) -> None:
-        """Run the named provisioning steps; raise a `PxrunError` on failure."""
+    def provision(self, address: str, *, node: str, vmid: int, steps: Sequence[str],
+                  ip: str | None, on_output: Callable[[str, str], None],
+                  on_step: Callable[[str, str, float], None]) -> Provisioned:
+        """Run the steps named by their labels, in order, in the container `address`
+        (`vmid` on `node`; `ip` for `provision.via: ssh`). `on_output(step, line)` gets
+        each line of output, `on_step(step, "started" | "ok" | "failed", seconds)` each
+        step. A failing step ends it: `Provisioned.error`. Raise a `PxrunError` only
+        when nothing could run."""
+        ...
+
+
+class TailnetRemover(Protocol):
+    """Removes devices from a tailnet (the Tailscale API)."""
+
+    def remove(self, hostname: str) -> str | None:
+        """Remove the device named `hostname` (its hostname or MagicDNS name); the name
+        of the removed device, None when none has that name. Raise a `PxrunError` when
+        the API refuses or several devices have the name."""
         ...

@@ -3,7 +3,8 @@
 Apply is driven by the operations alone (STYLE.md): nothing here looks at the action or the
 reason. Between two operations the run checks for Ctrl-C, so a stop never cuts a Proxmox
 task short. A failure after this run created the container marks it tainted (in its
-marker), so the next plan replaces it; nothing is ever deleted that the plan did not say.
+marker; a failed provisioning step taints any container, with the step and its log), so
+the next plan finishes it; nothing is ever deleted that the plan did not say.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from pxrun.apply import steps_create, steps_power, steps_update
+from pxrun.apply import steps_create, steps_power, steps_provision, steps_update
 from pxrun.apply.summary import ChangeResult, Outcome
 from pxrun.errors import ApiError, PxrunError, TaskFailedError
 
@@ -20,19 +21,6 @@ if TYPE_CHECKING:
     from pxrun.apply.context import Run
 
 Step = Callable[["Run", Any], None]
-
-
-def _provision(run: Run, op: Any) -> None:
-    provisioner = run.shared.options.provisioner
-    if provisioner is None:
-        run.warn("provisioning is not available in this pxrun version; its steps were not "
-                 "run (" + ", ".join(op.steps) + ")")
-        return
-    node, vmid = run.where()
-    with run.step("provision", detail=", ".join(op.steps)):
-        provisioner.provision(run.address, node, vmid, op.steps)
-    with run.step("fingerprint", run.node_keys()):
-        steps_update.record_fingerprint(run, op.fingerprint)
 
 
 def _runs(run: Run) -> bool:
@@ -53,8 +41,9 @@ OPERATIONS: dict[str, Step] = {
     "migrate": steps_update.migrate,
     "pool": steps_update.set_pool,
     "power": steps_power.power,
-    "provision": _provision,
+    "provision": steps_provision.provision,
     "delete": steps_power.delete,
+    "leave_tailnet": steps_provision.leave_tailnet,
 }
 
 
@@ -83,13 +72,11 @@ def run_change(run: Run) -> ChangeResult:
             log_tail = tuple(exc.log_tail)
         elif isinstance(exc, ApiError) and exc.errors:
             error += " (" + "; ".join(f"{k}: {v}" for k, v in sorted(exc.errors.items())) + ")"
-        if run.created:
-            tainted = steps_update.mark_tainted(run)
+        tainted = run.tainted or (run.created and steps_update.mark_tainted(run))
     except Exception as exc:  # a bug must not hide what the other workers did
         outcome = "failed"
         error = f"{run.current or 'apply'}: {type(exc).__name__}: {exc}"
-        if run.created:
-            tainted = steps_update.mark_tainted(run)
+        tainted = run.tainted or (run.created and steps_update.mark_tainted(run))
     return ChangeResult(
         address=change.address, action=change.action.value, outcome=outcome, vmid=run.vmid,
         node=run.node if run.vmid is not None else None, ip=run.ip,

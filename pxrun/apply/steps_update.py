@@ -9,6 +9,7 @@ digest mismatch is checked against what we sent (our own write arriving twice).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from pxrun.apply.ownership import existing_marker, marker_for, own_params
@@ -145,19 +146,6 @@ def set_pool(run: Run, op: SetPool) -> None:
                      maybe_done=lambda e: isinstance(e, NotFoundError))
 
 
-def record_fingerprint(run: Run, fingerprint: str) -> None:
-    """Write the provisioning fingerprint into the marker (after provisioning succeeded)."""
-    marker = current_marker(run)
-    config = run.client.get(run.path("config"))
-    notes = split_description(str(config.get("description") or ""))[0] if isinstance(
-        config, dict) else ""
-    # Provisioning completed: the container is whole again, so a taint is cleared.
-    updated = Marker(stack=marker.stack, name=marker.name, fingerprint=fingerprint,
-                     tainted=False, extra=marker.extra)
-    params, _ = own_params({"description": notes}, (), stack=run.shared.stack, marker=updated)
-    put_config(run, params)
-
-
 def mark_tainted(run: Run) -> bool:
     """Best effort after a failure: flag the container we created as tainted, so the next
     plan replaces it. Returns whether the flag was written."""
@@ -169,8 +157,9 @@ def mark_tainted(run: Run) -> bool:
             return False
         notes, marker = split_description(str(config.get("description") or ""))
         marker = marker or marker_for(run.shared.stack, run.address)
-        tainted = Marker(stack=marker.stack, name=marker.name, fingerprint=marker.fingerprint,
-                         tainted=True, extra=marker.extra)
+        if marker.tainted:
+            return True  # provisioning wrote it already, with its step and log
+        tainted = dataclasses.replace(marker, tainted=True)
         params, _ = own_params({"description": notes}, (), stack=run.shared.stack,
                                marker=tainted)
         body: dict[str, Any] = dict(params)

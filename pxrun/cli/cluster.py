@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -95,7 +95,9 @@ def resolve_settings(settings: Settings, *, flags: ConnectionFlags | None = None
                             flags=flags or ConnectionFlags(), cluster=settings.cluster,
                             spec_cluster=spec_cluster, spec_dir=spec_dir,
                             sim=_sim_source(sim_facts) if sim_facts is not None else None)
-    return resolve(inputs)
+    resolved = resolve(inputs)
+    settings.secrets.add(resolved.token_secret.reveal())  # from any source: never shown
+    return resolved
 
 
 @contextmanager
@@ -125,16 +127,39 @@ def node_ssh_configured(info: ConnectionInfo) -> bool:
 
 
 @contextmanager
-def root_runner(info: ConnectionInfo) -> Iterator[Any]:
+def root_runner(info: ConnectionInfo, pool: Any = None,
+                addresses: dict[str, str] | None = None) -> Iterator[Any]:
     """apply's `RootRunner` over node SSH when it is configured (else None); connections
-    are opened on first use and closed at the end."""
+    are opened on first use (`pool`: shared with provisioning) and closed at the end."""
     if not node_ssh_configured(info):
         yield None
         return
     from pxrun.provision.nodessh import NodeShell, PctSetRunner
 
-    with NodeShell(info.ssh) as shell:
+    with NodeShell(info.ssh, pool=pool, addresses=addresses) as shell:
         yield PctSetRunner(shell)
+
+
+@contextmanager
+def provision_session(client: Any, info: ConnectionInfo,
+                      secrets: Iterable[str] = ()) -> Iterator[Any]:
+    """The SSH session provisioning runs in (connections opened on first use, closed at
+    the end; logs under .pxrun/logs/, redacted of `secrets`: the run's known ones, the
+    spec's are added when it is bound). Nodes are dialled at the address
+    `/cluster/status` gives, unless the SSH settings name a host (always with --sim)."""
+    from pxrun.errors import ApiError
+    from pxrun.provision.runner import ProvisionSession
+    from pxrun.provision.sshconn import node_addresses
+
+    addresses: dict[str, str] = {}
+    if node_ssh_configured(info) and not info.simulated:
+        try:
+            addresses = node_addresses(client.get("cluster/status"))
+        except ApiError:
+            addresses = {}  # the node names are tried instead
+    with ProvisionSession(info.ssh, log_dir=Path(".pxrun") / "logs", secrets=secrets,
+                          addresses=addresses) as session:
+        yield session
 
 
 def print_connection_warnings(info: ConnectionInfo, settings: Settings) -> None:
@@ -155,7 +180,8 @@ def _maybe_simulator(settings: Settings) -> Iterator[Any]:
         return
     from pxrun.sim.embedded import running_simulator
 
-    with running_simulator(settings.sim_dir, request_log=settings.request_log) as facts:
+    with running_simulator(settings.sim_dir, request_log=settings.request_log,
+                           request_scrub=settings.secrets.redact) as facts:
         yield facts
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
-from pxrun.cli.cluster import open_client, request_timeout, root_runner
+from pxrun.cli.cluster import open_client, provision_session, request_timeout, root_runner
 from pxrun.cli.context import Settings
 from pxrun.cli.specload import load_spec, spec_path, var_options
 from pxrun.cli.status import ExitStatus
@@ -80,6 +80,9 @@ def apply_options(func: F) -> F:
                           "repeatable. A bare number sets the API request timeout."),
         click.option("--lock-timeout", type=float, default=0.0, metavar="SECONDS",
                      help="Wait this long for another apply of the stack to finish."),
+        click.option("--keep-tailscale", "keep_tailscale", is_flag=True,
+                     help="Leave the tailnet nodes of deleted containers on the tailnet "
+                          "[default: remove them through the Tailscale API]."),
         click.option("--endpoint", metavar="URL", help="Proxmox API, https://host[:8006]."),
         click.option("--token-id", metavar="USER@REALM!NAME", help="API token id."),
         click.option("--ca-file", type=click.Path(path_type=Path, dir_okay=False),
@@ -122,17 +125,22 @@ def _split_timeouts(values: tuple[str, ...]) -> tuple[float | None, dict[str, fl
 @click.option("--replace", "replace", multiple=True, metavar="NAME",
               help="Replace this container even though nothing forces it; repeatable.")
 @click.option("--no-prune", is_flag=True, help="Keep managed containers no longer in the spec.")
+@click.option("--reprovision", is_flag=True,
+              help="Run every provisioning step again, not only the changed ones.")
 @apply_options
 @click.pass_obj
 def apply_cmd(settings: Settings | None, /, planfile: Path | None, targets: tuple[str, ...],
-              replace: tuple[str, ...], no_prune: bool, **kwargs: Any) -> int:
+              replace: tuple[str, ...], no_prune: bool, reprovision: bool,
+              **kwargs: Any) -> int:
     """Make the cluster match the spec (or carry out a saved plan).
 
     Shows the plan and asks for "yes" first (unless --auto-approve, or PLANFILE: a saved
     plan was reviewed already and is applied only if nothing changed since it was made).
+    Provisioning runs in the containers after they start: the steps that changed since
+    they last ran (all of them with --reprovision), output in .pxrun/logs/.
     """
     return run_apply(settings, planfile=planfile, mode="normal", targets=targets,
-                     replace=replace, no_prune=no_prune, **kwargs)
+                     replace=replace, no_prune=no_prune, reprovision=reprovision, **kwargs)
 
 
 @click.command("force-unlock")
@@ -165,7 +173,8 @@ def run_apply(settings: Settings | None, *, planfile: Path | None, mode: str,
               targets: tuple[str, ...], replace: tuple[str, ...], no_prune: bool,
               path: Path | None, auto_approve: bool, parallelism: int, node_limit: int,
               storage_limit: int, restart: str | None, lock_timeout: float,
-              flags: ConnectionFlags, op_timeouts: dict[str, float]) -> int:
+              flags: ConnectionFlags, op_timeouts: dict[str, float],
+              keep_tailscale: bool = False, reprovision: bool = False) -> int:
     from pxrun.errors import UsageError
 
     settings = settings if settings is not None else Settings()
@@ -180,21 +189,23 @@ def run_apply(settings: Settings | None, *, planfile: Path | None, mode: str,
         path = path if path is not None else saved_spec
     spec = spec_path(path)
     loaded = load_spec(settings, spec)
-    if saved is not None:
-        check_saved_spec(saved, loaded, spec)
     spec_dir = spec if spec.is_dir() else spec.parent
+    if saved is not None:
+        check_saved_spec(saved, loaded, spec, spec_dir)
     # A fresh plan already holds --restart (lifecycle.restart wins there); for a saved
     # plan, an explicit --restart overrides.
     options = build_apply_options(parallelism=parallelism, node_limit=node_limit,
                                   storage_limit=storage_limit, op_timeouts=op_timeouts,
                                   restart=restart if planfile is not None else None)
+    approved = auto_approve or saved is not None
     with apply_session(settings, options, flags=flags, interactive=interactive,
                        spec_cluster=loaded.stack.cluster, spec_dir=spec_dir,
-                       ) as (client, options, hook, _):
+                       ask=not approved) as (client, options, hook, _):
         return locked_apply(client, settings, loaded, saved, hook, options, mode=mode,
                              targets=targets, replace=replace, no_prune=no_prune,
-                             restart=restart, auto_approve=auto_approve or saved is not None,
-                             lock_timeout=lock_timeout, spec_dir=spec_dir)
+                             restart=restart, auto_approve=approved,
+                             lock_timeout=lock_timeout, spec_dir=spec_dir,
+                             keep_tailnet=keep_tailscale, reprovision=reprovision)
 
 
 def build_apply_options(*, parallelism: int = 4, node_limit: int = 2, storage_limit: int = 2,
@@ -213,16 +224,23 @@ def build_apply_options(*, parallelism: int = 4, node_limit: int = 2, storage_li
 @contextmanager
 def apply_session(settings: Settings, options: ApplyOptions, *, flags: ConnectionFlags | None,
                   interactive: bool, spec_cluster: Any = None, spec_dir: Path | None = None,
+                  ask: bool = True,
                   ) -> Iterator[tuple[ProxmoxerClient, ApplyOptions, Hook, ConnectionInfo]]:
-    """A connected client, the apply options completed with node SSH, the progress view, and
+    """A connected client, the apply options completed with SSH, the progress view, and
     where the client points.
 
-    With node SSH, root@pam-only options go through `pct set` on the node (and the plan
-    allows them); without it the plan refuses them with guidance."""
+    One SSH session serves both `pct set` (root@pam-only options; without node SSH the
+    plan refuses them with guidance) and provisioning (bound to the spec in
+    `locked_apply`). `ask`: on a terminal, ask before a tailnet node is removed."""
+    from pxrun.apply.provisioner import StackProvisioner
+
     with open_client(settings, spec_cluster=spec_cluster, spec_dir=spec_dir,
-                     flags=flags) as (client, info), root_runner(info) as runner:
-        yield (client, dataclasses.replace(options, root_runner=runner),
-               make_hook(settings, interactive=interactive), info)
+                     flags=flags) as (client, info), \
+            provision_session(client, info, settings.secrets.values) as session, \
+            root_runner(info, session.pool, session.addresses) as runner:
+        yield (client, dataclasses.replace(options, root_runner=runner,
+                                           provisioner=StackProvisioner(session)),
+               make_hook(settings, interactive=interactive, ask=ask), info)
 
 
 def read_saved_plan(planfile: Path) -> tuple[Plan, Path | None]:
@@ -264,12 +282,15 @@ def read_plan_document(planfile: Path) -> tuple[dict[str, Any], Plan]:
     return doc, plan
 
 
-def check_saved_spec(saved: Plan, loaded: LoadedStack, spec: Path) -> None:
-    """Refuse a saved plan whose spec is not the one it was made from (its hash differs)."""
+def check_saved_spec(saved: Plan, loaded: LoadedStack, spec: Path, spec_dir: Path) -> None:
+    """Refuse a saved plan whose spec is not the one it was made from (its hash differs:
+    the stack, a secret, or a file provisioning copies or renders)."""
     from pxrun.apply.stale import StalePlanError
+    from pxrun.cli.cmd_plan import file_sources
     from pxrun.plan import spec_hash
 
-    now = spec_hash(loaded.stack, loaded.secrets)
+    files, _ = file_sources(loaded.stack, spec_dir, allow_outside=loaded.allow_outside_paths)
+    now = spec_hash(loaded.stack, loaded.secrets, files=files)
     if now != saved.spec_hash:
         raise StalePlanError(
             f"the plan is stale: the spec changed since the plan was made ({spec} hashes "
@@ -284,7 +305,8 @@ def locked_apply(client: ProxmoxerClient, settings: Settings, loaded: LoadedStac
                  restart: str | None, auto_approve: bool, lock_timeout: float,
                  spec_dir: Path, confirm: Callable[[Plan], bool] | None = None,
                  on_summary: Callable[[ApplySummary], None] | None = None,
-                 adopt: Mapping[int, str] | None = None) -> int:
+                 adopt: Mapping[int, str] | None = None, keep_tailnet: bool = False,
+                 reprovision: bool = False) -> int:
     """Lock the stack, observe, plan (or prove a saved plan fresh), show, approve, apply,
     report. `confirm` replaces the "Only 'yes'" question (by-hand commands); `on_summary`
     sees the outcome after the summary table (create prints how to connect); `adopt`
@@ -302,6 +324,7 @@ def locked_apply(client: ProxmoxerClient, settings: Settings, loaded: LoadedStac
     if saved is not None and saved.stack != loaded.stack.stack:
         raise PlanError(f"the saved plan is for stack {saved.stack!r}, but the spec is stack "
                         f"{loaded.stack.stack!r}", hint="pass the plan's spec with -f")
+    options = for_spec(options, loaded, spec_dir)
     lock = StackLock(client, stack, on_warning=lambda m: _warn(settings, m))
     lock.acquire(timeout=lock_timeout)
     try:
@@ -309,7 +332,9 @@ def locked_apply(client: ProxmoxerClient, settings: Settings, loaded: LoadedStac
         popts = plan_options(loaded, observed, spec_dir, targets=targets, replace=replace,
                              mode=cast("Mode", mode), no_prune=no_prune,
                              restart=cast("RestartPolicy", restart or "auto"),
-                             node_ssh_available=options.root_runner is not None)
+                             node_ssh_available=options.root_runner is not None,
+                             reprovision=reprovision, keep_tailnet=keep_tailnet,
+                             tailnet_api=options.tailnet is not None)
         if adopt:
             popts = dataclasses.replace(popts, adopt=adopt)
         fresh = make_plan(loaded.stack, observed, popts)
@@ -332,6 +357,27 @@ def locked_apply(client: ProxmoxerClient, settings: Settings, loaded: LoadedStac
     return int(ExitStatus.OK if summary.ok else ExitStatus.ERROR)
 
 
+def for_spec(options: ApplyOptions, loaded: LoadedStack, spec_dir: Path) -> ApplyOptions:
+    """The apply options completed with what the spec gives: the provisioner bound to its
+    steps, files and secrets, and the Tailscale API when a key is known (TAILSCALE_API_KEY
+    or `tailscale_api_key` in the sops secrets; TAILSCALE_BASE_URL and TAILSCALE_TAILNET
+    select another API and tailnet)."""
+    from pxrun.apply.provisioner import StackProvisioner
+    from pxrun.connect.tailnet import DEFAULT_BASE_URL, TailscaleApi, tailnet_key
+
+    provisioner = options.provisioner
+    if isinstance(provisioner, StackProvisioner):
+        provisioner = provisioner.for_spec(loaded.stack, spec_dir, loaded.secrets,
+                                           allow_outside=loaded.allow_outside_paths)
+    tailnet = options.tailnet
+    key = tailnet_key(os.environ, loaded.secrets)
+    if tailnet is None and key:
+        tailnet = TailscaleApi(key, base_url=os.environ.get("TAILSCALE_BASE_URL")
+                               or DEFAULT_BASE_URL,
+                               tailnet=os.environ.get("TAILSCALE_TAILNET") or "-")
+    return dataclasses.replace(options, provisioner=provisioner, tailnet=tailnet)
+
+
 def _show_and_approve(plan: Plan, settings: Settings, loaded: LoadedStack,
                       auto_approve: bool, confirm: Callable[[Plan], bool] | None = None,
                       ) -> int | None:
@@ -342,15 +388,13 @@ def _show_and_approve(plan: Plan, settings: Settings, loaded: LoadedStack,
     from pxrun.render.jsonplan import plan_to_json
 
     doc = plan_to_json(plan)
-    print_diagnostics(render_diagnostics(doc, markup=_colour(settings, sys.stderr)), settings,
-                      loaded.redact)
+    print_diagnostics(render_diagnostics(doc, markup=_colour(settings, sys.stderr)), settings)
     if plan.errors:
         return int(ExitStatus.ERROR)
     if settings.json:
         click.echo(json.dumps({"event": "plan", "plan": doc}, sort_keys=True))
     elif not settings.quiet:
-        _echo(loaded.redact(render_plan(doc, markup=_colour(settings, sys.stdout))), settings,
-              nl=False)
+        _echo(render_plan(doc, markup=_colour(settings, sys.stdout)), settings, nl=False)
     if not any(c.operations for c in plan.changes):
         if not settings.json and settings.quiet:
             click.echo(wording.NO_CHANGES)
@@ -370,8 +414,9 @@ def _show_and_approve(plan: Plan, settings: Settings, loaded: LoadedStack,
     return None
 
 
-def make_hook(settings: Settings, *, interactive: bool) -> Hook:
-    """The progress view for this run: JSON events, a live table, or plain lines."""
+def make_hook(settings: Settings, *, interactive: bool, ask: bool = True) -> Hook:
+    """The progress view for this run: JSON events, a live table, or plain lines. `ask`:
+    questions during the apply (a tailnet node's removal) are asked on a terminal."""
     from pxrun.cli.progress import JsonProgress, LiveProgress, PlainProgress
 
     if settings.json:
@@ -379,8 +424,8 @@ def make_hook(settings: Settings, *, interactive: bool) -> Hook:
     if interactive and not settings.quiet:
         from pxrun.cli.output import make_console
 
-        return LiveProgress(make_console(settings))
-    return PlainProgress(interactive=interactive)
+        return LiveProgress(make_console(settings), ask=ask)
+    return PlainProgress(interactive=interactive, ask=ask)
 
 
 def _print_summary(summary: Any, settings: Settings) -> None:

@@ -59,7 +59,8 @@ def destroy_cmd(settings: Settings | None, /, vmid: int | None, targets: tuple[s
 
     With VMID: a container managed by pxrun (any stack), or with --unmanaged any container.
     Its stack is locked, the plan is shown, and you are asked before anything is deleted,
-    unless --force.
+    unless --force. A container that joined a tailnet leaves it too (the Tailscale API; on
+    a terminal you are asked first), unless --keep-tailscale.
     """
     from pxrun.errors import UsageError
 
@@ -78,7 +79,7 @@ def destroy_vmid(settings: Settings | None, vmid: int, *, unmanaged: bool, legac
                  auto_approve: bool,
                  parallelism: int, node_limit: int, storage_limit: int, restart: str | None,
                  lock_timeout: float, op_timeouts: dict[str, float], flags: Any,
-                 **rest: Any) -> int:
+                 keep_tailscale: bool = False, **rest: Any) -> int:
     """Plan and carry out the destroy of one managed container, found by its vmid."""
     from pxrun.cli.prompting import confirm
     from pxrun.spec.legacy import name_from_hostname
@@ -98,8 +99,8 @@ def destroy_vmid(settings: Settings | None, vmid: int, *, unmanaged: bool, legac
                        "with its volumes?", flag="--force")
 
     terminal = sys.stdin.isatty() and sys.stdout.isatty()  # a live progress table
-    with apply_session(settings, options, flags=flags, interactive=terminal) as (
-            client, options, hook, _):
+    with apply_session(settings, options, flags=flags, interactive=terminal,
+                       ask=not auto_approve) as (client, options, hook, _):
         owner, row = managed_name(client, vmid)
         adopt: dict[int, str] | None = None
         if owner is None:
@@ -116,7 +117,8 @@ def destroy_vmid(settings: Settings | None, vmid: int, *, unmanaged: bool, legac
                             mode="destroy", targets=(name,), replace=(), no_prune=False,
                             restart=restart, auto_approve=auto_approve,
                             lock_timeout=lock_timeout, spec_dir=Path.cwd(),
-                            confirm=None if auto_approve else ask, adopt=adopt)
+                            confirm=None if auto_approve else ask, adopt=adopt,
+                            keep_tailnet=keep_tailscale)
 
 
 UNMANAGED = "unmanaged"

@@ -22,7 +22,6 @@ from pxrun.cli.specload import var_options
 from pxrun.cli.status import ExitStatus
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
 
     from pxrun.connect.settings import ConnectionFlags
     from pxrun.daytwo.check import Desired
@@ -74,7 +73,7 @@ def drift_cmd(settings: Settings | None, path: Path | None, metrics: Path | None
     if metrics is not None:
         write_textfile(metrics, CheckOutcome(stack=stack, success=True, checked_at=started,
                                              duration=report.duration_seconds, report=report))
-    show_drift(report, settings, loaded.redact)
+    show_drift(report, settings)
     return int(ExitStatus.CHANGES if report.drifted else ExitStatus.OK)
 
 
@@ -129,19 +128,18 @@ def desired_from(loaded: LoadedStack, spec_dir: Path, *, restart: str = "auto",
     return Desired(stack=loaded.stack, options=options)
 
 
-def show_drift(report: DriftReport, settings: Settings,
-               redact: Callable[[str], str] = lambda text: text) -> None:
+def show_drift(report: DriftReport, settings: Settings) -> None:
     """Diagnostics on stderr; the report on stdout, as text or JSON. Secret values that
-    reached a plain field are hidden by the planner's views already; `redact` is the
-    loader's last line of defence, as for `pxrun plan`."""
+    reached a plain field are hidden by the planner's views already, and whatever else
+    holds one is masked on its way out (`main` wraps stdout and stderr)."""
     from pxrun.daytwo.text import render_drift, summary_line
 
     for diag in report.diagnostics:
         subject = f"{diag.address}: " if diag.address else ""
-        click.echo(redact(f"{diag.severity}: {subject}{diag.message}"), err=True)
+        click.echo(f"{diag.severity}: {subject}{diag.message}", err=True)
     if settings.json:
-        click.echo(redact(report.model_dump_json(indent=2)))
+        click.echo(report.model_dump_json(indent=2))
     elif settings.quiet:
-        click.echo(redact(summary_line(report)))
+        click.echo(summary_line(report))
     else:
-        click.echo(redact(render_drift(report)), nl=False)
+        click.echo(render_drift(report), nl=False)

@@ -17,7 +17,6 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -56,6 +55,10 @@ _COUNTED = re.compile(r"^(?P<base>.+)-\d+$")
               help="Only report what changed outside pxrun (drift); plan nothing.")
 @click.option("--no-prune", is_flag=True,
               help="Keep managed containers that are no longer in the spec.")
+@click.option("--reprovision", is_flag=True,
+              help="Run every provisioning step again, not only the changed ones.")
+@click.option("--keep-tailscale", "keep_tailscale", is_flag=True,
+              help="Leave the tailnet nodes of deleted containers on the tailnet.")
 @click.option("--restart", type=click.Choice(["auto", "never", "ask"]), default="auto",
               show_default=True,
               help="When a change needs a restart: do it, leave it pending, or ask at apply.")
@@ -65,14 +68,17 @@ _COUNTED = re.compile(r"^(?P<base>.+)-\d+$")
 def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
              detailed_exitcode: bool, targets: tuple[str, ...],
              replace: tuple[str, ...], destroy: bool, refresh_only: bool, no_prune: bool,
-             restart: str, flags: ConnectionFlags) -> int:
+             reprovision: bool, keep_tailscale: bool, restart: str,
+             flags: ConnectionFlags) -> int:
     """Show what apply would change to make the cluster match the spec.
 
     Reads the live cluster (one request per managed container, a few per node), compares
     it with the spec and prints each container that will be created (+), updated in
     place (~), replaced (-/+ or +/-) or destroyed (-), field by field, with what each
-    change costs (# needs restart, # resize, # migrate, # forces replacement).
+    change costs (# needs restart, # resize, # migrate, # forces replacement), and the
+    provisioning steps that run (`~ provision: files[/etc/motd], run[enable nginx]`).
     """
+    from pxrun.connect.tailnet import tailnet_key
     from pxrun.errors import UsageError
     from pxrun.observe.fetch import observe_cluster
     from pxrun.plan.planner import plan as make_plan
@@ -99,7 +105,9 @@ def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
     mode = "destroy" if destroy else "refresh-only" if refresh_only else "normal"
     options = plan_options(loaded, observed, spec_dir, targets=targets, replace=replace,
                            mode=mode, no_prune=no_prune, restart=restart,
-                           node_ssh_available=ssh_ready)
+                           node_ssh_available=ssh_ready, reprovision=reprovision,
+                           keep_tailnet=keep_tailscale,
+                           tailnet_api=tailnet_key(os.environ, loaded.secrets) is not None)
     doc = plan_to_json(make_plan(loaded.stack, observed, options),
                        spec_path=relative_to_plan(spec, out) if out is not None else None)
     if settings.verbosity > 0:
@@ -114,7 +122,8 @@ def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
 def plan_options(loaded: LoadedStack, observed: Observed, spec_dir: Path, *,
                  targets: tuple[str, ...] = (), replace: tuple[str, ...] = (),
                  mode: str = "normal", no_prune: bool = False, restart: str = "auto",
-                 node_ssh_available: bool = False) -> PlanOptions:
+                 node_ssh_available: bool = False, reprovision: bool = False,
+                 keep_tailnet: bool = False, tailnet_api: bool = False) -> PlanOptions:
     """The planner's options from the command line; names are checked (exit 3 on a typo)."""
     from pxrun.errors import UsageError
     from pxrun.plan.options import PlanOptions
@@ -123,14 +132,15 @@ def plan_options(loaded: LoadedStack, observed: Observed, spec_dir: Path, *,
                                                                               "ask"):
         raise UsageError(f"unknown plan mode {mode!r} or restart policy {restart!r}")
     known = set(loaded.stack.containers) | set(observed.containers)
+    sources, errors = file_sources(loaded.stack, spec_dir,
+                                   allow_outside=loaded.allow_outside_paths)
     return PlanOptions(
         targets=frozenset(expand_addresses(targets, known, "--target")),
         replace=frozenset(expand_addresses(replace, known, "--replace")),
         mode=cast("Mode", mode), no_prune=no_prune, restart=cast("RestartPolicy", restart),
-        node_ssh_available=node_ssh_available,
-        file_digests=file_digests(loaded.stack, spec_dir,
-                                  allow_outside=loaded.allow_outside_paths),
-        secrets=loaded.secrets)
+        node_ssh_available=node_ssh_available, file_sources=sources, file_errors=errors,
+        secrets=loaded.secrets, reprovision=reprovision, keep_tailnet=keep_tailnet,
+        tailnet_api=tailnet_api)
 
 
 def relative_to_plan(spec: Path, planfile: Path) -> str:
@@ -158,27 +168,32 @@ def expand_addresses(names: tuple[str, ...], known: set[str], flag: str) -> list
     return out
 
 
-def file_digests(stack: Stack, spec_dir: Path, *, allow_outside: bool = False
-                 ) -> dict[str, str]:
-    """sha256 of each local file provisioning copies or renders, so an edited file shows in
-    the plan. Paths are relative to the spec's folder (and must stay inside it, as the loader
-    checked); a missing file gets no digest (apply reports it); one that cannot be read (a
-    device, /proc/self/mem, too large) is a spec error."""
+def file_sources(stack: Stack, spec_dir: Path, *, allow_outside: bool = False,
+                 ) -> tuple[dict[str, bytes], dict[str, str]]:
+    """The local files provisioning copies or renders (path relative to the spec's folder
+    -> bytes), and the missing ones (path -> why): the plan fingerprints what they hold, so
+    an edited file shows as its step, and a missing one is a plan error for its step.
+    Paths must stay inside the spec's folder (as the loader checked); one that exists but
+    cannot be read (a device, /proc/self/mem, too large) is a spec error."""
     from pxrun.errors import Diagnostic, SpecError
-    from pxrun.spec.paths import LocalFileError, digest, provision_files, read_named
+    from pxrun.spec.paths import LocalFileError, provision_files, read_named
 
-    digests: dict[str, str] = {}
+    sources: dict[str, bytes] = {}
+    missing: dict[str, str] = {}
     problems: list[Diagnostic] = []
     for container, _, name in provision_files(stack):
-        if name in digests or not (spec_dir / name).exists():
+        if name in sources or name in missing:
+            continue
+        if not (spec_dir / name).exists():
+            missing[name] = f"not found in the spec's folder {spec_dir}"
             continue
         try:
-            digests[name] = digest(read_named(spec_dir, name, allow_outside=allow_outside))
+            sources[name] = read_named(spec_dir, name, allow_outside=allow_outside)
         except LocalFileError as exc:
             problems.append(Diagnostic(str(spec_dir / name), 0, 0, f"{container}: {exc}"))
     if problems:
         raise SpecError(problems)
-    return digests
+    return sources, missing
 
 
 def show_plan(doc: dict[str, Any], settings: Settings, *, loaded: LoadedStack | None = None,
@@ -188,20 +203,20 @@ def show_plan(doc: dict[str, Any], settings: Settings, *, loaded: LoadedStack | 
     from pxrun.render.human import render_diagnostics, render_plan, render_summary
     from pxrun.render.jsonplan import dumps
 
-    redact = loaded.redact if loaded is not None else (lambda text: text)
-    print_diagnostics(render_diagnostics(doc, markup=_colour(settings, sys.stderr)), settings,
-                      redact)
+    # secrets are masked on the way out (`main` wraps stdout and stderr: pxrun.redaction)
+    print_diagnostics(render_diagnostics(doc, markup=_colour(settings, sys.stderr)), settings)
     if settings.json:
-        click.echo(redact(dumps(doc)), nl=False)
+        click.echo(dumps(doc), nl=False)
     elif settings.quiet or doc.get("errored"):
-        _echo(redact(render_summary(doc, markup=_colour(settings, sys.stdout))), settings)
+        _echo(render_summary(doc, markup=_colour(settings, sys.stdout)), settings)
     else:
-        _echo(redact(render_plan(doc, markup=_colour(settings, sys.stdout))), settings,
-              nl=False)
+        _echo(render_plan(doc, markup=_colour(settings, sys.stdout)), settings, nl=False)
     if doc.get("errored"):
         return int(ExitStatus.ERROR)
     if out is not None:
-        _write_atomically(out, redact(dumps(doc)))
+        from pxrun.cli.redact import sealed_plan
+
+        _write_atomically(out, dumps(sealed_plan(doc, settings.secrets)))
         if not settings.quiet:
             click.echo(wording.SAVED.format(path=out), err=settings.json)
     if detailed_exitcode and doc.get("changes_present"):
@@ -209,15 +224,14 @@ def show_plan(doc: dict[str, Any], settings: Settings, *, loaded: LoadedStack | 
     return int(ExitStatus.OK)
 
 
-def print_diagnostics(lines: list[str], settings: Settings,
-                      redact: Callable[[str], str] = lambda text: text) -> None:
+def print_diagnostics(lines: list[str], settings: Settings) -> None:
     """The plan's errors and warnings on stderr, each line once per run (a warning the
     connection or the lock already printed is not repeated)."""
     for line in lines:
         if line in settings.warned:
             continue
         settings.warned.add(line)
-        _echo(redact(line), settings, err=True)
+        _echo(line, settings, err=True)
 
 
 def _colour(settings: Settings, stream: Any) -> bool:

@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from pxrun.cli.cluster import connection_options, node_ssh_configured, open_client, root_runner
+from pxrun.cli.cluster import (
+    connection_options,
+    node_ssh_configured,
+    open_client,
+    provision_session,
+    root_runner,
+)
 from pxrun.cli.context import Settings
 from pxrun.cli.specload import var_options
 from pxrun.cli.status import ExitStatus
@@ -105,6 +111,7 @@ def watch_cmd(settings: Settings | None, path: Path | None, interval: float, jit
     import dataclasses
 
     from pxrun.apply.context import ApplyOptions
+    from pxrun.apply.provisioner import StackProvisioner
     from pxrun.cli.cmd_drift import desired_from, load_credentials, load_spec
     from pxrun.daytwo.reconcile import ActOptions
     from pxrun.daytwo.server import WatchEndpoints, WatchServer
@@ -127,7 +134,9 @@ def watch_cmd(settings: Settings | None, path: Path | None, interval: float, jit
     loaded, spec_dir = load_spec(path, settings)
     stop = threading.Event()
     with open_client(settings, spec_cluster=loaded.stack.cluster, spec_dir=spec_dir,
-                     flags=flags) as (client, info), root_runner(info) as runner:
+                     flags=flags) as (client, info), \
+            provision_session(client, info, settings.secrets.values) as session, \
+            root_runner(info, session.pool, session.addresses) as runner:
         ssh = node_ssh_configured(info)
 
         def load() -> Any:
@@ -137,15 +146,17 @@ def watch_cmd(settings: Settings | None, path: Path | None, interval: float, jit
         act = ActOptions(allow=allowed, restart=restart,  # type: ignore[arg-type]
                          fence_confirmed=fence_confirmed,
                          apply=dataclasses.replace(ApplyOptions(parallelism=parallelism),
-                                                   root_runner=runner))
+                                                   root_runner=runner,
+                                                   provisioner=StackProvisioner(session)))
         options = WatchOptions(interval=interval, jitter=jitter, apply=apply_, act=act,
                                node_timeout=node_timeout,
                                lock_ttl=lock_ttl or max(3 * interval, 60.0),
                                max_cycles=max_cycles)
         watcher = Watcher(client, load, options, emit=_emit, stack=loaded.stack.stack,
                           stop=stop)
-        server = WatchServer(host, int(port), WatchEndpoints(
-            watcher.metrics.exposition, watcher.health, watcher.records.snapshot)).start()
+        server = WatchServer(host, int(port), _redacted(WatchEndpoints(
+            watcher.metrics.exposition, watcher.health, watcher.records.snapshot),
+            settings)).start()
         watcher.say("listening", listen=f"{server.host}:{server.port}")
         previous = {sig: signal.signal(sig, lambda *_: stop.set())
                     for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -156,6 +167,21 @@ def watch_cmd(settings: Settings | None, path: Path | None, interval: float, jit
                 signal.signal(sig, handler)
             server.stop()
     return int(ExitStatus.OK)
+
+
+def _redacted(endpoints: Any, settings: Settings) -> Any:
+    """The endpoints with every known secret masked (records quote error messages)."""
+    from pxrun.cli.redact import redacted_json
+    from pxrun.daytwo.server import WatchEndpoints
+
+    secrets = settings.secrets
+
+    def health() -> tuple[bool, dict[str, Any]]:
+        ok, detail = endpoints.health()
+        return ok, redacted_json(detail, secrets)
+
+    return WatchEndpoints(lambda: secrets.redact(endpoints.metrics().decode()).encode(),
+                          health, lambda: redacted_json(endpoints.records(), secrets))
 
 
 def _emit(event: dict[str, Any]) -> None:

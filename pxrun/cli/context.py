@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pxrun.redaction import KnownSecrets
+
 
 @dataclass
 class Settings:
@@ -30,3 +32,6 @@ class Settings:
     """`--var-file FILE` flags, in order."""
     warned: set[str] = field(default_factory=set, repr=False)
     """Warnings already printed in this run: each is printed once (`output.warn`)."""
+    secrets: KnownSecrets = field(default_factory=KnownSecrets, repr=False)
+    """Every secret value this run has learnt (token, spec secrets): whatever the CLI writes
+    passes through it (`pxrun.redaction`), so none is ever printed or logged."""

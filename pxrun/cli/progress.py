@@ -1,13 +1,14 @@
 """The apply engine's Hook, three ways: a live view on a TTY, timestamped lines, JSON events.
 
 - On a terminal: a rich live table, one row per container (current step, elapsed time,
-  task state), warnings printed above it.
-- Otherwise (CI logs): one plain line per event, `HH:MM:SS address: what happened`.
+  task state or the last line a provisioning step printed), warnings printed above it.
+- Otherwise (CI logs): one plain line per event, `HH:MM:SS address: what happened`, and
+  each line provisioning prints as `HH:MM:SS address: step | line`.
 - `--json`: one JSON object per line on stdout (`{"event": "step_started", ...}`), for tools.
 
 The engine calls hooks from worker threads, so every implementation serialises output with
 a lock. Nothing here ever sees a secret: the engine reports steps, task ids and Proxmox's
-messages, never parameters.
+messages, never parameters, and provisioning output arrives redacted.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -42,9 +43,11 @@ def _clock() -> str:
 class PlainProgress(Hook):
     """One timestamped line per event: readable in CI logs, greppable, never redrawn."""
 
-    def __init__(self, stream: TextIO | None = None, *, interactive: bool = False) -> None:
+    def __init__(self, stream: TextIO | None = None, *, interactive: bool = False,
+                 ask: bool = True) -> None:
         self.stream = stream or sys.stdout
         self.interactive = interactive
+        self.ask = ask
         self._lock = threading.Lock()
 
     def _line(self, text: str) -> None:
@@ -63,6 +66,9 @@ class PlainProgress(Hook):
 
     def step_finished(self, address: str, step: str, seconds: float) -> None:
         self._line(f"{address}: {step} done ({seconds:.1f} s)")
+
+    def output(self, address: str, step: str, line: str) -> None:
+        self._line(f"{address}: {step} | {line.rstrip()}")
 
     def warning(self, address: str, message: str) -> None:
         self._line(f"{address}: warning: {message}")
@@ -84,6 +90,11 @@ class PlainProgress(Hook):
         if not self.interactive:
             return False
         return _ask(address, keys)
+
+    def confirm_tailnet(self, address: str, hostname: str) -> bool:
+        if not (self.interactive and self.ask):
+            return True
+        return _ask_tailnet(address, hostname)
 
 
 class JsonProgress(Hook):
@@ -112,6 +123,9 @@ class JsonProgress(Hook):
     def step_finished(self, address: str, step: str, seconds: float) -> None:
         self.emit("step_finished", address=address, step=step, seconds=round(seconds, 3))
 
+    def output(self, address: str, step: str, line: str) -> None:
+        self.emit("output", address=address, step=step, line=line.rstrip("\n"))
+
     def warning(self, address: str, message: str) -> None:
         self.emit("warning", address=address, message=message)
 
@@ -138,8 +152,9 @@ class _Row:
 class LiveProgress(Hook):
     """A rich live table on a terminal: one row per container, redrawn a few times a second."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, *, ask: bool = True) -> None:
         self.console = console
+        self.ask = ask
         self._rows: dict[str, _Row] = {}
         self._lock = threading.Lock()
         self._live: Live | None = None
@@ -188,6 +203,10 @@ class LiveProgress(Hook):
         with self._lock:
             self._row(address).state = f"{step} ok"
 
+    def output(self, address: str, step: str, line: str) -> None:
+        with self._lock:
+            self._row(address).state = line.strip()[:60]
+
     def warning(self, address: str, message: str) -> None:
         from rich.markup import escape
 
@@ -211,11 +230,20 @@ class LiveProgress(Hook):
             self._live = None
 
     def ask_restart(self, address: str, keys: Sequence[str]) -> bool:
+        return self._paused(lambda: _ask(address, keys))
+
+    def confirm_tailnet(self, address: str, hostname: str) -> bool:
+        if not self.ask:
+            return True
+        return self._paused(lambda: _ask_tailnet(address, hostname))
+
+    def _paused(self, question: Callable[[], bool]) -> bool:
+        """Ask with the live table stopped (it would redraw over the question)."""
         live = self._live
         if live is not None:
             live.stop()
         try:
-            return _ask(address, keys)
+            return question()
         finally:
             if live is not None:
                 live.start()
@@ -227,6 +255,13 @@ def _ask(address: str, keys: Sequence[str]) -> bool:
     what = ", ".join(keys) or "pending changes"
     return click.confirm(f"{address} must restart to apply {what}. Restart it now?",
                          default=False, err=True)
+
+
+def _ask_tailnet(address: str, hostname: str) -> bool:
+    import click
+
+    return click.confirm(f"{address} is deleted. Remove its node {hostname} from the "
+                         "tailnet too?", default=True, err=True)
 
 
 def summary_table(summary: ApplySummary, console: Console) -> None:
@@ -250,7 +285,8 @@ def summary_table(summary: ApplySummary, console: Console) -> None:
             if r.hint:
                 console.print(f"  [dim]hint:[/] {escape(r.hint)}")
             if r.tainted:
-                console.print("  it is marked tainted: the next plan replaces it")
+                console.print("  it is marked tainted: the next plan shows what is left, "
+                              "and apply finishes it")
         if r.pending:
             console.print(f"[yellow]{escape(r.address)}[/]: pending until restart: "
                           f"{escape(', '.join(r.pending))}")

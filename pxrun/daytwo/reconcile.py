@@ -12,11 +12,13 @@ import dataclasses
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pxrun.apply.context import ApplyOptions
 from pxrun.apply.engine import apply_plan
 from pxrun.apply.hooks import Hook
+from pxrun.apply.provisioner import StackProvisioner
 from pxrun.apply.secrets import SecretMap
 from pxrun.connect.client import ProxmoxClient
 from pxrun.daytwo.check import Check, Desired
@@ -83,6 +85,11 @@ def reconcile(client: ProxmoxClient, desired: Desired, check: Check, *, lost: fr
     if todo and not stop.is_set():
         apply_options = options.apply if options.apply.secrets is not None else (
             dataclasses.replace(options.apply, secrets=SecretMap(desired.options.secrets)))
+        if isinstance(apply_options.provisioner, StackProvisioner):  # this cycle's spec
+            apply_options = dataclasses.replace(
+                apply_options, provisioner=apply_options.provisioner.for_spec(
+                    desired.stack, Path(), desired.options.secrets,
+                    sources=desired.options.file_sources))
         acted += _apply(client, plan, todo, apply_options, stop, say)
     return acted, decisions
 

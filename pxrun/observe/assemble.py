@@ -170,6 +170,9 @@ def build_container(stack: str, guest: GuestRef, pending: Iterable[Mapping[str, 
         pending=view.pending, volids=dict(current.volids), unused=current.unused,
         lock=current.lock, fingerprint=notes_marker.fingerprint if notes_marker else None,
         tainted=notes_marker.tainted if notes_marker else False,
+        taint_step=notes_marker.taint_step if notes_marker else "",
+        taint_log=notes_marker.taint_log if notes_marker else "",
+        tailnet=notes_marker.tailnet if notes_marker else None,
         tagged=tagged, marked=notes_marker is not None)
 
 

@@ -154,6 +154,9 @@ class ObservedContainer(_Frozen):
     lock: str | None = None
     fingerprint: str | None = None  # provisioning fingerprint from the marker
     tainted: bool = False
+    taint_step: str = ""  # the provisioning step that failed, when that is what tainted it
+    taint_log: str = ""
+    tailnet: str | None = None  # joined a tailnet under this hostname (the marker says)
     tagged: bool = True  # carries the stack's tag (False: found by hostname, or to adopt)
     marked: bool = True  # our marker names it (False: a stray, `name` is ct<vmid>)
     recreates: Recreated | None = None  # from the marker: the lost copy this one replaced

@@ -6,7 +6,7 @@ The reason of a change is for humans only; apply never branches on it: it runs
 `ResourceChange.operations`. The public names are re-exported here.
 """
 
-from pxrun.plan.fingerprint import provision_fingerprint, spec_hash, step_fingerprints
+from pxrun.plan.fingerprint import spec_hash
 from pxrun.plan.model import Action, Plan, PlanDiagnostic, ResourceChange
 from pxrun.plan.options import PlanOptions
 from pxrun.plan.planner import plan
@@ -18,7 +18,5 @@ __all__ = [
     "PlanOptions",
     "ResourceChange",
     "plan",
-    "provision_fingerprint",
     "spec_hash",
-    "step_fingerprints",
 ]

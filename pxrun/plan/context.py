@@ -1,7 +1,7 @@
 """What one planning run carries around: inputs, the placer's bookings, the diagnostics.
 
 Created per `plan()` call and dropped with it: the planner has no globals, and the only
-mutable state (bookings, collected diagnostics, a fingerprint cache) lives here.
+mutable state (bookings, collected diagnostics, provisioning fingerprints) lives here.
 """
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pxrun.observe.model import Observed, ObservedContainer
-from pxrun.plan.fingerprint import spec_hash, step_fingerprints
+from pxrun.plan.fingerprint import spec_hash
 from pxrun.plan.model import PlanDiagnostic, RestartPolicy
 from pxrun.plan.options import PlanOptions
 from pxrun.plan.placement import Placer
+from pxrun.plan.provision import Provisioning
 from pxrun.plan.secrets import Known, known_secrets
 from pxrun.pve.options import Site
 from pxrun.spec.model import Container, Stack
@@ -24,14 +25,14 @@ class PlanContext:
     observed: Observed
     options: PlanOptions
     placer: Placer
+    provisioning: Provisioning
     diagnostics: list[PlanDiagnostic] = field(default_factory=list)
-    _steps: dict[str, dict[str, str]] = field(default_factory=dict)
     _secret_digests: dict[str, str] = field(default_factory=dict, repr=False)
     known: Known = field(default=(), repr=False)  # secrets by value, for `seal`
 
     @classmethod
     def start(cls, stack: Stack, observed: Observed, options: PlanOptions) -> PlanContext:
-        return cls(stack, observed, options, Placer(observed),
+        return cls(stack, observed, options, Placer(observed), Provisioning(stack, options),
                    known=known_secrets(options.secrets))
 
     def error(self, address: str | None, message: str, hint: str = "") -> None:
@@ -53,15 +54,9 @@ class PlanContext:
         """`lifecycle.restart` of the container, else the run's `--restart`."""
         return want.lifecycle.restart or self.options.restart
 
-    def steps(self, want: Container) -> dict[str, str]:
-        """The per-step provisioning fingerprints the spec asks for (computed once)."""
-        if want.name not in self._steps:
-            self._steps[want.name] = step_fingerprints(
-                want, self.stack.stack, self.options.file_digests, self._secret_digests)
-        return self._steps[want.name]
-
     def spec_hash(self) -> str:
-        return spec_hash(self.stack, self.options.secrets, self._secret_digests)
+        return spec_hash(self.stack, self.options.secrets, self._secret_digests,
+                         self.options.file_sources)
 
     def view_secrets(self) -> frozenset[str]:
         """Secret values, to show as SENSITIVE in views (display only)."""

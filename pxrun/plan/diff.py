@@ -7,10 +7,11 @@ from the option rows), and the observed one is seen through what the spec manage
 anything set by hand in the GUI), a field Proxmox leaves unset reads as Proxmox's default
 (`onboot` absent == false, the rows' `default`/`absent`), what the cluster cannot hold is
 taken from the spec (the rows' `spec_only`), and placement `auto` or a node list holding
-the current node is satisfied. Then they become JSON views (secrets never shown,
-provisioning as per-step fingerprints) and are diffed kopf-style into (op, path, old, new)
-items. `lifecycle.ignore_changes` and `lifecycle.create_only` are applied to the desired
-side before the diff (the desired value at such a path becomes the observed one), so an
+the current node is satisfied. Then they become JSON views (secrets never shown;
+provisioning is compared by `plan.provision`, not here) and are diffed kopf-style into
+(op, path, old, new) items. `lifecycle.ignore_changes` and `lifecycle.create_only` are
+applied to the desired side before the diff (the desired value at such a path becomes the
+observed one), so an
 ignored field produces neither a diff nor an operation.
 """
 
@@ -150,13 +151,14 @@ def set_path(model: Any, parts: list[str], value: Any) -> Any:
     return value
 
 
-def view(container: Container, steps: dict[str, str] | None,
+def view(container: Container, provision: list[str] | None = None,
          sensitive: frozenset[str] = frozenset()) -> dict[str, Json]:
     """A container as a JSON view for before/after: no identity or lifecycle fields, no
-    secret values, provisioning as its per-step fingerprints."""
+    secret values; `provision`: the names of the provisioning steps it runs (a new
+    container's), never fingerprints."""
     data: dict[str, Json] = container.model_dump(mode="json", exclude=set(SPEC_ONLY))
-    if steps:
-        data["provision"] = dict(steps)
+    if provision:
+        data["provision"] = list(provision)
     return redact(data, sensitive) if sensitive else data
 
 

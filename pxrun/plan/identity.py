@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 
 from pxrun.observe.model import ObservedContainer
 from pxrun.plan.context import PlanContext
-from pxrun.plan.fingerprint import encode_fingerprint
 from pxrun.plan.model import FieldDiff
 from pxrun.pve.marker import Marker, join_description, stack_tag
 from pxrun.pve.values import print_tags
 from pxrun.spec.model import Container, Stack
+from pxrun.spec.steps import encode_fingerprints
 
 MARKER_PATH = "ownership.marker"
 TAG_PATH = "ownership.tag"
@@ -169,13 +169,13 @@ def restoration(ctx: PlanContext, want: Container, observed: ObservedContainer,
     """The marker and tag writes `observed` needs to be recognised by marker and tag again.
 
     The marker is written whole by the plan (apply keeps it): stack, name and the spec's
-    provisioning fingerprint `steps`. The notes stay the user's (or the spec's, when the
-    spec manages `description`)."""
+    provisioning fingerprints `steps` (label -> fingerprint, `spec.steps`). The notes stay
+    the user's (or the spec's, when the spec manages `description`)."""
     out = Restore()
     stack = ctx.stack.stack
     if not observed.marked:
         marker = Marker(stack=stack, name=want.name,
-                        fingerprint=encode_fingerprint(steps) or None)
+                        fingerprint=encode_fingerprints(steps) or None)
         notes = want.description if want.description is not None else (
             observed.current.description)
         out.values["description"] = join_description(notes, marker)

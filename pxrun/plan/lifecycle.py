@@ -12,7 +12,6 @@ from __future__ import annotations
 from pxrun.observe.model import ObservedContainer
 from pxrun.plan.context import PlanContext
 from pxrun.plan.diff import view
-from pxrun.plan.fingerprint import encode_fingerprint
 from pxrun.plan.model import (
     Action,
     CreateContainer,
@@ -23,9 +22,11 @@ from pxrun.plan.model import (
     Power,
     Reprovision,
     ResourceChange,
+    Taint,
     TemplateDownload,
 )
 from pxrun.plan.placement import Placement
+from pxrun.plan.provision import leave_tailnet, provision_operation, shown
 from pxrun.plan.routes import route_writes
 from pxrun.plan.secrets import seal_all
 from pxrun.plan.validate import missing_bridges, new_volume_problems
@@ -33,18 +34,18 @@ from pxrun.pve.config import canonical, create_params
 from pxrun.spec.model import Container
 
 
-def power_tail(running: bool, want_running: bool, steps: tuple[str, ...], fingerprint: str,
+def power_tail(running: bool, want_running: bool, provision: Reprovision | None,
                restart: Power | None = None) -> list[Operation]:
     """Power and provisioning operations that end every change: start or restart, run
-    the changed steps (they need a running container), stop when the spec says stopped."""
+    the chosen steps (they need a running container), stop when the spec says stopped."""
     ops: list[Operation] = []
-    if (want_running or steps) and not running:
+    if (want_running or provision) and not running:
         ops.append(Power(action="start"))
         running = True
     elif restart is not None:
         ops.append(restart)
-    if steps:
-        ops.append(Reprovision(steps=steps, fingerprint=fingerprint))
+    if provision is not None:
+        ops.append(provision)
     if running and not want_running:
         ops.append(Power(action="stop"))
     return ops
@@ -59,10 +60,11 @@ def _check_placed(ctx: PlanContext, want: Container, node: str) -> None:
 
 
 def create_operations(ctx: PlanContext, desired: Container, want: Container,
-                      placement: Placement, vmid: int | None) -> tuple[list[Operation], Container]:
-    """The operations that create `want` on its placement, and the container they make:
-    the create call, then (before the first start) the options only root@pam may set,
-    through the node."""
+                      placement: Placement, vmid: int | None,
+                      ) -> tuple[list[Operation], Container, list[str]]:
+    """The operations that create `want` on its placement, the container they make, and
+    the names of its provisioning steps: the create call, then (before the first start)
+    the options only root@pam may set, through the node, then start and provisioning."""
     template = placement.template
     assert template is not None  # placed with need_template=True
     download = (TemplateDownload(storage=template.download_storage, template=template.filename)
@@ -72,13 +74,12 @@ def create_operations(ctx: PlanContext, desired: Container, want: Container,
     create = CreateContainer(node=placement.node, vmid=vmid, template=template.volid,
                              download=download, storage=want.storage, params=api.values,
                              marker_template=template.volid)
-    steps = ctx.steps(desired)
+    provision = provision_operation(ctx, desired, None)
     ops: list[Operation] = [create, *([node.operation("node")] if node else []),
-                            *power_tail(False, want.state == "running", tuple(steps),
-                                        encode_fingerprint(steps))]
+                            *power_tail(False, want.state == "running", provision)]
     made = want.model_copy(update={"node": placement.node, "template": template.volid,
                                    "vmid": vmid})
-    return ops, made
+    return ops, made, shown(provision.steps) if provision is not None else []
 
 
 def plan_create(ctx: PlanContext, desired: Container) -> ResourceChange:
@@ -97,8 +98,8 @@ def plan_create(ctx: PlanContext, desired: Container) -> ResourceChange:
     for warning in placement.warnings:
         ctx.warn(want.name, warning)
     _check_placed(ctx, want, placement.node)
-    ops, made = create_operations(ctx, desired, want, placement, want.vmid)
-    after = view(made, ctx.steps(desired), ctx.view_secrets())
+    ops, made, steps = create_operations(ctx, desired, want, placement, want.vmid)
+    after = view(made, steps, ctx.view_secrets())
     fetch = placement.template is not None and placement.template.needs_download
     download = " (template downloaded first)" if fetch else ""
     return ResourceChange(**{**base, "node": placement.node}, after=after,
@@ -106,6 +107,13 @@ def plan_create(ctx: PlanContext, desired: Container) -> ResourceChange:
                                       for k, v in sorted(after.items()) if v is not None),
                           operations=tuple(ops),
                           reason=f"not in the cluster: create on {placement.node}{download}")
+
+
+def taint_of(observed: ObservedContainer) -> Taint | None:
+    """What the plan says of a tainted container (None when it is not tainted)."""
+    if not observed.tainted:
+        return None
+    return Taint(step=observed.taint_step, log=observed.taint_log)
 
 
 def destroy_guard(ctx: PlanContext, address: str, observed: ObservedContainer,
@@ -135,7 +143,8 @@ def plan_delete(ctx: PlanContext, observed: ObservedContainer, want: Container |
     op = delete_operation(observed)
     return ResourceChange(address=observed.name, action=Action.DELETE, node=observed.node,
                           vmid=observed.vmid, digest=observed.digest, before=before,
-                          operations=(op,), reason=reason, prune=prune)
+                          operations=(op, *leave_tailnet(ctx, observed)), reason=reason,
+                          prune=prune, taint=taint_of(observed))
 
 
 def _replacement_node(ctx: PlanContext, want: Container, observed: ObservedContainer,
@@ -166,7 +175,7 @@ def plan_replace(ctx: PlanContext, desired: Container, want: Container,
                           vmid=observed.vmid, digest=observed.digest, before=before,
                           diffs=diffs, reason=reason, replace_paths=replace_paths,
                           restart_policy=ctx.restart_policy(want),
-                          depends_on=tuple(want.depends_on))
+                          depends_on=tuple(want.depends_on), taint=taint_of(observed))
     if want.template is None:
         ctx.error(want.name, "replacing needs a template", "set template in the spec")
         return base
@@ -176,8 +185,16 @@ def plan_replace(ctx: PlanContext, desired: Container, want: Container,
         return base
     _check_placed(ctx, want, placement.node)
     vmid = None if before_create else (want.vmid or observed.vmid)
-    creates, made = create_operations(ctx, desired, want, placement, vmid)
+    creates, made, steps = create_operations(ctx, desired, want, placement, vmid)
     delete = delete_operation(observed)
-    ops = [*creates, delete] if before_create else [delete, *creates]
-    after = view(made, ctx.steps(desired), ctx.view_secrets())
+    if before_create:
+        if observed.tailnet and not ctx.options.keep_tailnet:
+            ctx.warn(want.name, f"the old {want.name} stays on the tailnet as "
+                     f"{observed.tailnet}: the new one joins before it is deleted, so "
+                     "pxrun cannot tell their nodes apart by name",
+                     "remove the old node in the Tailscale admin console")
+        ops = [*creates, delete]
+    else:
+        ops = [delete, *leave_tailnet(ctx, observed), *creates]
+    after = view(made, steps, ctx.view_secrets())
     return base.model_copy(update={"after": after, "operations": tuple(ops)})

@@ -194,13 +194,29 @@ class Power(_Frozen):
 
 
 class Reprovision(_Frozen):
-    """Run provisioning steps inside the container (needs it running), then record
-    `fingerprint` in its marker. The steps' secret values come from the spec at apply
-    time; the plan holds none."""
+    """Run provisioning steps inside the container (it runs by then), in order, then record
+    what ran in its marker.
+
+    `steps` are the readable labels of the steps to run (`files[/etc/motd]`, `run[enable
+    nginx]`; the network wait first when anything runs). `fingerprints` maps the label of
+    every step the spec has to its fingerprint: what apply records for the steps it does
+    not run; a step that ran is recorded as it ran. The steps themselves (with their
+    secret values) come from the spec at apply time, through apply's provisioner; the plan
+    holds no secret (specs/0062).
+    """
 
     op: Literal["provision"] = "provision"
     steps: tuple[str, ...]
-    fingerprint: str
+    fingerprints: dict[str, str] = {}
+
+
+class LeaveTailnet(_Frozen):
+    """Remove the deleted container's node from its tailnet through the Tailscale API: the
+    device whose hostname, or MagicDNS name, is `hostname` (the marker recorded it when the
+    Tailscale step ran)."""
+
+    op: Literal["leave_tailnet"] = "leave_tailnet"
+    hostname: str
 
 
 class TemplateDownload(_Frozen):
@@ -245,7 +261,7 @@ class DeleteContainer(_Frozen):
 
 Operation = Annotated[
     ConfigUpdate | AttachMount | DetachMount | ResizeVolume | MoveVolume | Migrate | SetPool
-    | Power | Reprovision | CreateContainer | DeleteContainer,
+    | Power | Reprovision | CreateContainer | DeleteContainer | LeaveTailnet,
     Field(discriminator="op"),
 ]
 
@@ -253,11 +269,20 @@ Operation = Annotated[
 # --- the change of one container ----------------------------------------------------------
 
 
+class Taint(_Frozen):
+    """Why a container is tainted: the provisioning step that failed and its log ("" for
+    a failure outside provisioning, or a taint an older pxrun wrote)."""
+
+    step: str = ""
+    log: str = ""
+
+
 class ResourceChange(_Frozen):
     """What happens to one container, and why.
 
     before / after are JSON views of the container's *essence* (the spec's own fields,
-    secrets shown as SENSITIVE for display, provisioning as per-step fingerprints):
+    secrets shown as SENSITIVE for display; a new container's `provision` lists the names
+    of the steps it runs, an update's steps are its `provision` diff):
     - create: before None; after the desired container, node and template resolved.
     - update: before what the cluster has, restricted to what the spec manages (fields
       the spec leaves unset are null on both sides); after the spec.
@@ -271,6 +296,7 @@ class ResourceChange(_Frozen):
     `operations` is the complete, ordered recipe apply runs; `reason` only explains.
     `replace_paths` are the fields that forced a replace (empty for a forced `--replace`
     or a taint). `prune`: a managed container no longer in the spec is being deleted.
+    `taint`: the container is tainted (a change of it failed); the plan finishes it.
     """
 
     address: str
@@ -288,6 +314,7 @@ class ResourceChange(_Frozen):
     operations: tuple[Operation, ...] = ()
     prune: bool = False
     depends_on: tuple[str, ...] = ()
+    taint: Taint | None = None
 
     @field_serializer("action")
     def _action_as_list(self, action: Action) -> list[str]:

@@ -24,8 +24,14 @@ class PlanOptions:
     - `is_token` / `node_ssh_available`: root@pam-only options (reference A6) are routed
       through `pct set` over node SSH when pxrun talks through an API token; without node
       SSH they are a plan error (apply never finds out on its own).
-    - `file_digests`: sha256 of local files named by provisioning `files` (src/template),
-      computed by the caller, so a changed file changes the fingerprint.
+    - `file_sources`: the bytes of the local files provisioning `files` name (src and
+      template, by their path relative to the spec), read by the caller, so a changed file
+      (or a template that renders differently) changes that step's fingerprint;
+      `file_errors`: path -> why it could not be read (a plan error for the steps using it).
+    - `reprovision`: run every provisioning step again (`--reprovision`), not only the
+      changed ones (`when: create` steps still only when a container is created).
+    - `keep_tailnet`: leave the tailnet nodes of deleted containers alone
+      (`--keep-tailscale`); `tailnet_api`: a Tailscale API key is available to remove them.
     - `secrets`: every secret the spec may use, by name (`secrets.<path>` of the sops
       file, `env.<NAME>` of the environment variables the spec reads) -> its value. A value
       to write that contains one carries a reference to it instead (`SecretText`); a view
@@ -41,7 +47,13 @@ class PlanOptions:
     restart: RestartPolicy = "auto"
     is_token: bool = True
     node_ssh_available: bool = False
-    file_digests: dict[str, str] = field(default_factory=dict, hash=False)
+    file_sources: Mapping[str, bytes] = field(default_factory=lambda: MappingProxyType({}),
+                                              repr=False, hash=False)
+    file_errors: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}),
+                                           hash=False)
+    reprovision: bool = False
+    keep_tailnet: bool = False
+    tailnet_api: bool = False
     secrets: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}),
                                        repr=False, hash=False)
     adopt: Mapping[int, str] = field(default_factory=lambda: MappingProxyType({}),

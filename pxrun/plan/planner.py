@@ -18,17 +18,18 @@ from collections.abc import Iterable
 from pxrun.observe.model import Observed
 from pxrun.plan.context import PlanContext
 from pxrun.plan.diff import essence_pair, field_diffs, view
-from pxrun.plan.fingerprint import decode_fingerprint
 from pxrun.plan.identity import Recognised, create_allowed, ownership_drift, recognise
 from pxrun.plan.lifecycle import plan_create, plan_delete
 from pxrun.plan.model import (
     Action,
+    FieldDiff,
     Plan,
     ResourceChange,
     Summary,
     UnknownContainer,
 )
 from pxrun.plan.options import PlanOptions
+from pxrun.plan.provision import OUT_OF_DATE, provision_operation, shown
 from pxrun.plan.stale import stale_changes, stale_drift
 from pxrun.plan.update import plan_existing
 from pxrun.plan.validate import duplicate_hostnames, vmid_conflict
@@ -162,9 +163,13 @@ def _drift(ctx: PlanContext, scope: set[str]) -> list[ResourceChange]:
         base = {"address": name, "action": Action.READ}
         if desired is not None and have is not None:
             want, seen = essence_pair(desired, have)
-            spec_view = view(want, ctx.steps(desired), secrets)
-            cluster_view = view(seen, decode_fingerprint(have.fingerprint), secrets)
+            spec_view = view(want, None, secrets)
+            cluster_view = view(seen, None, secrets)
             diffs = [*field_diffs(spec_view, cluster_view), *ownership_drift(ctx, have)]
+            steps = provision_operation(ctx, desired, have, check=False)
+            if steps is not None:  # the steps the container did not run as the spec says
+                diffs.append(FieldDiff(op="change", path="provision", old=shown(steps.steps),
+                                       new=OUT_OF_DATE))
             if diffs or have.tainted:
                 drift.append(ResourceChange(
                     **base, node=have.node, vmid=have.vmid, digest=have.digest,
@@ -172,8 +177,7 @@ def _drift(ctx: PlanContext, scope: set[str]) -> list[ResourceChange]:
                     reason="changed outside pxrun: " + ", ".join(d.path for d in diffs)
                     if diffs else "tainted by a failed apply"))
         elif desired is not None and not _is_unknown(ctx, desired):
-            drift.append(ResourceChange(**base, before=view(canonical(desired),
-                                                            ctx.steps(desired), secrets),
+            drift.append(ResourceChange(**base, before=view(canonical(desired), None, secrets),
                                         reason="in the spec, not in the cluster"))
         elif have is not None:
             drift.append(ResourceChange(

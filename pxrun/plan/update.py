@@ -13,11 +13,9 @@ from dataclasses import dataclass, field
 
 from pxrun.observe.model import ObservedContainer
 from pxrun.plan.context import PlanContext
-from pxrun.plan.createonly import existing_steps
 from pxrun.plan.diff import essence_pair, field_diffs, matches_quickly, view
-from pxrun.plan.fingerprint import changed_steps, decode_fingerprint, encode_fingerprint
 from pxrun.plan.identity import restoration
-from pxrun.plan.lifecycle import plan_replace, power_tail
+from pxrun.plan.lifecycle import plan_replace, power_tail, taint_of
 from pxrun.plan.model import (
     Action,
     AttachMount,
@@ -28,9 +26,17 @@ from pxrun.plan.model import (
     MoveVolume,
     Operation,
     Power,
+    Reprovision,
     ResizeVolume,
     ResourceChange,
     SetPool,
+)
+from pxrun.plan.provision import (
+    check_needs,
+    provision_diff,
+    provision_operation,
+    restored_fingerprints,
+    shown,
 )
 from pxrun.plan.routes import route_of, route_writes
 from pxrun.plan.secrets import seal, seal_all
@@ -56,13 +62,11 @@ class _Work:
     moves: list[MoveVolume] = field(default_factory=list)
     attach: list[AttachMount] = field(default_factory=list)
     detach: list[DetachMount] = field(default_factory=list)
-    steps: set[str] = field(default_factory=set)
     migrate: bool = False
     pool: bool = False
     touched: list[str] = field(default_factory=list)  # paths, for the reason
     values: dict[str, str] = field(default_factory=dict)  # printed by the plan (ownership)
     restored: list[str] = field(default_factory=list)  # marker, tag: for the reason
-    want_steps: dict[str, str] = field(default_factory=dict)  # what the container is held to
 
 
 def _collect(diffs: list[FieldDiff]) -> _Work:
@@ -90,9 +94,6 @@ def _collect(diffs: list[FieldDiff]) -> _Work:
             work.mount_slots.add(slot_of(diff.path) or "")
         elif kind is K.MOVE_VOLUME:
             work.moves.append(MoveVolume(volume="rootfs", storage=diff.new))
-        elif kind is K.PROVISION:
-            parts = diff.path.split(".")
-            work.steps.update([parts[1]] if len(parts) > 1 else (diff.new or {}))
         work.migrate |= kind is K.MIGRATE
         work.pool |= kind is K.POOL
     return work
@@ -171,29 +172,18 @@ def _migration(ctx: PlanContext, want: Container, observed: ObservedContainer) -
 def plan_existing(ctx: PlanContext, desired: Container,
                   observed: ObservedContainer) -> ResourceChange:
     """The change for a container that the spec and the cluster both have."""
-    # Without a marker the provisioning record is gone too: it counts as the spec's
-    # (identity.restoration says so), never as "run everything again".
-    have_steps = decode_fingerprint(observed.fingerprint) if observed.marked else None
-    want_steps = existing_steps(desired, ctx.steps(desired), have_steps)
-    if not observed.marked:
-        have_steps = want_steps
+    provision = provision_operation(ctx, desired, observed, check=False)
     owned = observed.marked and observed.tagged
-    if ((have_steps == want_steps or (have_steps is None and not want_steps))
-            and owned
+    if (provision is None and owned
             and not (observed.tainted or observed.pending or desired.name in ctx.options.replace)
             and matches_quickly(canonical(desired), observed)):
         return _no_op(ctx, desired, observed)  # the common case, kept cheap (bench_plan.py)
     want, have = essence_pair(desired, observed)
     secrets = ctx.view_secrets()
-    before = view(have, have_steps if have_steps is not None else None, secrets)
-    after = view(want, want_steps, secrets)
+    before = view(have, None, secrets)
+    after = view(want, None, secrets)
     diffs = field_diffs(before, after)
     work = _collect(diffs)
-    work.want_steps = want_steps
-    if have_steps is None and want_steps:
-        work.steps.update(changed_steps(want_steps, None))
-    if observed.tainted:
-        work.steps.update(want_steps)
     forced = want.name in ctx.options.replace
     if work.replace_paths or forced:
         paths = tuple(dict.fromkeys(work.replace_paths))
@@ -201,11 +191,15 @@ def plan_existing(ctx: PlanContext, desired: Container,
                else "replacement requested")
         return plan_replace(ctx, desired, want, observed, replace_paths=paths, before=before,
                             diffs=tuple(diffs), reason=why)
-    restore = restoration(ctx, want, observed, want_steps)
+    if provision is not None:
+        check_needs(ctx, desired, provision)
+        diffs.append(provision_diff(provision))
+    # A marker restored (Notes replaced in the GUI) records the spec's steps as run.
+    restore = restoration(ctx, want, observed, restored_fingerprints(ctx, desired, observed))
     work.values, work.restored = restore.values, restore.what
     _mounts(ctx, work, want, have, observed)
-    return _assemble(ctx, desired, want, observed, work, before, after,
-                     [*diffs, *restore.diffs])
+    return _assemble(ctx, want, observed, work, before, after, [*diffs, *restore.diffs],
+                     provision)
 
 
 def _no_op(ctx: PlanContext, want: Container, observed: ObservedContainer) -> ResourceChange:
@@ -215,9 +209,9 @@ def _no_op(ctx: PlanContext, want: Container, observed: ObservedContainer) -> Re
                           depends_on=tuple(want.depends_on))
 
 
-def _assemble(ctx: PlanContext, desired: Container, want: Container,
-              observed: ObservedContainer, work: _Work, before: dict[str, Json],
-              after: dict[str, Json], diffs: list[FieldDiff]) -> ResourceChange:
+def _assemble(ctx: PlanContext, want: Container, observed: ObservedContainer, work: _Work,
+              before: dict[str, Json], after: dict[str, Json], diffs: list[FieldDiff],
+              provision: Reprovision | None) -> ResourceChange:
     """Order the operations: migrate, config, mounts, resizes, pool, moves, power, provision."""
     ops: list[Operation] = []
     node = observed.node
@@ -250,9 +244,7 @@ def _assemble(ctx: PlanContext, desired: Container, want: Container,
     restart_required = running and want_running and bool(work.pending_keys or observed.pending)
     policy = ctx.restart_policy(want)
     restart = Power(action="restart", policy=policy) if restart_required else None
-    steps = tuple(s for s in work.want_steps if s in work.steps)
-    tail = power_tail(running, want_running, steps, encode_fingerprint(work.want_steps),
-                      restart)
+    tail = power_tail(running, want_running, provision, restart)
     if not ops and restart is not None and tail == [restart] and policy == "never":
         tail = []  # only a restart that the policy forbids: nothing to do, but say so
         ctx.warn(want.name, "pending changes await a restart ("
@@ -262,13 +254,13 @@ def _assemble(ctx: PlanContext, desired: Container, want: Container,
         address=want.name, action=Action.UPDATE if ops else Action.NO_OP, node=observed.node,
         vmid=observed.vmid, digest=observed.digest, before=before if ops else None,
         after=after if ops else None,
-        diffs=tuple(diffs), reason=_reason(work, restart_required, observed, steps),
+        diffs=tuple(diffs), reason=_reason(work, restart_required, observed, provision),
         restart_required=restart_required, restart_policy=policy, operations=tuple(ops),
-        depends_on=tuple(want.depends_on))
+        depends_on=tuple(want.depends_on), taint=taint_of(observed))
 
 
 def _reason(work: _Work, restart: bool, observed: ObservedContainer,
-            steps: tuple[str, ...]) -> str:
+            provision: Reprovision | None) -> str:
     """One line for humans; apply never reads it."""
     parts = []
     if work.restored:
@@ -277,8 +269,8 @@ def _reason(work: _Work, restart: bool, observed: ObservedContainer,
         parts.append("changed: " + ", ".join(dict.fromkeys(work.touched)))
     if observed.tainted:
         parts.append("tainted by a failed apply")
-    if steps:
-        parts.append("re-provision: " + ", ".join(steps))
+    if provision is not None:
+        parts.append("provision: " + ", ".join(shown(provision.steps)))
     if restart:
         parts.append("restart needed for pending changes")
     return "; ".join(parts)

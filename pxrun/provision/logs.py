@@ -76,12 +76,13 @@ class ContainerLog:
         """A line of pxrun's own (a step starts, an action, a result)."""
         self._write(f"{time.strftime('%H:%M:%S')} {self.redactor(text)}\n")
 
-    def output(self, label: str, stream: str, line: str) -> None:
-        """A line of a command's output: to the file, and to the progress callback."""
+    def output(self, label: str, stream: str, line: str, *, show: bool = True) -> None:
+        """A line of a command's output: to the file, and (`show`) to the progress
+        callback."""
         clean = self.redactor(line)
         self._write(("  | " if stream == "stdout" else "  ! ") + clean
                     + ("" if clean.endswith("\n") else "\n"))
-        if self.on_output is not None:
+        if show and self.on_output is not None:
             self.on_output(label, stream, clean)
 
     def _write(self, text: str) -> None:

@@ -82,13 +82,15 @@ class StepRunner:
 
     def __init__(self, name: str, transport: Transport, log: ContainerLog, *,
                  secrets: frozenset[str], timeout: float = DEFAULT_TIMEOUT,
-                 on_step: StepHook | None = None) -> None:
+                 on_step: StepHook | None = None,
+                 on_result: Callable[[StepOutcome], None] | None = None) -> None:
         self.name = name
         self.transport = transport
         self.log = log
         self.secrets = secrets
         self.timeout = timeout
         self.on_step = on_step
+        self.on_result = on_result
         self._guarded = frozenset(s for s in secrets if len(s) >= 8)
 
     def probe(self) -> Facts:
@@ -113,6 +115,7 @@ class StepRunner:
             except ProvisionError as exc:
                 seconds = time.monotonic() - started
                 outcomes.append(StepOutcome(step.label, "failed", seconds, exc.message))
+                self._report(outcomes[-1])
                 self._hook(step.label, "failed", seconds)
                 self.log.note(f"!! {step.label} failed: {exc.message}")
                 if not step.continue_on_error:
@@ -120,6 +123,7 @@ class StepRunner:
                 continue
             seconds = time.monotonic() - started
             outcomes.append(StepOutcome(step.label, "ok", seconds))
+            self._report(outcomes[-1])
             self._hook(step.label, "ok", seconds)
         return ProvisionResult(self.name, self.log.path, tuple(outcomes), facts)
 
@@ -165,13 +169,18 @@ class StepRunner:
                                  log=str(self.log.path), hint=exc.hint) from None
 
     def _output(self, label: str) -> Callable[[str, str], None]:
-        return lambda stream, line: self.log.output(label, stream, line)
+        show = label != "probe"  # what the container is: for the log, not the progress view
+        return lambda stream, line: self.log.output(label, stream, line, show=show)
 
     def _failure(self, label: str, result: CommandResult, what: str) -> ProvisionError:
         said = [line for line in (result.stderr or result.stdout).splitlines() if line.strip()]
         tail = self.log.redactor(said[-1].strip()) if said else "no message"
         return ProvisionError(f"{self.name}: {label} failed (exit {result.status}, {what}): "
                               f"{tail}", step=label, log=str(self.log.path))
+
+    def _report(self, outcome: StepOutcome) -> None:
+        if self.on_result is not None:
+            self.on_result(outcome)
 
     def _hook(self, label: str, event: str, seconds: float) -> None:
         if self.on_step is not None:
@@ -212,6 +221,15 @@ class ProvisionSession:
         if self._own_pool:
             self.pool.close()
 
+    def with_secrets(self, secrets: Iterable[str]) -> ProvisionSession:
+        """The same connections, log folder and run, redacting `secrets` (known once the
+        spec is loaded; the session is opened before). Closing it leaves the pool open."""
+        return ProvisionSession(self.ssh, log_dir=self.log_dir,
+                                secrets=self.redactor.secrets | frozenset(secrets),
+                                addresses=self.addresses, timeout=self.timeout,
+                                on_output=self.on_output, on_step=self.on_step,
+                                run=self.run_id, pool=self.pool)
+
     def transport(self, node: str, vmid: int, *, via: str = "pct",
                   address: str | None = None, target: SshTarget | None = None) -> Transport:
         """The transport to one container: its node and `pct`, or SSH to `address`."""
@@ -227,15 +245,26 @@ class ProvisionSession:
 
     def provision(self, name: str, transport: Transport, steps: Sequence[Step], *,
                   hostname: str, contents: Mapping[str, bytes] | None = None,
-                  timeout: float | None = None) -> ProvisionResult:
+                  timeout: float | None = None, on_output: OutputHook | None = None,
+                  on_step: StepHook | None = None,
+                  on_result: Callable[[StepOutcome], None] | None = None) -> ProvisionResult:
         """Run `steps` in the container `name` (its address in the stack) through
         `transport`. Raises ProvisionError at the first failing step without
-        `continue_on_error` (the log has everything)."""
+        `continue_on_error` (the log has everything). `on_output`/`on_step` replace the
+        session's callbacks for this container (apply reports per container);
+        `on_result` sees each step's outcome as it ends (also before a failure)."""
         path = log_path(self.log_dir, self.run_id, name)
-        with ContainerLog(path, self.redactor, self._output(name)) as log:
+        output = on_output if on_output is not None else self._output(name)
+        with ContainerLog(path, self.redactor, output) as log:
             runner = StepRunner(name, transport, log, secrets=self.redactor.secrets,
-                                timeout=timeout or self.timeout, on_step=self.on_step)
+                                timeout=timeout or self.timeout,
+                                on_step=on_step if on_step is not None else self.on_step,
+                                on_result=on_result)
             return runner.run(steps, hostname=hostname, contents=contents or {})
+
+    def log_path(self, name: str) -> Path:
+        """Where this run's log of the container `name` is (or will be)."""
+        return log_path(self.log_dir, self.run_id, name)
 
     def _output(self, name: str) -> OutputHook | None:
         hook = self.on_output

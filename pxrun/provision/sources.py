@@ -17,7 +17,7 @@ from pxrun.errors import ProvisionError
 from pxrun.spec.model_container import Container
 from pxrun.spec.model_provision import File
 from pxrun.spec.paths import LocalFileError, read_named
-from pxrun.spec.steps import Step, file_content, template_context
+from pxrun.spec.steps import Step, step_contents
 
 
 def read_source(spec_dir: Path, relative: str, *, allow_outside: bool = False) -> bytes:
@@ -47,13 +47,8 @@ def file_contents(container: Container, steps: Sequence[Step], sources: Mapping[
                   base: Mapping[str, Any]) -> dict[str, bytes]:
     """label -> bytes of each file step (templates rendered with `base` = {vars, secrets}
     plus the container); a template that does not render is a ProvisionError."""
-    out: dict[str, bytes] = {}
-    for step in steps:
-        if step.kind == "files" and isinstance(step.item, File):
-            context = template_context(container, base, step.item)
-            try:
-                out[step.label] = file_content(step.item, sources, context)
-            except ValueError as exc:
-                raise ProvisionError(f"{container.name}: {step.label}: {exc}",
-                                     step=step.label) from None
-    return out
+    try:
+        return step_contents(container, steps, sources, base)
+    except ValueError as exc:
+        label = str(exc).split(": ", 1)[0]
+        raise ProvisionError(f"{container.name}: {exc}", step=label) from None

@@ -7,9 +7,11 @@ pxrun keeps no state file, so what it must remember lives on the container itsel
 
       <!-- pxrun:{"name":"web-1","stack":"homelab","v":1} -->
 
-The marker is authoritative (the tag is the index used to find candidates). It has room for
-the provisioning fingerprint and a `tainted` flag, and keeps keys it does not know so an
-older pxrun never erases what a newer one wrote. See specs/0031.
+The marker is authoritative (the tag is the index used to find candidates). It also holds
+what provisioning did (`fingerprint`: per step, see `spec.steps`; `tailnet`: the name the
+container joined a tailnet under), the `tainted` flag with the failing step and its log
+(`taint`), and keeps keys it does not know so an older pxrun never erases what a newer one
+wrote. See specs/0031 and specs/0062.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 MARKER_VERSION = 1
 TAG_PREFIX = "pxrun-"
 _LINE_RE = re.compile(r"^<!-- pxrun:(\{.*\}) -->[ \t]*$")
-_KNOWN = frozenset({"v", "stack", "name", "fingerprint", "tainted"})
+_KNOWN = frozenset({"v", "stack", "name", "fingerprint", "tainted", "taint", "tailnet"})
 
 
 RECREATES = "recreates"
@@ -50,8 +52,11 @@ class Marker:
 
     stack: str
     name: str
-    fingerprint: str | None = None  # provisioning fingerprint (hash of the rendered steps)
-    tainted: bool = False  # created, but a later step failed: the next plan replaces it
+    fingerprint: str | None = None  # per-step provisioning fingerprints (`spec.steps`)
+    tainted: bool = False  # a change of it failed: the next plan finishes it
+    taint_step: str = ""  # the provisioning step that failed ("" for another failure)
+    taint_log: str = ""  # where that step's log is (on the machine that applied)
+    tailnet: str | None = None  # the hostname it joined a tailnet under (Tailscale step)
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def to_json(self) -> dict[str, Any]:
@@ -61,6 +66,10 @@ class Marker:
             data["fingerprint"] = self.fingerprint
         if self.tainted:
             data["tainted"] = True
+            if self.taint_step or self.taint_log:
+                data["taint"] = {"step": self.taint_step, "log": self.taint_log}
+        if self.tailnet:
+            data["tailnet"] = self.tailnet
         return data
 
     @classmethod
@@ -72,8 +81,14 @@ class Marker:
         if fingerprint is not None and not isinstance(fingerprint, str):
             raise ValueError("marker 'fingerprint' must be a string")
         extra = {k: v for k, v in data.items() if k not in _KNOWN}
+        found = data.get("taint")
+        taint: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+        tailnet = data.get("tailnet")
         return cls(stack=stack, name=name, fingerprint=fingerprint,
-                   tainted=data.get("tainted") is True, extra=MappingProxyType(extra))
+                   tainted=data.get("tainted") is True,
+                   taint_step=str(taint.get("step") or ""), taint_log=str(taint.get("log") or ""),
+                   tailnet=tailnet if isinstance(tailnet, str) and tailnet else None,
+                   extra=MappingProxyType(extra))
 
     def line(self) -> str:
         """The one-line HTML comment written into the description."""

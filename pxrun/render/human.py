@@ -132,6 +132,11 @@ def _block(change: JsonDoc, ink: _Ink, *, drift: bool = False) -> Iterator[str]:
     reason = _reason(change, key)
     if reason:
         yield "  " + ink.style(f"# {reason}", "dim")
+    taint = change.get("taint")
+    if isinstance(taint, dict) and not drift:
+        text = (w.TAINT_STEP.format(step=taint["step"], log=taint.get("log") or "?")
+                if taint.get("step") else w.TAINT)
+        yield "  " + ink.style(f"# {text}", "bold yellow")
     head = f"{ink.style(w.SYMBOLS.get(key, '?').rjust(3), style)} container " \
            f"{ink.text(_quote(address) + _where(change))}"
     lines = list(_field_lines(change, key))
@@ -141,6 +146,10 @@ def _block(change: JsonDoc, ink: _Ink, *, drift: bool = False) -> Iterator[str]:
         yield head + " {"
         yield from _aligned(lines, ink, migrate=_migration(change))
         yield "    }"
+    for op in change.get("operations", []):
+        if op.get("op") == "leave_tailnet":
+            yield "    " + ink.style("# " + w.TAILNET_NOTE.format(hostname=op["hostname"]),
+                                      "dim")
     if key == "update" and change.get("restart_required"):
         note = w.RESTART_NOTES.get(str(change.get("restart_policy", "auto")), "")
         if note:
@@ -179,15 +188,32 @@ def _where(change: JsonDoc) -> str:
 def _field_lines(change: JsonDoc, key: str) -> Iterator[Line]:
     if key == "create":
         after = dict(change.get("after") or {})
+        steps = after.pop(PROVISION, None)
         if after.get("vmid") is None:
             after["vmid"] = w.KNOWN_AFTER_APPLY
         yield from leaf_lines("add", "", None, after, None)
+        if steps:
+            yield _steps_line("add", steps)
         return
     if key == "delete":
         return
     for diff in change.get("diffs", []):
+        if diff["path"] == PROVISION:  # the list of steps: `new` in a plan, `old` in drift
+            new = diff.get("new")
+            yield _steps_line(str(diff["op"]), new if isinstance(new, list) else diff.get("old"))
+            continue
         yield from leaf_lines(str(diff["op"]), str(diff["path"]), diff.get("old"),
                               diff.get("new"), diff.get("effect"))
+
+
+PROVISION = "provision"
+_STEPS = "steps"  # a Line's effect for the provisioning line (names, not `= value`)
+
+
+def _steps_line(op: str, labels: Any) -> Line:
+    """`~ provision: files[/etc/motd], run[enable nginx]`: the steps that run, by name."""
+    names = ", ".join(str(label) for label in labels) if isinstance(labels, list) else ""
+    return Line("change" if op == "change" else "add", PROVISION, "", names, _STEPS)
 
 
 def _migration(change: JsonDoc) -> tuple[str, str]:
@@ -199,10 +225,14 @@ def _migration(change: JsonDoc) -> tuple[str, str]:
 
 def _aligned(lines: list[Line], ink: _Ink, *, migrate: tuple[str, str]) -> Iterator[str]:
     """Field lines with the `=` signs lined up, as Terraform does."""
-    width = max(len(line.path) for line in lines)
+    width = max((len(line.path) for line in lines if line.effect != _STEPS), default=0)
     for line in lines:
         symbol = {"add": "+", "remove": "-", "change": "~"}[line.op]
         colour = {"add": "green", "remove": "red", "change": "yellow"}[line.op]
+        if line.effect == _STEPS:
+            yield (f"      {ink.style(symbol, colour)} {ink.text(line.path)}: "
+                   f"{ink.text(line.new)}")
+            continue
         if line.op == "change":
             value = f"{line.old} {w.ARROW} {line.new}"
         else:

@@ -14,6 +14,9 @@ own operations, so readers need not know Proxmox's semantics.
 Pure: no I/O. Secret values never reach this module (views show them as "(sensitive)",
 operations name them, specs/0052); `plan_from_json` refuses a document of another major
 version (format 2.0 added routes and secret references: a 1.x plan may hold placeholders).
+2.1 added `DeleteContainer.hostname` (adoption); 2.2 names provisioning steps (`provision`
+operations with `steps` and `fingerprints`, a `provision` diff listing the steps that run)
+and adds `leave_tailnet` and a change's `taint`.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from pxrun.plan.model import Action, FieldDiff, Plan, ResourceChange
 from pxrun.pve.config import key_for, option_for
 from pxrun.pve.options import ChangeKind
 
-FORMAT_VERSION: Final = "2.1"
+FORMAT_VERSION: Final = "2.2"
 """major.minor: readers accept any minor of their major; additions bump the minor."""
 
 JsonDoc = dict[str, Any]
@@ -112,6 +115,7 @@ def _change(change: ResourceChange) -> JsonDoc:
         "prune": change.prune,
         "depends_on": list(change.depends_on),
         "operations": [op.model_dump(mode="json") for op in change.operations],
+        "taint": change.taint.model_dump(mode="json") if change.taint is not None else None,
     }
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from pxrun.plan.model import Action, Operation, PlanDiagnostic, Summary, UnknownContainer
+from pxrun.plan.model import Action, Operation, PlanDiagnostic, Summary, Taint, UnknownContainer
 from pxrun.render.jsonplan import FORMAT_VERSION
 
 SCHEMA_ID = "https://pxrun.dev/schemas/plan.schema.json"
@@ -60,7 +60,7 @@ def plan_schema() -> dict[str, Any]:
     operations = _structure(TypeAdapter(tuple[Operation, ...]).json_schema(
         mode="serialization", ref_template="#/$defs/{model}"))
     defs: dict[str, Any] = dict(operations.pop("$defs", {}))
-    for model in (PlanDiagnostic, UnknownContainer, Summary):
+    for model in (PlanDiagnostic, UnknownContainer, Summary, Taint):
         schema = _structure(model.model_json_schema(mode="serialization",
                                                     ref_template="#/$defs/{model}"))
         defs.update(schema.pop("$defs", {}))
@@ -90,6 +90,9 @@ def plan_schema() -> dict[str, Any]:
         "prune": {**_BOOL, "description": "A managed container that left the spec."},
         "depends_on": _array(_STR),
         "operations": {**operations, "description": "The ordered steps apply runs."},
+        "taint": {"anyOf": [_ref("Taint"), {"type": "null"}],
+                  "description": "Tainted: a change of it failed (the provisioning step and "
+                                 "its log); the plan finishes it."},
     })
     body = _obj("A pxrun plan: what apply would change to make the cluster match the spec.", {
         "format_version": {**_STR, "pattern": r"^" + FORMAT_VERSION.split(".")[0] + r"\.\d+$"},

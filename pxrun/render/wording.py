@@ -58,6 +58,12 @@ REASONS: Final[dict[str, str]] = {
     "drift": "the cluster differs from the spec",
 }
 
+TAINT_STEP: Final = "tainted: provisioning failed at {step} (log: {log}); apply finishes it"
+TAINT: Final = "tainted: an earlier apply failed on it; apply finishes it"
+
+TAILNET_NOTE: Final = ("its node {hostname} is removed from the tailnet "
+                       "(--keep-tailscale keeps it)")
+
 BECAUSE: Final = "(because {reason})"
 AS_GIVEN: Final = "({reason})"
 

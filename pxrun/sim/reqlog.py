@@ -4,8 +4,10 @@ Each line: `time` (UTC, ISO 8601), `method`, `path` (after /api2/json), `params`
 and body), `status`, `duration_ms`, `authid` (null when unauthenticated). Secrets never reach the
 file: any parameter whose name contains `password`, `secret`, `ticket` or `otp`, or equals
 `tfa-challenge`, is replaced by `"***"`; headers (cookies, tickets, token secrets, CSRF tokens)
-are not logged at all. Appends are serialised with a lock and flushed per line so a crashed or
-killed simulator leaves a readable log.
+are not logged at all. A client that knows more secrets than these names (`pxrun --sim`
+knows its spec's) passes `scrub`, which every line goes through before it is written. Appends
+are serialised with a lock and flushed per line so a crashed or killed simulator leaves a
+readable log.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import datetime as dt
 import json
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -43,8 +46,9 @@ class RequestLog:
     write stops the log, the API keeps answering, and `close` reports the failure once.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, scrub: Callable[[str], str] | None = None) -> None:
         self.path = path
+        self._scrub = scrub
         self._lock = threading.Lock()
         self._failure = ""
         try:
@@ -74,6 +78,8 @@ class RequestLog:
             },
             default=str,
         )
+        if self._scrub is not None:
+            line = self._scrub(line)
         with self._lock:
             if self._out is not None:
                 try:

@@ -206,6 +206,7 @@ class SimServer:
         host: str = "127.0.0.1",
         port: int = 0,
         request_log: Path | None = None,
+        request_scrub: Callable[[str], str] | None = None,
     ) -> None:
         _register_routes()
         self.sim = sim
@@ -216,7 +217,7 @@ class SimServer:
         self.stats = Stats()
         self._limiter = _Limiter(lambda: self.dispatcher.settings.concurrency, self.stats)
         self._dates = _DateCache()
-        self._log = RequestLog(request_log) if request_log else None
+        self._log = RequestLog(request_log, request_scrub) if request_log else None
         self._ssl = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._ssl.minimum_version = ssl.TLSVersion.TLSv1_2
         self._ssl.load_cert_chain(self.tls.cert_file, self.tls.key_file)

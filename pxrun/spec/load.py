@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from pxrun.errors import Diagnostic, SecretsError, SpecError, UsageError
 from pxrun.spec import secrets as sops
+from pxrun.spec.derived import Secrecy, Shadow, ref_name
 from pxrun.spec.diagnose import Problem, Where, fold, validation_problems
 from pxrun.spec.graph import did_you_mean, resolve_dependencies
 from pxrun.spec.legacy import convert, is_legacy
@@ -310,13 +311,23 @@ class _Stack:
         env = WatchedScope(loader.environ, "env")
         stack_name = self.found.get("stack", (None,))[0]
         vars_prov = Provenance(self.vars.layers or [Layer(self.first, ("vars",))])
-        vars_data = Renderer({"env": env, "secrets": secrets}).render(
-            self.vars.data, {}, self._reporter("", vars_prov, ("vars",)))
+        shadow = Shadow()
+        hidden = {"env": shadow.leaves(loader.environ, "env"),
+                  "secrets": shadow.leaves(secrets, "secrets")}
+        names = ["env", "secrets"] if loader.secret_values else ["env"]
+        vars_data = Renderer({"env": env, "secrets": secrets}, Secrecy(shadow, hidden, names)
+                             ).render(self.vars.data, {}, self._reporter("", vars_prov, ("vars",)),
+                                      derived=self._derived("vars"))
         if loader.overrides:
             vars_data, problems = apply_overrides(vars_data, loader.overrides)
             loader.diags.extend(problems)
+        self._read_env(env)
+        hidden["vars"], vars_secret = shadow.within(vars_data, loader.secret_values.values(),
+                                                    "vars")
         renderer = Renderer({"vars": Scope.wrap(vars_data, "vars"), "env": env,
-                             "secrets": secrets, "stack": stack_name})
+                             "secrets": secrets, "stack": stack_name},
+                            Secrecy(shadow, {**hidden, "stack": stack_name},
+                                    [*names, *(["vars"] if vars_secret else [])]))
         defaults = [Layer(layer.doc, layer.prefix, "defaults") for layer in self.defaults.layers]
         for name, entry, body in loader.entries(self.docs):
             own = {k: v for k, v in body.items() if k != "count"}
@@ -328,7 +339,8 @@ class _Stack:
             extra: dict[str, Any] = {"name": name}
             if entry.index is not None:
                 extra["index"] = entry.index
-            data = renderer.render(merged, extra, self._reporter(name, prov))
+            data = renderer.render(merged, extra, self._reporter(name, prov),
+                                   derived=self._derived(f"containers.{name}"))
             data = {**data, "name": name}
             self.containers[name] = _Resolved(entry, prov, data)
         self._dependencies(loader.groups)
@@ -337,15 +349,29 @@ class _Stack:
         if "cluster" in self.found:  # an inline block may take its token from env or secrets
             cluster_prov = Provenance([Layer(self.found["cluster"][1], ("cluster",))])
             result["cluster"] = renderer.render(result["cluster"], {}, self._reporter(
-                "", cluster_prov, ("cluster",)))
+                "", cluster_prov, ("cluster",)), derived=self._derived("cluster"))
         if vars_data:
             result["vars"] = vars_data
         result["containers"] = {n: r.data for n, r in self.containers.items()}
-        for key in sorted(keys_read(env)):
-            value = loader.environ.get(key, "")
-            if len(value) >= sops.MIN_SECRET:
-                loader.secret_values[f"env.{key}"] = value
+        self._read_env(env)
         return result
+
+    def _read_env(self, env: WatchedScope) -> None:
+        """Every environment variable a template read is a secret of the spec."""
+        for key in sorted(keys_read(env)):
+            value = self.loader.environ.get(key, "")
+            if len(value) >= sops.MIN_SECRET:
+                self.loader.secret_values[f"env.{key}"] = value
+
+    def _derived(self, prefix: str) -> Callable[[DataPath, str], None]:
+        """A callback registering a value rendered from a transformed secret as a secret
+        of its own, named after where it was rendered (`containers.web.description`)."""
+
+        def register(path: DataPath, value: str) -> None:
+            if len(value) >= sops.MIN_SECRET:
+                self.loader.secret_values[ref_name(prefix, path)] = value
+
+        return register
 
     def _dependencies(self, groups: dict[str, list[str]]) -> None:
         def locate(name: str, path: DataPath) -> Mark:
@@ -432,6 +458,10 @@ def load_stack(path: Path, *, environ: Mapping[str, str] | None = None,
     model = stack.validate(data) if docs else None
     if model is not None:
         stack.local_files(model)
+        for key, value in sops.secret_fields(model.containers, "containers").items():
+            loader.secret_values.setdefault(key, value)
+        if model.cluster is not None and not isinstance(model.cluster, str):
+            loader.secret_values.update(sops.secret_fields(model.cluster, "cluster"))
     diags = loader.diags + fold(loader.problems)
     secret_strings = set(loader.secret_values.values())
     if secret_strings:

@@ -15,17 +15,22 @@ SHA-256, so rotating a secret re-runs only the steps that use a secret. See spec
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import typing
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, SecretStr
 
 from pxrun.spec.model_container import Container
 from pxrun.spec.model_provision import File, WaitNetwork
+
+if TYPE_CHECKING:
+    from pxrun.spec.model import Stack
 
 KINDS = ("network", "locale", "packages", "users", "ssh_keys", "password", "files", "docker",
          "tailscale", "run")
@@ -126,6 +131,66 @@ def file_content(file: File, sources: Mapping[str, bytes], context: Mapping[str,
         raise ValueError(f"template {path}: {exc}") from None
 
 
+def step_contents(container: Container, steps: Sequence[Step], sources: Mapping[str, bytes],
+                  base: Mapping[str, Any]) -> dict[str, bytes]:
+    """label -> bytes of each file step (`file_content` with the container's template
+    context). Raises ValueError naming the step when one cannot be made."""
+    out: dict[str, bytes] = {}
+    for step in steps:
+        if step.kind == "files" and isinstance(step.item, File):
+            context = template_context(container, base, step.item)
+            try:
+                out[step.label] = file_content(step.item, sources, context)
+            except ValueError as exc:
+                raise ValueError(f"{step.label}: {exc}") from None
+    return out
+
+
+def secret_tree(named: Mapping[str, str]) -> dict[str, Any]:
+    """The `secrets` a file template sees, rebuilt from the flat names the loader keeps
+    (`secrets.db.password`, `secrets.keys[0]` -> {"db": {"password": ...}, "keys": [...]}).
+    Values are strings; names outside `secrets.` (environment variables) are left out."""
+    root: dict[Any, Any] = {}
+    for name, value in named.items():
+        if not name.startswith("secrets."):
+            continue
+        parts: list[Any] = []
+        for piece in name[len("secrets."):].split("."):
+            head, *indexes = piece.split("[")
+            parts += [head, *(int(i.rstrip("]")) for i in indexes if i.rstrip("]").isdigit())]
+        node = root
+        for part in parts[:-1]:
+            child = node.get(part)
+            node = node.setdefault(part, {}) if not isinstance(child, dict) else child
+        node[parts[-1]] = value
+    tree = _lists(root)
+    return tree if isinstance(tree, dict) else {}
+
+
+def _lists(node: Any) -> Any:
+    if not isinstance(node, dict):
+        return node
+    items = {k: _lists(v) for k, v in node.items()}
+    if items and all(isinstance(k, int) for k in items) and sorted(items) == list(
+            range(len(items))):
+        return [items[i] for i in range(len(items))]
+    return items
+
+
+def stack_secrets(stack: Stack, named: Mapping[str, str]) -> frozenset[str]:
+    """Every secret value of a stack: the named ones (the sops file, the environment
+    variables the spec reads) and the secret fields of its containers (root passwords,
+    Tailscale auth keys). What the fingerprint key is made of."""
+    found = set(named.values())
+    for container in stack.containers.values():
+        if container.password is not None:
+            found.add(container.password.get_secret_value())
+        prov = container.provision
+        if prov is not None and prov.tailscale is not None:
+            found.add(prov.tailscale.auth_key.get_secret_value())
+    return frozenset(s for s in found if s)
+
+
 # -- fingerprints ---------------------------------------------------------------------------
 
 
@@ -137,12 +202,25 @@ def fingerprint_key(stack: str, secrets: Iterable[str]) -> bytes:
                                _KDF_ROUNDS)
 
 
+@functools.cache
+def _holds_secrets(annotation: Any) -> bool:
+    """Whether a field of this type can hold a SecretStr (checked once per type)."""
+    if annotation is SecretStr:
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        fields: list[Any] = [f.annotation for f in annotation.model_fields.values()]
+        return any(_holds_secrets(field) for field in fields)
+    return any(_holds_secrets(arg) for arg in typing.get_args(annotation))
+
+
 def _plain(value: Any, found: set[str]) -> Any:
     """`value` as JSON data with secrets revealed (and collected into `found`)."""
     if isinstance(value, SecretStr):
         found.add(value.get_secret_value())
         return value.get_secret_value()
     if isinstance(value, BaseModel):
+        if not _holds_secrets(type(value)):  # the common case: pydantic's own (fast) dump
+            return value.model_dump(mode="json")
         return {k: _plain(getattr(value, k), found) for k in type(value).model_fields}
     if isinstance(value, Mapping):
         return {str(k): _plain(v, found) for k, v in value.items()}
@@ -153,7 +231,11 @@ def _plain(value: Any, found: set[str]) -> Any:
     return value
 
 
-def step_fingerprint(step: Step, key: bytes, secrets: frozenset[str] | set[str],
+Key = bytes | Callable[[], bytes]
+"""The HMAC key, or a function that derives it (called only when a step holds a secret)."""
+
+
+def step_fingerprint(step: Step, key: Key, secrets: frozenset[str] | set[str],
                      content: bytes | None = None) -> str:
     """A short hash of what `step` does (`content`: a file step's bytes)."""
     found: set[str] = set()
@@ -164,11 +246,12 @@ def step_fingerprint(step: Step, key: bytes, secrets: frozenset[str] | set[str],
         found |= {s for s in secrets if s in text_content}
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     if found or any(s in text for s in secrets):
-        return "k" + hmac.new(key, text.encode(), hashlib.sha256).hexdigest()[:_HASH_CHARS]
+        secret = key() if callable(key) else key
+        return "k" + hmac.new(secret, text.encode(), hashlib.sha256).hexdigest()[:_HASH_CHARS]
     return "h" + hashlib.sha256(text.encode()).hexdigest()[:_HASH_CHARS]
 
 
-def step_fingerprints(steps: Sequence[Step], key: bytes, secrets: frozenset[str] | set[str],
+def step_fingerprints(steps: Sequence[Step], key: Key, secrets: frozenset[str] | set[str],
                       contents: Mapping[str, bytes] | None = None) -> dict[str, str]:
     """label -> fingerprint for every step that can change (preconditions left out).
     `contents` maps a file step's label to its bytes (see `file_content`)."""
@@ -177,16 +260,51 @@ def step_fingerprints(steps: Sequence[Step], key: bytes, secrets: frozenset[str]
             for s in steps if s.kind not in PRECONDITIONS}
 
 
-def _label_id(label: str) -> str:
+def label_id(label: str) -> str:
+    """How a step's label is recorded: 8 hex chars of its SHA-256 (a run step's name may
+    hold any character, and the record must stay short)."""
     return hashlib.sha256(label.encode()).hexdigest()[:8]
+
+
+_label_id = label_id
 
 
 def encode_fingerprints(fingerprints: Mapping[str, str]) -> str:
     """What is recorded on the container: `p2:<label id>=<fingerprint>,...` (labels hashed,
     because a run step's name may hold any character)."""
-    if not fingerprints:
+    return encode_record({label_id(k): v for k, v in fingerprints.items()})
+
+
+def encode_record(record: Mapping[str, str]) -> str:
+    """A record already keyed by label id (`merged_record`) as the marker holds it."""
+    if not record:
         return ""
-    return FINGERPRINT_PREFIX + ",".join(f"{_label_id(k)}={v}" for k, v in fingerprints.items())
+    return FINGERPRINT_PREFIX + ",".join(f"{k}={v}" for k, v in record.items())
+
+
+def merged_record(desired: Mapping[str, str], chosen: Iterable[str],
+                  succeeded: Mapping[str, str], old: Mapping[str, str] | None,
+                  ) -> dict[str, str]:
+    """label id -> fingerprint to record after a run.
+
+    `desired`: label -> fingerprint of every step the spec has (the plan's); `chosen`: the
+    labels this run was to run; `succeeded`: label -> fingerprint of what actually ran
+    (computed at the moment it ran); `old`: the record before. A step that was not chosen
+    is recorded as desired (unchanged, or skipped by its `when`); one that ran, as it ran;
+    one that failed or never got its turn keeps its old value, so the next plan runs it
+    again. Steps the spec no longer has are dropped.
+    """
+    picked = set(chosen)
+    out: dict[str, str] = {}
+    for label, fingerprint in desired.items():
+        key = label_id(label)
+        if label in succeeded:
+            out[key] = succeeded[label]
+        elif label not in picked:
+            out[key] = fingerprint
+        elif old is not None and key in old:
+            out[key] = old[key]
+    return out
 
 
 def decode_fingerprints(text: str | None) -> dict[str, str] | None:
@@ -209,7 +327,8 @@ def steps_to_run(steps: Sequence[Step], desired: Mapping[str, str],
     `recorded` is what the container carries (`decode_fingerprints`; None when nothing is
     known: everything runs). A step runs when its fingerprint differs from the recorded
     one; `when: always` runs every time; `when: create` only when `first` (the container
-    is being created); `when: changed` also when any step before it runs. Preconditions
+    is being created, or finished after a failed creation: then only if it has not run
+    yet); `when: changed` (run steps) also when any step before it runs. Preconditions
     run when anything else does.
     """
     chosen: list[Step] = []
@@ -220,7 +339,7 @@ def steps_to_run(steps: Sequence[Step], desired: Mapping[str, str],
         old = None if recorded is None else recorded.get(_label_id(step.label))
         changed = recorded is None or old != desired.get(step.label)
         if step.when == "create":
-            run = first
+            run = first and (recorded is None or old is None)
         elif step.when == "always":
             run = True
         else:

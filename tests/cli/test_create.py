@@ -106,9 +106,12 @@ def test_from_a_pxrun_0_1_file_with_overrides(flag: str, simdir: Path,
     Path("container.yaml").write_text(LEGACY, encoding="utf-8")
     assert run(simdir, "create", flag, "container.yaml", "--memory", "1024") == 0
     out = capsys.readouterr().out
-    assert "provision.packages" in out  # the file's provisioning is in the plan
+    assert "+ provision: locale, packages" in out  # the file's provisioning is in the plan
+    assert "dev-web-1: provision packages done" in out  # ... and it ran
     row = _listed(simdir, capsys)["dev-web-1"]
     assert (row["cores"], row["memory"], row["disk"]) == (4, 1024, 20)
+    installed = simdir / "rootfs" / str(row["vmid"]) / "var/lib/pxrun-sim/packages"
+    assert {"nginx", "git"} <= {line.split()[0] for line in installed.read_text().splitlines()}
 
 
 def test_dry_run_json_and_provision_file(simdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -120,7 +123,7 @@ def test_dry_run_json_and_provision_file(simdir: Path, capsys: pytest.CaptureFix
     doc = json.loads(capsys.readouterr().out)
     (change,) = doc["resource_changes"]
     assert change["actions"] == ["create"] and "packages" in change["after"]["provision"]
-    assert "root" in change["after"]["provision"]  # the key: a provisioning step
+    assert "ssh_keys" in change["after"]["provision"]  # the key: a provisioning step
     assert "box" not in _listed(simdir, capsys)  # nothing was created
 
 

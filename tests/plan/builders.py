@@ -28,11 +28,13 @@ from pxrun.observe.model import (
     StorageInfo,
     TemplateInfo,
 )
-from pxrun.plan.fingerprint import provision_fingerprint
+from pxrun.plan.options import PlanOptions
+from pxrun.plan.provision import Provisioning
 from pxrun.plan.templates import resolve_template
 from pxrun.pve.config import canonical
 from pxrun.spec.merge import deep_merge
 from pxrun.spec.model import Container, Stack
+from pxrun.spec.steps import encode_fingerprints
 
 GIB = 1024**3
 MIB = 1024**2
@@ -135,7 +137,19 @@ def _first_node(want: Container, nodes: list[str]) -> str:
     return nodes[0] if want.node == "auto" else want.node
 
 
-def build_observed(fragment: dict[str, Any] | None, stack: Stack) -> Observed:
+def recorded(want: Container, stack: Stack, sources: dict[str, bytes] | None = None,
+             secrets: dict[str, str] | None = None) -> str | None:
+    """The fingerprint record of a container provisioned exactly as `want` says."""
+    options = PlanOptions(file_sources=sources or {}, secrets=secrets or {})
+    return encode_fingerprints(Provisioning(stack, options).wanted(want).fingerprints) or None
+
+
+def build_observed(fragment: dict[str, Any] | None, stack: Stack,
+                   sources: dict[str, bytes] | None = None,
+                   secrets: dict[str, str] | None = None) -> Observed:
+    """`sources`/`secrets`: what the containers were provisioned with (an entry's own
+    `sources:` and `secrets:` win), so a converged container records the fingerprints
+    the plan wants."""
     fragment = fragment or {}
     cluster = _cluster(fragment)
     partial = Observed(stack=stack.stack, **cluster)
@@ -164,7 +178,9 @@ def build_observed(fragment: dict[str, Any] | None, stack: Stack) -> Observed:
             future = canonical(Container.model_validate(
                 deep_merge(current.model_dump(), entry["future"])))
         future = future.model_copy(update={"state": current.state})
-        fingerprint = entry.get("fingerprint", provision_fingerprint(want, stack.stack) or None)
+        own = {k: v.encode() for k, v in (entry.get("sources") or {}).items()}
+        fingerprint = entry.get("fingerprint", recorded(want, stack, own or sources,
+                                                        entry.get("secrets", secrets)))
         marked, tagged = bool(entry.get("marked", True)), bool(entry.get("tagged", True))
         key = name if marked else f"ct{vmid}"  # observe names a stray ct<vmid>
         if not marked:  # and there is no fingerprint to read
@@ -181,7 +197,8 @@ def build_observed(fragment: dict[str, Any] | None, stack: Stack) -> Observed:
                     **{slot: m.volume for slot, m in want.mounts.items()
                        if m.kind == "volume" and m.volume}},
             fingerprint=fingerprint, tainted=bool(entry.get("tainted", False)),
-            marked=marked, tagged=tagged,
+            taint_step=entry.get("taint_step", ""), taint_log=entry.get("taint_log", ""),
+            tailnet=entry.get("tailnet"), marked=marked, tagged=tagged,
             recreates=Recreated(**entry["recreates"]) if entry.get("recreates") else None)
         if marked:
             containers[name] = item

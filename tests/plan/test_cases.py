@@ -40,11 +40,14 @@ def _load() -> list[Any]:
 
 def run_case(case: dict[str, Any]) -> Plan:
     stack = build_stack(case.get("desired"))
-    observed = build_observed(case.get("observed"), stack)
     opts = dict(case.get("options") or {})
     for key in ("targets", "replace"):
         if key in opts:
             opts[key] = frozenset(opts[key])
+    if "file_sources" in opts:
+        opts["file_sources"] = {k: v.encode() for k, v in opts["file_sources"].items()}
+    observed = build_observed(case.get("observed"), stack, opts.get("file_sources"),
+                              opts.get("secrets"))
     return plan(stack, observed, PlanOptions(**opts))
 
 

@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from pxrun.plan import PlanOptions, plan, provision_fingerprint, spec_hash
-from pxrun.plan.fingerprint import decode_fingerprint, encode_fingerprint
+from pxrun.plan import PlanOptions, plan, spec_hash
 from pxrun.plan.model import Action, Plan
 from pxrun.plan.templates import matches_shorthand, satisfies
-from tests.plan.builders import build_observed, build_stack
+from pxrun.spec.steps import decode_fingerprints, label_id
+from tests.plan.builders import build_observed, build_stack, recorded
 
 
 @pytest.mark.parametrize("action", list(Action))
@@ -59,17 +59,37 @@ def test_spec_hash_sees_secrets_but_not_order() -> None:
     assert "hunter22" not in spec_hash(a)
 
 
-def test_fingerprint_is_per_step_and_round_trips() -> None:
+def test_fingerprint_is_per_step_and_hides_secrets() -> None:
     stack = build_stack({"containers": {"web": {
         "ssh_keys": ["ssh-ed25519 AAAAkey me@x"], "password": "hunter22",
         "provision": {"packages": ["nginx"], "run": [{"command": "true"}]}}}})
-    text = provision_fingerprint(stack.containers["web"], "homelab")
-    steps = decode_fingerprint(text)
-    assert steps is not None and list(steps) == ["root", "packages", "run"]
-    assert encode_fingerprint(steps) == text
-    assert "hunter22" not in text
-    assert decode_fingerprint("sha256:legacy") is None
-    assert decode_fingerprint("") == {}
+    text = recorded(stack.containers["web"], stack) or ""
+    steps = decode_fingerprints(text)
+    labels = ["locale", "packages", "ssh_keys", "password", "run[1]"]
+    assert steps is not None and list(steps) == [label_id(label) for label in labels]
+    assert steps[label_id("password")].startswith("k")  # an HMAC: it holds a secret
+    assert steps[label_id("packages")].startswith("h")
+    assert "hunter22" not in text and "nginx" not in text
+    assert decode_fingerprints("sha256:legacy") is None
+    assert decode_fingerprints("p1:root=abc") is None
+    assert decode_fingerprints("") == {}
+
+
+def test_the_plan_names_steps_not_hashes() -> None:
+    stack = build_stack({"containers": {"web": {"provision": {
+        "files": [{"dest": "/etc/motd", "content": "hello"}],
+        "run": [{"name": "enable nginx", "command": "systemctl enable nginx"}]}}}})
+    old = build_stack({"containers": {"web": {"provision": {
+        "files": [{"dest": "/etc/motd", "content": "hi"}],
+        "run": [{"name": "enable nginx", "command": "systemctl enable nginx"}]}}}})
+    observed = build_observed({"containers": {"web": {
+        "fingerprint": recorded(old.containers["web"], old)}}}, stack)
+    change = plan(stack, observed, PlanOptions(node_ssh_available=True)).changes[0]
+    assert change.action is Action.UPDATE
+    (diff,) = change.diffs
+    assert (diff.path, diff.new) == ("provision", ["files[/etc/motd]", "run[enable nginx]"])
+    assert change.operations[-1].model_dump()["steps"] == (
+        "network", "files[/etc/motd]", "run[enable nginx]")
 
 
 @pytest.mark.parametrize(("short", "file", "ok"), [

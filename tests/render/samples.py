@@ -16,14 +16,17 @@ from pxrun.plan.model import (
     CreateContainer,
     DeleteContainer,
     FieldDiff,
+    LeaveTailnet,
     Migrate,
     MoveVolume,
     Plan,
     PlanDiagnostic,
     Power,
+    Reprovision,
     ResizeVolume,
     ResourceChange,
     Summary,
+    Taint,
     UnknownContainer,
 )
 
@@ -38,7 +41,7 @@ def _view(**over: Any) -> dict[str, Any]:
         "resources": {"cores": 1, "cpulimit": None, "memory": 512, "swap": 256, "disk": 4},
         "networks": {"net0": {"name": "eth0", "bridge": "vmbr0", "ip": "dhcp", "gw": None}},
         "mounts": {}, "features": None, "unprivileged": True, "state": "running",
-        "tags": ["web"], "env": None, "provision": {"packages": "0123456789abcdef"},
+        "tags": ["web"], "env": None, "provision": ["packages", "files[/etc/motd]"],
     }
     return {**base, **over}
 
@@ -135,7 +138,26 @@ def delete() -> Plan:
     return _plan(ResourceChange(
         address="old-1", action=Action.DELETE, node="pve1", vmid=104, digest="b" * 40,
         before=_view(vmid=104), reason="destroy_mode",
-        operations=(DeleteContainer(node="pve1", vmid=104, stop_first=True),)), mode="destroy")
+        operations=(DeleteContainer(node="pve1", vmid=104, stop_first=True),
+                    LeaveTailnet(hostname="old-1.home.lan"))), mode="destroy")
+
+
+def update_provision() -> Plan:
+    """A tainted container: the step that failed runs again, with the steps after it."""
+    steps = ("network", "files[/etc/nginx/nginx.conf]", "run[enable nginx]")
+    return _plan(ResourceChange(
+        address="web-1", action=Action.UPDATE, node="pve1", vmid=101, digest="c" * 40,
+        before=_view(vmid=101), after=_view(vmid=101),
+        diffs=(FieldDiff(op="change", path="resources.memory", old=512, new=1024),
+               FieldDiff(op="change", path="provision", new=list(steps[1:]))),
+        reason="changed: resources.memory; tainted by a failed apply; provision: "
+               "files[/etc/nginx/nginx.conf], run[enable nginx]",
+        taint=Taint(step="files[/etc/nginx/nginx.conf]",
+                    log=".pxrun/logs/20250101T120000Z-42/web-1.log"),
+        operations=(ConfigUpdate(set={"memory": "1024"}),
+                    Reprovision(steps=steps, fingerprints={
+                        "files[/etc/nginx/nginx.conf]": "h0123456789ab",
+                        "run[enable nginx]": "h0123456789ab"}))))
 
 
 def prune() -> Plan:
@@ -192,6 +214,7 @@ def errored() -> Plan:
     ))
 
 
-SAMPLES = {f.__name__: f for f in (create, update, update_restart_never, replace,
+SAMPLES = {f.__name__: f for f in (create, update, update_restart_never, update_provision,
+                                    replace,
                                     replace_create_first, delete, prune, drift, no_drift,
                                     no_changes, unknown, errored)}
