@@ -8,7 +8,8 @@ Safety, in the order it matters:
 - A node that stops answering makes its containers unknown; nothing is deleted, recreated
   or moved because of it. After `node_timeout` the watcher raises the alert; only
   containers that opted in (`on_node_lost: recreate`) are recreated, and only as
-  `pxrun.plan.nodelost` allows.
+  `pxrun.plan.nodelost` allows. When the lost node answers again, the old copy of a
+  recreated container is stale: the plan removes it, this loop only with --allow delete.
 - Two watchers of one stack are active/passive through the stack lock in the cluster
   (`pxrun.apply.stacklock`): the holder acts; the other observes, reports and serves
   metrics, and takes over when the lock expires. No other coordination service.
