@@ -66,7 +66,9 @@ def create(run: Run, op: CreateContainer) -> None:
         if digest is not None:
             image["image_digest"] = digest
     shared = run.shared
-    marker = marker_for(shared.stack, run.address, template=op.marker_template, **image)
+    marker = marker_for(shared.stack, run.address, template=op.marker_template,
+                        recreates=op.recreates.model_dump() if op.recreates else None,
+                        **image)
     storages = {op.storage, *_mount_storages(op.params)}
     run.node = op.node
     with run.step("create", run.node_keys(*sorted(storages), node=op.node),

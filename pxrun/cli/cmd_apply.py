@@ -85,11 +85,6 @@ def apply_options(func: F) -> F:
         click.option("--keep-tailscale", "keep_tailscale", is_flag=True,
                      help="Leave the tailnet nodes of deleted containers on the tailnet "
                           "[default: remove them through the Tailscale API]."),
-        click.option("--json", "json_output", is_flag=True,
-                     help="Progress as JSON events, one object per line."),
-        click.option("--sim", is_flag=True, help="Against the built-in simulator."),
-        click.option("--cluster", "--profile", "cluster", metavar="NAME", default=None,
-                     help="Connection profile (as the global --cluster)."),
         click.option("--endpoint", metavar="URL", help="Proxmox API, https://host[:8006]."),
         click.option("--token-id", metavar="USER@REALM!NAME", help="API token id."),
         click.option("--ca-file", type=click.Path(path_type=Path, dir_okay=False),
@@ -156,16 +151,13 @@ def apply_cmd(settings: Settings | None, /, planfile: Path | None, targets: tupl
 @click.option("-f", "--file", "path", type=click.Path(path_type=Path), default=None,
               help="Spec whose stack to unlock [default: pxrun.yaml, else pxrun/].")
 @click.option("--stack", "stack", default=None, metavar="NAME", help="Stack to unlock.")
-@click.option("--sim", is_flag=True, help="Against the built-in simulator.")
 @var_options
 @click.pass_obj
-def force_unlock_cmd(settings: Settings | None, path: Path | None, stack: str | None,
-                     sim: bool) -> int:
+def force_unlock_cmd(settings: Settings | None, path: Path | None, stack: str | None) -> int:
     """Release a stack's apply lock, whoever holds it. Only when no apply is running."""
     from pxrun.apply.stacklock import LockInfo, force_unlock
 
     settings = settings if settings is not None else Settings()
-    settings.sim = settings.sim or sim
     spec_cluster = None
     if stack is None:
         loaded = load_spec(settings, path)
@@ -185,13 +177,12 @@ def run_apply(settings: Settings | None, *, planfile: Path | None, mode: str,
               targets: tuple[str, ...], replace: tuple[str, ...], no_prune: bool,
               path: Path | None, auto_approve: bool, parallelism: int, node_limit: int,
               storage_limit: int, restart: str | None, lock_timeout: float,
-              json_output: bool, sim: bool, cluster: str | None, flags: ConnectionFlags,
-              op_timeouts: dict[str, float], keep_tailscale: bool = False,
-              reprovision: bool = False, safety: SafetyFlags | None = None) -> int:
+              flags: ConnectionFlags, op_timeouts: dict[str, float],
+              keep_tailscale: bool = False, reprovision: bool = False,
+              safety: SafetyFlags | None = None) -> int:
     from pxrun.errors import UsageError
 
-    settings = merge_run_settings(settings, {"sim": sim, "cluster": cluster,
-                                             "json_output": json_output})
+    settings = settings if settings is not None else Settings()
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     if planfile is None and not auto_approve and not interactive:
         raise UsageError("refusing to apply without approval: no terminal to ask on",
@@ -224,15 +215,6 @@ def run_apply(settings: Settings | None, *, planfile: Path | None, mode: str,
                              lock_timeout=lock_timeout, spec_dir=spec_dir,
                              keep_tailnet=keep_tailscale, reprovision=reprovision,
                              safety=safety)
-
-
-def merge_run_settings(settings: Settings | None, flags: dict[str, Any]) -> Settings:
-    """The run's Settings with the command's own --sim, --cluster and --json folded in."""
-    settings = settings if settings is not None else Settings()
-    settings.sim = settings.sim or bool(flags.get("sim"))
-    settings.cluster = flags.get("cluster") or settings.cluster
-    settings.json = settings.json or bool(flags.get("json_output"))
-    return settings
 
 
 def build_apply_options(*, parallelism: int = 4, node_limit: int = 2, storage_limit: int = 2,

@@ -34,21 +34,15 @@ if TYPE_CHECKING:
 @click.command("drift")
 @click.option("-f", "--file", "path", type=click.Path(path_type=Path), default=None,
               help="Spec file or folder [default: pxrun.yaml, else the pxrun/ folder].")
-@click.option("--json", "json_output", is_flag=True,
-              help="Print the drift report as JSON (schemas/drift.schema.json).")
 @click.option("--metrics", "metrics", type=click.Path(path_type=Path, dir_okay=False),
               default=None, metavar="FILE",
               help="Also write Prometheus metrics to FILE (atomically), e.g. "
                    "/var/lib/prometheus/node-exporter/pxrun.prom.")
-@click.option("--sim", is_flag=True, help="Check the built-in simulator (as pxrun --sim).")
-@click.option("--cluster", "--profile", "cluster", metavar="NAME", default=None,
-              help="Connection profile (as the global --cluster).")
 @connection_options
 @var_options
 @click.pass_obj
 @pve9_flags
-def drift_cmd(settings: Settings | None, path: Path | None, json_output: bool,
-              metrics: Path | None, sim: bool, cluster: str | None,
+def drift_cmd(settings: Settings | None, path: Path | None, metrics: Path | None,
               flags: ConnectionFlags) -> int:
     """Report what changed outside pxrun; change nothing.
 
@@ -64,9 +58,6 @@ def drift_cmd(settings: Settings | None, path: Path | None, json_output: bool,
     if metrics is not None and (problem := output_problem(metrics)):
         raise UsageError(f"--metrics {metrics}: {problem}")
     settings = settings if settings is not None else Settings()
-    settings.sim = settings.sim or sim
-    settings.cluster = cluster or settings.cluster
-    settings.json = settings.json or json_output
     started, stack = time.time(), "unknown"
     load_credentials()
     try:

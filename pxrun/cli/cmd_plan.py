@@ -48,8 +48,6 @@ _COUNTED = re.compile(r"^(?P<base>.+)-\d+$")
               help="Save the plan (JSON) to apply it later with `pxrun apply FILE`.")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 2 when the plan has changes, 0 when it has none.")
-@click.option("--json", "json_output", is_flag=True,
-              help="Print the JSON plan on stdout (same as the global --json).")
 @click.option("--target", "targets", multiple=True, metavar="NAME",
               help="Plan only this container (and what it depends on); repeatable. "
                    "A counted name like web means all of web-1, web-2, ...")
@@ -67,19 +65,16 @@ _COUNTED = re.compile(r"^(?P<base>.+)-\d+$")
 @click.option("--restart", type=click.Choice(["auto", "never", "ask"]), default="auto",
               show_default=True,
               help="When a change needs a restart: do it, leave it pending, or ask at apply.")
-@click.option("--sim", is_flag=True, help="Plan against the built-in simulator (as pxrun --sim).")
-@click.option("--cluster", "--profile", "cluster", metavar="NAME", default=None,
-              help="Connection profile (as the global --cluster).")
 @safety_options
 @connection_options
 @var_options
 @click.pass_obj
 @pve9_flags
 def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
-             detailed_exitcode: bool, json_output: bool, targets: tuple[str, ...],
+             detailed_exitcode: bool, targets: tuple[str, ...],
              replace: tuple[str, ...], destroy: bool, refresh_only: bool, no_prune: bool,
-             reprovision: bool, keep_tailscale: bool, restart: str, sim: bool,
-             cluster: str | None, flags: ConnectionFlags, safety: SafetyFlags) -> int:
+             reprovision: bool, keep_tailscale: bool, restart: str,
+             flags: ConnectionFlags, safety: SafetyFlags) -> int:
     """Show what apply would change to make the cluster match the spec.
 
     Reads the live cluster (one request per managed container, a few per node), compares
@@ -96,9 +91,6 @@ def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
     from pxrun.spec.paths import output_problem
 
     settings = settings if settings is not None else Settings()
-    settings.sim = settings.sim or sim
-    settings.cluster = cluster or settings.cluster
-    settings.json = settings.json or json_output
     if destroy and refresh_only:
         raise UsageError("--destroy and --refresh-only cannot be combined",
                          hint="--refresh-only only reports drift; it never plans a destroy")

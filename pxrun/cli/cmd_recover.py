@@ -35,7 +35,6 @@ _FILE = click.option("-f", "--file", "path", type=click.Path(path_type=Path), de
                      help="Spec file or folder [default: pxrun.yaml, else the pxrun/ folder].")
 _APPROVE = click.option("--auto-approve", is_flag=True, help="Do not ask.")
 _LIST = click.option("--list", "list_only", is_flag=True, help="Only list what there is.")
-_SIM = click.option("--sim", is_flag=True, help="Against the built-in simulator.")
 
 
 def _when(seconds: int) -> str:
@@ -67,12 +66,11 @@ def _approved(question: str, auto_approve: bool) -> bool:
 @_FILE
 @_APPROVE
 @_LIST
-@_SIM
 @connection_options
 @var_options
 @click.pass_obj
 def rollback_cmd(settings: Settings | None, name: str, snapshot: str | None,
-                 path: Path | None, auto_approve: bool, list_only: bool, sim: bool,
+                 path: Path | None, auto_approve: bool, list_only: bool,
                  flags: ConnectionFlags) -> int:
     """Roll container NAME back to a snapshot (default: its newest pxrun-<time> one).
 
@@ -84,7 +82,6 @@ def rollback_cmd(settings: Settings | None, name: str, snapshot: str | None,
     from pxrun.errors import UsageError
 
     settings = settings if settings is not None else Settings()
-    settings.sim = settings.sim or sim
     loaded = load_spec(settings, spec_path(path))
     with open_client(settings, spec_cluster=loaded.stack.cluster, flags=flags) as (client, _):
         ct = _observed(client, loaded, name)
@@ -129,13 +126,12 @@ def rollback_cmd(settings: Settings | None, name: str, snapshot: str | None,
 @_FILE
 @_APPROVE
 @_LIST
-@_SIM
 @connection_options
 @var_options
 @click.pass_obj
 def restore_cmd(settings: Settings | None, name: str, volid: str | None, storage: str | None,
                 force: bool, path: Path | None, auto_approve: bool, list_only: bool,
-                sim: bool, flags: ConnectionFlags) -> int:
+                flags: ConnectionFlags) -> int:
     """Bring container NAME back from a pxrun backup (lifecycle.backup_before_destroy).
 
     The container returns stopped, under its old vmid when that is free; `pxrun plan` then
@@ -146,7 +142,6 @@ def restore_cmd(settings: Settings | None, name: str, volid: str | None, storage
     from pxrun.errors import UsageError
 
     settings = settings if settings is not None else Settings()
-    settings.sim = settings.sim or sim
     loaded = load_spec(settings, spec_path(path))
     stack = loaded.stack.stack
     with open_client(settings, spec_cluster=loaded.stack.cluster, flags=flags) as (client, _):

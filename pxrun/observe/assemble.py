@@ -19,11 +19,12 @@ from pxrun.observe.model import (
     ObservedContainer,
     PowerState,
     Problem,
+    Recreated,
     StorageInfo,
     TemplateInfo,
 )
 from pxrun.observe.parse import merge_pending, parse_config
-from pxrun.pve.marker import split_description, stack_of_tag
+from pxrun.pve.marker import RECREATES, split_description, stack_of_tag
 from pxrun.pve.propstr import PropertyStringError
 from pxrun.pve.values import parse_bool, parse_tags, split_list
 from pxrun.spec.model import HaSettings
@@ -80,7 +81,8 @@ def parse_resources(
                 tags=tags, template=bool(_int(item.get("template"))),
                 lock=item.get("lock") or None, pool=item.get("pool") or None,
                 maxcpu=float(item.get("maxcpu") or 0), maxmem=_int(item.get("maxmem")),
-                maxdisk=_int(item.get("maxdisk")), stack=stacks[0] if len(stacks) == 1 else None)
+                maxdisk=_int(item.get("maxdisk")), stack=stacks[0] if len(stacks) == 1 else None,
+                hastate=str(item["hastate"]) if item.get("hastate") else None)
             guests[guest.vmid] = guest
     for guest in guests.values():
         if guest.node in nodes:
@@ -165,6 +167,7 @@ def build_container(stack: str, guest: GuestRef, pending: Iterable[Mapping[str, 
         return Problem(**where, name=notes_marker.name if notes_marker else None,
                        message=f"its config cannot be read as a spec: {first}")
     return ObservedContainer(
+        recreates=_recreated(notes_marker.extra.get(RECREATES)) if notes_marker else None,
         name=name, vmid=guest.vmid, node=guest.node, status=status,
         digest=view.digest, current=current.container, future=future.container,
         pending=view.pending, volids=dict(current.volids), unused=current.unused,
@@ -176,3 +179,12 @@ def build_container(stack: str, guest: GuestRef, pending: Iterable[Mapping[str, 
         tailnet=notes_marker.tailnet if notes_marker else None,
         tagged=tagged, marked=notes_marker is not None,
         image_digest=digest if isinstance(digest, str) else None)
+
+
+def _recreated(value: Any) -> Recreated | None:
+    """The marker's `recreates` record; None when absent or not one (a hand-edited marker
+    must not make a container look like the live copy of another)."""
+    try:
+        return Recreated.model_validate(value) if isinstance(value, dict) else None
+    except ValidationError:
+        return None

@@ -17,7 +17,7 @@ about two round trips plus N / workers. A node that does not answer makes its co
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -59,12 +59,14 @@ DEFAULT_WORKERS = 32  # matches pxrun.connect.client.DEFAULT_POOL_SIZE
 
 def observe_cluster(client: ProxmoxClient, stack: str | Stack, *,
                     workers: int = DEFAULT_WORKERS, facts: bool = True,
-                    adopt: Collection[int] = ()) -> Observed:
+                    adopt: Collection[int] = (), memo: ParseMemo | None = None) -> Observed:
     """The cluster as the planner needs it for `stack`.
 
     `facts=False` skips bridges and templates (for drift checks that never create).
     `adopt`: vmids of containers to read although they carry no tag of the stack (`pxrun
     import`); they come back as strays unless our marker names them already.
+    `memo`: a caller that observes again and again (`pxrun watch`) keeps one, so an answer
+    identical to last time's is not parsed again.
     API errors other than an unreachable node or a vanished container propagate.
     """
     name = stack if isinstance(stack, str) else stack.stack
@@ -106,7 +108,7 @@ def observe_cluster(client: ProxmoxClient, stack: str | Stack, *,
             if isinstance(answer, list):
                 live.update(live_status(answer))
         ha = _ha_answers(ha_asked)
-        seen = _Seen(name, adopting, nodes, ha.resources or {})
+        seen = _Seen(name, adopting, nodes, memo or ParseMemo(), ha.resources or {})
         for guest in reachable:
             seen.take(guest, _result(configs[guest.vmid]), live)
         if spec is not None:  # raw lxc.* lines: only in GET config (specs/0090)
@@ -120,6 +122,9 @@ def observe_cluster(client: ProxmoxClient, stack: str | Stack, *,
             more = {g.vmid: submit(f"nodes/{g.node}/lxc/{g.vmid}/pending") for g in rest}
             for guest in rest:
                 seen.take(guest, _result(more[guest.vmid]), live, only=lost)
+        seen.settle()
+        if memo is not None:
+            memo.keep(configs.keys() | (more.keys() if lost else set()))
         unknown.extend(seen.unknown)
         bridge_infos = tuple(b for n, f in bridges.items()
                              if not isinstance(r := _result(f), Exception)
@@ -139,9 +144,56 @@ def observe_cluster(client: ProxmoxClient, stack: str | Stack, *,
         templates=tuple(templates), bridges=bridge_infos, catalog=catalog, guests=guests,
         containers=dict(sorted(seen.found.items())), strays=tuple(seen.strays),
         unknown=tuple(sorted(unknown, key=lambda g: g.vmid)), problems=tuple(seen.problems),
+        stale=tuple(sorted(seen.stale, key=lambda c: c.vmid)),
         requests=(after - before) if before is not None and after is not None else 0,
         ha_resources=ha.resources, ha_rules=ha.rules, ha_problem=ha.problem,
         pve_version=version_of(_result(version)) if version is not None else None)
+
+
+class ParseMemo:
+    """The container built from each vmid's last `/pending` answer, for observers that
+    look again and again (`pxrun watch`): parsing a config into the spec's model is most of
+    observe's own work once the requests are made, and an unchanged cluster answers the
+    same every time. Keyed by everything `build_container` reads, the answer included, so
+    a changed config, status, tag or node is parsed afresh; one entry per vmid seen in the
+    last observation, so it never grows with time."""
+
+    def __init__(self) -> None:
+        self._last: dict[int, tuple[Hashable, ObservedContainer | Problem]] = {}
+
+    def build(self, stack: str, guest: GuestRef, answer: Any, status: PowerState, *,
+              cpus: int | None, tagged: bool,
+              ha: HaSettings | None = None) -> ObservedContainer | Problem:
+        key = _answer_key(answer)
+        if key is None:
+            return build_container(stack, guest, answer, status, cpus=cpus, tagged=tagged,
+                                   ha=ha)
+        full = (stack, guest, status, cpus, tagged, ha, key)
+        hit = self._last.get(guest.vmid)
+        if hit is not None and hit[0] == full:
+            return hit[1]
+        item = build_container(stack, guest, answer, status, cpus=cpus, tagged=tagged,
+                               ha=ha)
+        self._last[guest.vmid] = (full, item)
+        return item
+
+    def keep(self, vmids: Collection[int]) -> None:
+        """Forget the vmids the last observation did not read."""
+        for vmid in self._last.keys() - set(vmids):
+            del self._last[vmid]
+
+
+def _answer_key(answer: Any) -> Hashable | None:
+    """A `/pending` answer as a hashable value (None when it is not the usual list of flat
+    objects: then it is simply parsed every time)."""
+    if not isinstance(answer, list):
+        return None
+    try:
+        key = tuple(tuple(sorted(item.items())) for item in answer)
+        hash(key)
+    except (AttributeError, TypeError):
+        return None
+    return key
 
 
 class _Seen:
@@ -149,14 +201,16 @@ class _Seen:
     and tagged containers whose config could not be read (unknown)."""
 
     def __init__(self, stack: str, adopting: set[int], nodes: dict[str, NodeInfo],
-                 ha: dict[int, HaSettings] | None = None) -> None:
-        self.stack, self.adopting, self.nodes = stack, adopting, nodes
+                 memo: ParseMemo, ha: dict[int, HaSettings] | None = None) -> None:
+        self.stack, self.adopting, self.nodes, self.memo = stack, adopting, nodes, memo
         self.ha = ha or {}
         self.tag = stack_tag(stack)
         self.found: dict[str, ObservedContainer] = {}
         self.strays: list[ObservedContainer] = []
         self.problems: list[Problem] = []
         self.unknown: list[GuestRef] = []
+        self.claims: dict[str, list[ObservedContainer]] = {}  # further claimants of a name
+        self.stale: list[ObservedContainer] = []
 
     def take(self, guest: GuestRef, answer: Any, live: dict[int, PowerState], *,
              only: frozenset[str] | None = None, again: bool = False) -> None:
@@ -172,7 +226,7 @@ class _Seen:
                                              message=f"its config could not be read: {answer}"))
             return
         status = live.get(guest.vmid) or _lagging_status(guest)
-        item = build_container(self.stack, guest, answer, status,
+        item = self.memo.build(self.stack, guest, answer, status,
                                cpus=self.nodes[guest.node].maxcpu, tagged=tagged,
                                ha=self.ha.get(guest.vmid))
         if again and not isinstance(item, Problem):
@@ -190,12 +244,29 @@ class _Seen:
         elif not item.marked:
             self.strays.append(item)
         elif item.name in self.found:
-            self.problems.append(Problem(
-                vmid=item.vmid, node=item.node, name=item.name,
-                message=f"a second container claims the name {item.name!r} (also vmid "
-                        f"{self.found[item.name].vmid}); pxrun leaves it alone"))
+            self.claims.setdefault(item.name, []).append(item)
         else:
             self.found[item.name] = item
+
+    def settle(self) -> None:
+        """Names claimed by more than one container. When the markers tell the generations
+        apart (a copy recreated after its node was lost names the copy it replaced), the
+        one no other names is the container and the rest are stale; otherwise every
+        further claimant is a problem, left alone."""
+        for name, more in sorted(self.claims.items()):
+            claimants = [self.found[name], *more]
+            replaced = {c.recreates.vmid for c in claimants if c.recreates is not None}
+            live = [c for c in claimants if c.vmid not in replaced]
+            if len(live) == 1:
+                self.found[name] = live[0]
+                self.stale.extend(c for c in claimants if c.vmid in replaced)
+                continue
+            for item in more:
+                self.problems.append(Problem(
+                    vmid=item.vmid, node=item.node, name=item.name,
+                    message=f"a second container claims the name {item.name!r} (also vmid "
+                            f"{self.found[item.name].vmid}); pxrun leaves it alone"))
+        self.claims.clear()
 
 
 def _lost(stack: str | Stack, seen: _Seen) -> frozenset[str]:

@@ -113,6 +113,17 @@ class GuestRef(_Frozen):
     maxmem: int = 0
     maxdisk: int = 0
     stack: str | None = None  # from a pxrun-<stack> tag: claimed, not yet verified by marker
+    hastate: str | None = None  # HA manages it (started, stopped, ...): HA moves it, not pxrun
+
+
+class Recreated(_Frozen):
+    """What the marker of a container `pxrun watch` recreated after its node was lost says
+    (`on_node_lost: recreate`): the copy it stands in for, and when it was made. When the
+    lost node answers again, that copy is a stale generation of the same container."""
+
+    vmid: int
+    node: str
+    at: str  # ISO 8601, UTC
 
 
 class ObservedContainer(_Frozen):
@@ -150,6 +161,7 @@ class ObservedContainer(_Frozen):
     tagged: bool = True  # carries the stack's tag (False: found by hostname, or to adopt)
     marked: bool = True  # our marker names it (False: a stray, `name` is ct<vmid>)
     image_digest: str | None = None  # the digest of the OCI image it was created from
+    recreates: Recreated | None = None  # from the marker: the lost copy this one replaced
 
     @property
     def needs_restart(self) -> bool:
@@ -192,6 +204,9 @@ class Observed(_Frozen):
     strays: tuple[ObservedContainer, ...] = ()  # ours by tag (or to adopt), no marker names
     unknown: tuple[GuestRef, ...] = ()  # tagged for this stack, on a node that did not answer
     problems: tuple[Problem, ...] = ()  # tagged but unreadable, unclaimed or duplicated
+    # Older copies of a container recreated after their node was lost: the marker of a
+    # newer copy of the same name names them (`recreates`). Named as the container.
+    stale: tuple[ObservedContainer, ...] = ()
     catalog: tuple[CatalogEntry, ...] = ()  # downloadable templates (aplinfo), per node
     requests: int = 0  # API requests the observation cost (when the client counts them)
     ha_resources: dict[int, HaSettings] | None = None  # by vmid; None: not read

@@ -21,6 +21,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
+from pxrun.observe.model import Recreated
+
 SENSITIVE = "(sensitive)"
 """What a secret value reads as in before/after views and field diffs."""
 
@@ -344,6 +346,7 @@ class CreateContainer(_Frozen):
     storage: str
     params: dict[str, ConfigValue] = {}
     marker_template: str  # what the marker records so the next plan can compare it
+    recreates: Recreated | None = None  # the lost copy it stands in for (marker records it)
 
 
 class DeleteContainer(_Frozen):

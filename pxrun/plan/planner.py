@@ -33,6 +33,7 @@ from pxrun.plan.model import (
 from pxrun.plan.options import PlanOptions
 from pxrun.plan.provision import OUT_OF_DATE, provision_operation, shown
 from pxrun.plan.rolling import roll
+from pxrun.plan.stale import stale_changes, stale_drift
 from pxrun.plan.update import plan_existing
 from pxrun.plan.validate import duplicate_hostnames, vmid_conflict
 from pxrun.pve.config import canonical
@@ -65,17 +66,21 @@ def plan(desired: Stack, observed: Observed, options: PlanOptions | None = None)
     changes: list[ResourceChange] = []
     drift: list[ResourceChange] = []
     if options.mode == "refresh-only":
-        drift = _drift(ctx, scope)
+        drift = _drift(ctx, scope) + stale_drift(ctx, scope)
     elif options.mode == "destroy":
         changes = [plan_delete(ctx, observed.containers[name], desired.containers.get(name),
                                prune=False, reason="destroy mode")
                    for name in natural_sorted(observed.containers) if name in scope]
+        changes += stale_changes(ctx, scope, destroy_mode=True)
     else:
-        changes = _normal(ctx, scope, recognised)
+        changes = _normal(ctx, scope, recognised) + stale_changes(ctx, scope)
     order = {name: i for i, name in enumerate(natural_sorted(
         set(desired.containers) | set(observed.containers)))}
-    changes.sort(key=lambda c: order[c.address])
-    changes = roll(desired, changes, order.__getitem__)
+    def rank(address: str) -> int:
+        return order.get(address, len(order))  # stale copies last
+
+    changes.sort(key=lambda c: rank(c.address))
+    changes = roll(desired, changes, rank)
     changes += plan_ha_rules(ctx, changes)  # after the containers they name
     return Plan(
         mode=options.mode, stack=desired.stack, spec_hash=ctx.spec_hash(),

@@ -16,7 +16,10 @@ operations name them, specs/0052); `plan_from_json` refuses a document of anothe
 version (format 2.0 added routes and secret references: a 1.x plan may hold placeholders).
 2.1 added `DeleteContainer.hostname` (adoption); 2.2 names provisioning steps (`provision`
 operations with `steps` and `fingerprints`, a `provision` diff listing the steps that run)
-and adds `leave_tailnet` and a change's `taint`.
+and adds `leave_tailnet` and a change's `taint`; 2.3 the data-safety operations (reassign,
+snapshots, backups) and a change's `pending`, `data_destroyed` and `roll_after`; 2.4 the
+Proxmox VE 9 operations (`raw_lxc`, `ha`, `ha_rule`, a create's `pull`); 2.5 a create's
+`recreates` (the copy on a lost node it stands in for, specs/0063).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from pxrun.plan.model import Action, FieldDiff, MoveVolume, Plan, ResizeVolume, 
 from pxrun.pve.config import key_for, option_for, slot_of
 from pxrun.pve.options import ChangeKind
 
-FORMAT_VERSION: Final = "2.4"
+FORMAT_VERSION: Final = "2.5"
 """major.minor: readers accept any minor of their major; additions bump the minor."""
 
 JsonDoc = dict[str, Any]

@@ -157,3 +157,22 @@ def test_containers_to_adopt_come_back_as_strays(cluster: ProxmoxerClient) -> No
         (200, False, False, "ct200"), (201, True, False, "ct201")]
     problems = {p.vmid: p.message for p in obs.problems}
     assert problems == {202: "its marker names stack 'lab'"}  # another stack's: refused
+
+
+def test_a_memo_reuses_what_did_not_change_and_forgets_what_is_gone(
+        cluster: ProxmoxerClient) -> None:
+    """`pxrun watch` observes again and again: an unchanged answer is not parsed again."""
+    from pxrun.observe.fetch import ParseMemo
+
+    memo = ParseMemo()
+    first = observe_cluster(cluster, "homelab", memo=memo)
+    again = observe_cluster(cluster, "homelab", memo=memo)
+    assert again == first
+    assert all(again.containers[n] is first.containers[n] for n in first.containers)
+    cluster.put("nodes/pve1/lxc/101/config", memory=768)
+    changed = observe_cluster(cluster, "homelab", memo=memo)
+    assert changed.containers["web-1"].current.resources.memory == 768  # parsed afresh
+    assert changed.containers["db"] is first.containers["db"]
+    cluster.wait_task(cluster.delete("nodes/pve1/lxc/103"))
+    assert "db" not in observe_cluster(cluster, "homelab", memo=memo).containers
+    assert 103 not in memo._last  # one entry per container read last time, no growth
