@@ -37,9 +37,14 @@ if TYPE_CHECKING:
 DEFAULT_TIMEOUTS: Mapping[str, float] = MappingProxyType({
     "create": 600, "download": 1800, "start": 180, "shutdown": 60, "stop": 120,
     "reboot": 240, "delete": 600, "resize": 600, "move": 3600, "migrate": 3600, "ip": 60,
+    "snapshot": 600, "backup": 7200,
 })
 MAYBE_SENT = "maybe-sent"  # a marker value: the write may have been carried out
 log = logging.getLogger(__name__)
+
+
+class StepCancelled(Exception):
+    """A step that was waiting for a node or storage slot when Ctrl-C came: not started."""
 
 
 @dataclass(frozen=True)
@@ -87,26 +92,32 @@ class Shared:
     ask_lock: threading.Lock = field(default_factory=threading.Lock)
     downloads: dict[tuple[str, str, str], Future] = field(default_factory=dict)
     downloads_lock: threading.Lock = field(default_factory=threading.Lock)
+    vmids_made: dict[str, int] = field(default_factory=dict)  # address -> vmid it now has
 
     def storage_key(self, node: str, storage: str) -> str:
         return storage_key(node, storage, storage in self.shared_storages)
 
 
 class Future:
-    """A one-shot result other workers can wait for (one template download per node)."""
+    """A one-shot result other workers can wait for (one template download or image pull
+    per node)."""
 
-    def __init__(self) -> None:
+    def __init__(self, what: str = "the template download") -> None:
         self._done = threading.Event()
         self._error: BaseException | None = None
+        self._value: Any = None
+        self.what = what
 
-    def set(self, error: BaseException | None = None) -> None:
+    def set(self, error: BaseException | None = None, value: Any = None) -> None:
         self._error = error
+        self._value = value
         self._done.set()
 
-    def wait(self) -> None:
+    def wait(self) -> Any:
         self._done.wait()
         if self._error is not None:
-            raise ApplyError(f"the template download failed: {self._error}")
+            raise ApplyError(f"{self.what} failed: {self._error}")
+        return self._value
 
 
 @dataclass
@@ -118,6 +129,11 @@ class Run:
     node: str | None = None
     vmid: int | None = None
     digest: str | None = None  # sent with the first write only (later ones follow our own)
+    # An operation rewrote the config (migrate, move, resize, a start applying what was
+    # pending, reassign, snapshot): the next write re-reads the digest instead.
+    config_rewritten: bool = False
+    # (name, ran when taken, roll back on failure): the snapshot this change took first.
+    snapshot: tuple[str, bool, bool] | None = None
     created: bool = False  # this run created the container (a later failure taints it)
     tainted: bool = False  # a provisioning step failed and the marker says so
     running: bool | None = None  # known power state after our own steps
@@ -127,7 +143,6 @@ class Run:
     pending: list[str] = field(default_factory=list)  # keys Proxmox holds pending
     left_pending: list[str] = field(default_factory=list)  # ... and that we did not restart for
     ip: str | None = None
-    net_params: dict[str, str] = field(default_factory=dict)
 
     @property
     def address(self) -> str:
@@ -146,6 +161,19 @@ class Run:
         node, vmid = self.where()
         return f"nodes/{node}/lxc/{vmid}{'/' + suffix if suffix else ''}"
 
+    @contextmanager
+    def acting_on(self, node: str, vmid: int) -> Iterator[None]:
+        """Point the run at another container for a while (the old one of a replace, once
+        the new one exists), then back, with the new one's power state."""
+        saved = (self.node, self.vmid, self.running, self.digest, self.config_rewritten)
+        self.node, self.vmid, self.running = node, vmid, None
+        self.digest, self.config_rewritten = None, False
+        try:
+            yield
+        finally:
+            (self.node, self.vmid, self.running, self.digest,
+             self.config_rewritten) = saved
+
     def warn(self, message: str) -> None:
         self.warnings.append(message)
         self.shared.hook.warning(self.address, message)
@@ -157,8 +185,9 @@ class Run:
     @contextmanager
     def step(self, name: str, keys: Sequence[str] = (), detail: str = "") -> Iterator[None]:
         """One named step holding `keys` slots; reported to the hook, recorded when done."""
-        if keys and not self.shared.limiter.acquire(keys):
-            raise ApplyError("cancelled")  # pragma: no cover - acquire waits without cancel
+        # Ctrl-C while waiting for a slot: the step never starts (nothing was sent).
+        if keys and not self.shared.limiter.acquire(keys, cancelled=self.shared.stop):
+            raise StepCancelled(name)
         started = time.monotonic()
         self.current = name
         self.shared.hook.step_started(self.address, name, detail)

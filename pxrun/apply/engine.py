@@ -54,7 +54,9 @@ def dependencies(changes: Sequence[ResourceChange]) -> dict[str, set[str]]:
     present = {c.address: c for c in changes}
     deps: dict[str, set[str]] = {c.address: set() for c in changes}
     for change in changes:
-        for target in change.depends_on:
+        # A rolling replace waits for the replicas before it as for a dependency: one that
+        # does not come up stops the roll.
+        for target in (*change.depends_on, *change.roll_after):
             other = present.get(target)
             if other is None or other is change:
                 continue

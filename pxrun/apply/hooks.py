@@ -71,10 +71,23 @@ class Hook:
 
 
 class RootRunner(Protocol):
-    """Runs `pct` on a node as root (through node SSH). Arguments never carry secrets."""
+    """Runs `pct` on a node as root (through node SSH), and reads and writes a container's
+    config file there (raw `lxc.*` lines). Arguments never carry secrets."""
 
     def pct(self, node: str, args: Sequence[str]) -> None:
         """Run `pct <args>` on `node`; raise a `PxrunError` with pct's message on failure."""
+        ...
+
+    def read_config(self, node: str, vmid: int) -> str:
+        """The text of the container's config file on `node`."""
+        ...
+
+    def write_config(self, node: str, vmid: int, text: str, expect: str) -> None:
+        """Replace the config file atomically unless its SHA-1 is no longer `expect`."""
+        ...
+
+    def ensure_lines(self, node: str, path: str, lines: Sequence[str]) -> None:
+        """Append the lines a file on `node` lacks (`/etc/subuid`, `/etc/subgid`)."""
         ...
 
 

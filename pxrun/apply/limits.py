@@ -55,10 +55,15 @@ class Limiter:
         """Take a slot of each key; False if `cancelled` was set while waiting."""
         wanted = sorted(set(keys))
         with self._cond:
+            waited = False
             while not self._free(wanted):
                 if cancelled is not None and cancelled.is_set():
                     return False
-                self._cond.wait(0.5 if cancelled is not None else None)
+                # A stop is an Event, not this condition: look at it a few times a second.
+                self._cond.wait(0.1 if cancelled is not None else None)
+                waited = True
+            if waited and cancelled is not None and cancelled.is_set():
+                return False  # woken by a release after the stop: do not start
             for key in wanted:
                 self._used[key] = self._used.get(key, 0) + 1
         return True

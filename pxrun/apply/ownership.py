@@ -11,7 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pxrun.pve.marker import Marker, join_description, split_description, stack_tag
+from pxrun.pve.marker import (
+    RECREATES,
+    Marker,
+    join_description,
+    split_description,
+    stack_tag,
+)
 from pxrun.pve.values import parse_tags, print_tags
 
 
@@ -20,9 +26,17 @@ def owned_tags(tags: str | None, stack: str) -> str:
     return print_tags([*parse_tags(tags or ""), stack_tag(stack)])
 
 
-def marker_for(stack: str, name: str, *, template: str | None = None) -> Marker:
-    """A fresh marker for a container this stack creates."""
-    extra = {"template": template} if template else {}
+def marker_for(stack: str, name: str, *, template: str | None = None,
+               recreates: Mapping[str, Any] | None = None,
+               **made_from: str) -> Marker:
+    """A fresh marker for a container this stack creates: what it was made from (the
+    template; an application container's `image` and `image_digest`); `recreates` when it
+    stands in for a copy on a lost node (the plan's words, so observe can tell the two
+    apart)."""
+    extra: dict[str, Any] = {"template": template} if template else {}
+    extra.update(made_from)
+    if recreates:
+        extra[RECREATES] = dict(recreates)
     return Marker(stack=stack, name=name, extra=extra)
 
 

@@ -15,11 +15,12 @@ from __future__ import annotations
 import ipaddress
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pxrun.apply.context import Future
 from pxrun.apply.ownership import marker_for, owned_tags, pct_set_args, with_marker
 from pxrun.apply.secrets import resolve_all
+from pxrun.apply.steps_pve9 import pull_image
 from pxrun.errors import ApiError, ApplyError
 from pxrun.plan.model import SecretText
 
@@ -58,8 +59,16 @@ def create(run: Run, op: CreateContainer) -> None:
     """Reserve a vmid and create the container; the run then points at it."""
     if op.download is not None:
         download_template(run, op.node, op.download)
+    image: dict[str, str] = {}
+    if op.pull is not None:  # an application container: the image, pulled now
+        image["image"] = op.pull.reference
+        digest = pull_image(run, op.node, op.pull)
+        if digest is not None:
+            image["image_digest"] = digest
     shared = run.shared
-    marker = marker_for(shared.stack, run.address, template=op.marker_template)
+    marker = marker_for(shared.stack, run.address, template=op.marker_template,
+                        recreates=op.recreates.model_dump() if op.recreates else None,
+                        **image)
     storages = {op.storage, *_mount_storages(op.params)}
     run.node = op.node
     with run.step("create", run.node_keys(*sorted(storages), node=op.node),
@@ -73,7 +82,6 @@ def create(run: Run, op: CreateContainer) -> None:
         run.vmid = vmid
         run.created = True
         run.running = False
-        run.net_params = {k: v for k, v in params.items() if k.startswith("net")}
         run.wait(upid, "create", "create")
 
 
@@ -113,10 +121,11 @@ def _mount_storages(params: Mapping[str, ConfigValue]) -> set[str]:
     return out
 
 
-def wait_for_address(run: Run) -> None:
+def wait_for_address(run: Run, *, required: bool = False) -> None:
     """After a start: wait (bounded) until the container reports an IPv4 address on a
-    non-loopback interface. DHCP takes a moment; a static address shows at once. A
-    container that gets none in time is a warning, not a failure: it exists and runs."""
+    non-loopback interface. DHCP takes a moment; a static address shows at once. The plan
+    asks for this only where the spec gives an address. None in time is a warning (the
+    container exists and runs), or, when `required` (a rolling replace), a failure."""
     options = run.shared.options
     timeout = options.timeout("ip")
     with run.step("wait-ip"):
@@ -131,8 +140,11 @@ def wait_for_address(run: Run) -> None:
                 break
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
-    if _expects_address(run):
-        run.warn(f"no IPv4 address after {timeout:g} s")
+        if required:
+            raise ApplyError(f"no IPv4 address after {timeout:g} s",
+                             hint="the container did not come up; see its console (pct "
+                                  "console) or raise --timeout ip=SECONDS")
+    run.warn(f"no IPv4 address after {timeout:g} s")
 
 
 def read_address(run: Run) -> str | None:
@@ -161,12 +173,3 @@ def _usable(text: str) -> bool:
     except ValueError:
         return False
     return not (addr.is_loopback or addr.is_link_local)
-
-
-def _expects_address(run: Run) -> bool:
-    """Whether some interface asked for an IPv4 address (DHCP or static)."""
-    nets: dict[str, Any] = run.net_params
-    if not nets:
-        return True
-    return any("ip=dhcp" in value or ("ip=" in value and "ip=manual" not in value)
-               for value in nets.values())

@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING
 
 from pxrun.apply.ownership import existing_marker
 from pxrun.apply.steps_create import wait_for_address
+from pxrun.apply.steps_pve9 import await_ha
 from pxrun.errors import ApiError, ApplyError, NotFoundError, TaskFailedError, TaskTimeoutError
 
 if TYPE_CHECKING:
     from pxrun.apply.context import Run
+    from pxrun.connect.tasks import TaskResult
     from pxrun.plan.model import DeleteContainer, Power
 
 
@@ -32,24 +34,28 @@ def _not_running(text: str) -> bool:
     return "not running" in text
 
 
-def _power_task(run: Run, action: str, kind: str, done: Callable[[str], bool]) -> None:
+def _power_task(run: Run, action: str, kind: str, done: Callable[[str], bool]
+                ) -> TaskResult | None:
     """POST status/<action>; Proxmox's "already in that state" answer counts as done,
     whether it comes first or on a retry after a lost answer (then the status is looked
     at before the request is sent again)."""
     wanted = "running" if action == "start" else "stopped"
     try:
-        run.task("post", run.path(f"status/{action}"), kind=kind, step=action,
-                 task_type=f"vz{action}", verify=lambda: _status(run) == wanted,
-                 maybe_done=lambda e: done(e.reason))
+        return run.task("post", run.path(f"status/{action}"), kind=kind, step=action,
+                        task_type=f"vz{action}", verify=lambda: _status(run) == wanted,
+                        maybe_done=lambda e: done(e.reason))
     except ApiError as exc:
         if not done(exc.reason):
             raise
+    return None
 
 
 def start(run: Run) -> None:
     with run.step("start", run.node_keys()):
-        _power_task(run, "start", "start", _already)
+        result = _power_task(run, "start", "start", _already)
+        await_ha(run, result, status="running")  # an HA-managed container: HA starts it
     run.running = True
+    run.config_rewritten = True  # a start applies what was pending
 
 
 def stop(run: Run) -> None:
@@ -57,9 +63,11 @@ def stop(run: Run) -> None:
     timeout = int(run.shared.options.timeout("shutdown"))
     with run.step("shutdown", run.node_keys(), detail=f"up to {timeout} s"):
         try:
-            run.task("post", run.path("status/shutdown"), kind="stop", step="shutdown",
-                     task_type="vzshutdown", verify=lambda: _status(run) == "stopped",
-                     maybe_done=lambda e: _not_running(e.reason), timeout=timeout)
+            result = run.task("post", run.path("status/shutdown"), kind="stop",
+                              step="shutdown", task_type="vzshutdown",
+                              verify=lambda: _status(run) == "stopped",
+                              maybe_done=lambda e: _not_running(e.reason), timeout=timeout)
+            await_ha(run, result, status="stopped")
             stopped = True
         except (TaskFailedError, TaskTimeoutError) as exc:
             stopped = False
@@ -70,7 +78,7 @@ def stop(run: Run) -> None:
             stopped = True
     if not stopped:
         with run.step("stop", run.node_keys()):
-            _power_task(run, "stop", "stop", _not_running)
+            await_ha(run, _power_task(run, "stop", "stop", _not_running), status="stopped")
     run.running = False
 
 
@@ -89,10 +97,20 @@ def reboot(run: Run) -> None:
                      maybe_done=lambda e: _already(e.reason))
     run.running = True
     run.pending.clear()
+    run.config_rewritten = True
 
 
 def power(run: Run, op: Power) -> None:
-    """A power operation; restarts that are not required follow the restart policy."""
+    """A power operation; restarts that are not required follow the restart policy. One
+    naming another container (the old one of a replace) acts on that one."""
+    if op.vmid is not None and op.node is not None and op.vmid != run.vmid:
+        with run.acting_on(op.node, op.vmid):
+            _power(run, op)
+        return
+    _power(run, op)
+
+
+def _power(run: Run, op: Power) -> None:
     policy = op.policy
     override = run.shared.options.restart
     if policy != "required" and override is not None:
@@ -106,24 +124,36 @@ def power(run: Run, op: Power) -> None:
         run.warn(f"restart not allowed by the restart policy: {keys} stay pending until the "
                  "container restarts")
         return
+    if op.action == "stop":
+        stop(run)
+        return
     if op.action == "start":
         start(run)
-        wait_for_address(run)
-    elif op.action == "stop":
-        stop(run)
     else:
         reboot(run)
-        wait_for_address(run)
+    if op.await_address != "no":
+        wait_for_address(run, required=op.await_address == "require")
 
 
 def delete(run: Run, op: DeleteContainer) -> None:
+    """Delete `op`'s container. When this change made another container first (a replace
+    creating before it deletes), the run keeps pointing at the new one; otherwise at the
+    deleted one, so the summary names what was deleted."""
+    if run.created and run.vmid not in (None, op.vmid):
+        with run.acting_on(op.node, op.vmid):
+            _delete(run, op)
+        return
     run.node, run.vmid = op.node, op.vmid
+    _delete(run, op)
+    run.running = None
+
+
+def _delete(run: Run, op: DeleteContainer) -> None:
     with run.step("check", detail="ownership and protection"):
         try:
             config = run.client.get(run.path("config"))
         except NotFoundError:
             run.warn(f"container {op.vmid} is already gone")
-            run.vmid = None
             return
         marker = existing_marker(config) if isinstance(config, dict) else None
         if marker is None and op.hostname is not None:  # recognised without a marker
@@ -145,8 +175,6 @@ def delete(run: Run, op: DeleteContainer) -> None:
         run.task("delete", run.path(), kind="delete", step="delete", task_type="vzdestroy",
                  verify=lambda: _status(run) == "gone",
                  maybe_done=lambda e: isinstance(e, NotFoundError), purge=1)
-    run.vmid = None
-    run.running = None
 
 
 def _status(run: Run) -> str:

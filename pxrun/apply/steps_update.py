@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pxrun.apply.ownership import existing_marker, marker_for, own_params
 from pxrun.apply.secrets import resolve, resolve_all
 from pxrun.apply.steps_create import set_on_node
+from pxrun.apply.steps_pve9 import await_ha
 from pxrun.errors import ApiError, DigestMismatchError, NotFoundError
 from pxrun.pve.marker import Marker, split_description
 from pxrun.pve.propstr import format_for_key, holds, parse_propstr
@@ -40,6 +41,9 @@ def put_config(run: Run, params: dict[str, str], delete: tuple[str, ...] = ()) -
     body: dict[str, Any] = dict(params)
     if delete:
         body["delete"] = ",".join(delete)
+    if run.config_rewritten:
+        run.digest = _read_digest(run)
+        run.config_rewritten = False
     if run.digest:
         body["digest"] = run.digest
 
@@ -49,6 +53,13 @@ def put_config(run: Run, params: dict[str, str], delete: tuple[str, ...] = ()) -
     run.call("put", run.path("config"), maybe_done=ours,
              verify=lambda: _has_values(run, params, delete), **body)
     run.digest = None  # later writes follow our own; the digest no longer matches
+
+
+def _read_digest(run: Run) -> str | None:
+    """The config's digest now (after one of our own operations rewrote it)."""
+    config = run.client.get(run.path("config"))
+    digest = config.get("digest") if isinstance(config, dict) else None
+    return str(digest) if digest else None
 
 
 def _has_values(run: Run, params: dict[str, str], delete: tuple[str, ...]) -> bool:
@@ -82,8 +93,6 @@ def config_update(run: Run, op: ConfigUpdate) -> None:
             params, delete = own_params(resolve_all(op.set, run.shared.options.secrets),
                                         op.delete, stack=run.shared.stack, marker=marker)
             put_config(run, params, delete)
-    run.net_params.update({k: v for k, v in op.set.items()
-                           if k.startswith("net") and isinstance(v, str)})
     run.pending.extend(k for k in op.pending if k not in run.pending)
 
 
@@ -120,6 +129,7 @@ def resize(run: Run, op: ResizeVolume) -> None:
                  verify=lambda: _volume_gib(run, op.disk) >= op.size_gib,
                  maybe_done=lambda e: "already at specified size" in e.reason,
                  disk=op.disk, size=f"{op.size_gib}G")
+    run.config_rewritten = True
 
 
 def move_volume(run: Run, op: MoveVolume) -> None:
@@ -129,6 +139,7 @@ def move_volume(run: Run, op: MoveVolume) -> None:
                  verify=lambda: _volume_part(run, op.volume, "volume").startswith(
                      f"{op.storage}:"),
                  volume=op.volume, storage=op.storage)
+    run.config_rewritten = True
     run.warn(f"{op.volume} moved to {op.storage}; the old copy is kept as an unused disk")
 
 
@@ -139,10 +150,12 @@ def migrate(run: Run, op: Migrate) -> None:
         params: dict[str, Any] = {"target": op.target}
         if op.restart:
             params["restart"] = 1
-        run.task("post", f"nodes/{op.source}/lxc/{vmid}/migrate", kind="migrate",
-                 step="migrate", task_type="vzmigrate", node=op.source,
-                 verify=lambda: _is_on(run, op.target), **params)
+        result = run.task("post", f"nodes/{op.source}/lxc/{vmid}/migrate", kind="migrate",
+                          step="migrate", task_type="vzmigrate", node=op.source,
+                          verify=lambda: _is_on(run, op.target), **params)
+        await_ha(run, result, node=op.target)  # HA-managed: the HA manager migrates it
     run.node = op.target
+    run.config_rewritten = True  # moved, and a restart applied what was pending
 
 
 def _volume_part(run: Run, key: str, part: str) -> str:
@@ -183,7 +196,7 @@ def set_pool(run: Run, op: SetPool) -> None:
 
 def mark_tainted(run: Run) -> bool:
     """Best effort after a failure: flag the container we created as tainted, so the next
-    plan replaces it. Returns whether the flag was written."""
+    plan shows it and completes it in place. Returns whether the flag was written."""
     if run.vmid is None or run.node is None:
         return False
     try:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -95,7 +95,9 @@ def resolve_settings(settings: Settings, *, flags: ConnectionFlags | None = None
                             flags=flags or ConnectionFlags(), cluster=settings.cluster,
                             spec_cluster=spec_cluster, spec_dir=spec_dir,
                             sim=_sim_source(sim_facts) if sim_facts is not None else None)
-    return resolve(inputs)
+    resolved = resolve(inputs)
+    settings.secrets.add(resolved.token_secret.reveal())  # from any source: never shown
+    return resolved
 
 
 @contextmanager
@@ -139,9 +141,11 @@ def root_runner(info: ConnectionInfo, pool: Any = None,
 
 
 @contextmanager
-def provision_session(client: Any, info: ConnectionInfo) -> Iterator[Any]:
+def provision_session(client: Any, info: ConnectionInfo,
+                      secrets: Iterable[str] = ()) -> Iterator[Any]:
     """The SSH session provisioning runs in (connections opened on first use, closed at
-    the end; logs under .pxrun/logs/). Nodes are dialled at the address
+    the end; logs under .pxrun/logs/, redacted of `secrets`: the run's known ones, the
+    spec's are added when it is bound). Nodes are dialled at the address
     `/cluster/status` gives, unless the SSH settings name a host (always with --sim)."""
     from pxrun.errors import ApiError
     from pxrun.provision.runner import ProvisionSession
@@ -153,7 +157,7 @@ def provision_session(client: Any, info: ConnectionInfo) -> Iterator[Any]:
             addresses = node_addresses(client.get("cluster/status"))
         except ApiError:
             addresses = {}  # the node names are tried instead
-    with ProvisionSession(info.ssh, log_dir=Path(".pxrun") / "logs",
+    with ProvisionSession(info.ssh, log_dir=Path(".pxrun") / "logs", secrets=secrets,
                           addresses=addresses) as session:
         yield session
 
@@ -176,7 +180,8 @@ def _maybe_simulator(settings: Settings) -> Iterator[Any]:
         return
     from pxrun.sim.embedded import running_simulator
 
-    with running_simulator(settings.sim_dir, request_log=settings.request_log) as facts:
+    with running_simulator(settings.sim_dir, request_log=settings.request_log,
+                           request_scrub=settings.secrets.redact) as facts:
         yield facts
 
 

@@ -25,6 +25,8 @@ import click
 
 from pxrun.cli.cluster import open_client, provision_session, request_timeout, root_runner
 from pxrun.cli.context import Settings
+from pxrun.cli.images import image_digests, pve9_flags
+from pxrun.cli.safetyflags import SafetyFlags, safety_options
 from pxrun.cli.specload import load_spec, spec_path, var_options
 from pxrun.cli.status import ExitStatus
 
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 TIMEOUT_KINDS = ("create", "download", "start", "shutdown", "stop", "reboot", "delete",
-                 "resize", "move", "migrate", "ip")
+                 "resize", "move", "migrate", "ip", "snapshot", "backup")
 
 
 def apply_options(func: F) -> F:
@@ -83,11 +85,6 @@ def apply_options(func: F) -> F:
         click.option("--keep-tailscale", "keep_tailscale", is_flag=True,
                      help="Leave the tailnet nodes of deleted containers on the tailnet "
                           "[default: remove them through the Tailscale API]."),
-        click.option("--json", "json_output", is_flag=True,
-                     help="Progress as JSON events, one object per line."),
-        click.option("--sim", is_flag=True, help="Against the built-in simulator."),
-        click.option("--cluster", "--profile", "cluster", metavar="NAME", default=None,
-                     help="Connection profile (as the global --cluster)."),
         click.option("--endpoint", metavar="URL", help="Proxmox API, https://host[:8006]."),
         click.option("--token-id", metavar="USER@REALM!NAME", help="API token id."),
         click.option("--ca-file", type=click.Path(path_type=Path, dir_okay=False),
@@ -132,8 +129,10 @@ def _split_timeouts(values: tuple[str, ...]) -> tuple[float | None, dict[str, fl
 @click.option("--no-prune", is_flag=True, help="Keep managed containers no longer in the spec.")
 @click.option("--reprovision", is_flag=True,
               help="Run every provisioning step again, not only the changed ones.")
+@safety_options
 @apply_options
 @click.pass_obj
+@pve9_flags
 def apply_cmd(settings: Settings | None, /, planfile: Path | None, targets: tuple[str, ...],
               replace: tuple[str, ...], no_prune: bool, reprovision: bool,
               **kwargs: Any) -> int:
@@ -152,16 +151,13 @@ def apply_cmd(settings: Settings | None, /, planfile: Path | None, targets: tupl
 @click.option("-f", "--file", "path", type=click.Path(path_type=Path), default=None,
               help="Spec whose stack to unlock [default: pxrun.yaml, else pxrun/].")
 @click.option("--stack", "stack", default=None, metavar="NAME", help="Stack to unlock.")
-@click.option("--sim", is_flag=True, help="Against the built-in simulator.")
 @var_options
 @click.pass_obj
-def force_unlock_cmd(settings: Settings | None, path: Path | None, stack: str | None,
-                     sim: bool) -> int:
+def force_unlock_cmd(settings: Settings | None, path: Path | None, stack: str | None) -> int:
     """Release a stack's apply lock, whoever holds it. Only when no apply is running."""
     from pxrun.apply.stacklock import LockInfo, force_unlock
 
     settings = settings if settings is not None else Settings()
-    settings.sim = settings.sim or sim
     spec_cluster = None
     if stack is None:
         loaded = load_spec(settings, path)
@@ -181,19 +177,21 @@ def run_apply(settings: Settings | None, *, planfile: Path | None, mode: str,
               targets: tuple[str, ...], replace: tuple[str, ...], no_prune: bool,
               path: Path | None, auto_approve: bool, parallelism: int, node_limit: int,
               storage_limit: int, restart: str | None, lock_timeout: float,
-              json_output: bool, sim: bool, cluster: str | None, flags: ConnectionFlags,
-              op_timeouts: dict[str, float], keep_tailscale: bool = False,
-              reprovision: bool = False) -> int:
+              flags: ConnectionFlags, op_timeouts: dict[str, float],
+              keep_tailscale: bool = False, reprovision: bool = False,
+              safety: SafetyFlags | None = None) -> int:
     from pxrun.errors import UsageError
 
-    settings = merge_run_settings(settings, {"sim": sim, "cluster": cluster,
-                                             "json_output": json_output})
+    settings = settings if settings is not None else Settings()
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     if planfile is None and not auto_approve and not interactive:
         raise UsageError("refusing to apply without approval: no terminal to ask on",
                          hint="pass --auto-approve (e.g. in CI), or apply a reviewed plan "
                               "saved with `pxrun plan -o FILE`")
     saved: Plan | None = None
+    if planfile is not None and safety:
+        raise UsageError("--discard-data, --snapshot and --rollback-on-failure shape the plan",
+                         hint="pass them to `pxrun plan -o FILE`, then apply that plan")
     if planfile is not None:
         saved, saved_spec = read_saved_plan(planfile)
         path = path if path is not None else saved_spec
@@ -215,16 +213,8 @@ def run_apply(settings: Settings | None, *, planfile: Path | None, mode: str,
                              targets=targets, replace=replace, no_prune=no_prune,
                              restart=restart, auto_approve=approved,
                              lock_timeout=lock_timeout, spec_dir=spec_dir,
-                             keep_tailnet=keep_tailscale, reprovision=reprovision)
-
-
-def merge_run_settings(settings: Settings | None, flags: dict[str, Any]) -> Settings:
-    """The run's Settings with the command's own --sim, --cluster and --json folded in."""
-    settings = settings if settings is not None else Settings()
-    settings.sim = settings.sim or bool(flags.get("sim"))
-    settings.cluster = flags.get("cluster") or settings.cluster
-    settings.json = settings.json or bool(flags.get("json_output"))
-    return settings
+                             keep_tailnet=keep_tailscale, reprovision=reprovision,
+                             safety=safety)
 
 
 def build_apply_options(*, parallelism: int = 4, node_limit: int = 2, storage_limit: int = 2,
@@ -255,7 +245,7 @@ def apply_session(settings: Settings, options: ApplyOptions, *, flags: Connectio
 
     with open_client(settings, spec_cluster=spec_cluster, spec_dir=spec_dir,
                      flags=flags) as (client, info), \
-            provision_session(client, info) as session, \
+            provision_session(client, info, settings.secrets.values) as session, \
             root_runner(info, session.pool, session.addresses) as runner:
         yield (client, dataclasses.replace(options, root_runner=runner,
                                            provisioner=StackProvisioner(session)),
@@ -325,7 +315,7 @@ def locked_apply(client: ProxmoxerClient, settings: Settings, loaded: LoadedStac
                  spec_dir: Path, confirm: Callable[[Plan], bool] | None = None,
                  on_summary: Callable[[ApplySummary], None] | None = None,
                  adopt: Mapping[int, str] | None = None, keep_tailnet: bool = False,
-                 reprovision: bool = False) -> int:
+                 reprovision: bool = False, safety: SafetyFlags | None = None) -> int:
     """Lock the stack, observe, plan (or prove a saved plan fresh), show, approve, apply,
     report. `confirm` replaces the "Only 'yes'" question (by-hand commands); `on_summary`
     sees the outcome after the summary table (create prints how to connect); `adopt`
@@ -353,7 +343,11 @@ def locked_apply(client: ProxmoxerClient, settings: Settings, loaded: LoadedStac
                              restart=cast("RestartPolicy", restart or "auto"),
                              node_ssh_available=options.root_runner is not None,
                              reprovision=reprovision, keep_tailnet=keep_tailnet,
-                             tailnet_api=options.tailnet is not None)
+                             tailnet_api=options.tailnet is not None,
+                             rebalance=settings.rebalance,
+                             image_digests=image_digests(client, settings, loaded.stack,
+                                                         observed),
+                             safety=safety)
         if adopt:
             popts = dataclasses.replace(popts, adopt=adopt)
         fresh = make_plan(loaded.stack, observed, popts)
@@ -407,15 +401,14 @@ def _show_and_approve(plan: Plan, settings: Settings, loaded: LoadedStack,
     from pxrun.render.jsonplan import plan_to_json
 
     doc = plan_to_json(plan)
-    print_diagnostics(render_diagnostics(doc, markup=_colour(settings, sys.stderr)), settings,
-                      loaded.redact)
-    if plan.errors:
-        return int(ExitStatus.ERROR)
+    print_diagnostics(render_diagnostics(doc, markup=_colour(settings, sys.stderr),
+                                         locate=loaded.where), settings)
     if settings.json:
         click.echo(json.dumps({"event": "plan", "plan": doc}, sort_keys=True))
     elif not settings.quiet:
-        _echo(loaded.redact(render_plan(doc, markup=_colour(settings, sys.stdout))), settings,
-              nl=False)
+        _echo(render_plan(doc, markup=_colour(settings, sys.stdout)), settings, nl=False)
+    if plan.errors:  # shown with the changes they block, then nothing is applied
+        return int(ExitStatus.ERROR)
     if not any(c.operations for c in plan.changes):
         if not settings.json and settings.quiet:
             click.echo(wording.NO_CHANGES)

@@ -28,7 +28,6 @@ from pxrun.cli.cmd_apply import (
     apply_session,
     build_apply_options,
     locked_apply,
-    merge_run_settings,
     run_apply,
 )
 from pxrun.cli.context import Settings
@@ -87,7 +86,7 @@ def destroy_vmid(settings: Settings | None, vmid: int, *, unmanaged: bool, legac
     from pxrun.spec.load import LoadedStack
     from pxrun.spec.model import Container, Stack
 
-    settings = merge_run_settings(settings, rest)
+    settings = settings if settings is not None else Settings()
     options = build_apply_options(parallelism=parallelism, node_limit=node_limit,
                                   storage_limit=storage_limit, op_timeouts=op_timeouts)
 

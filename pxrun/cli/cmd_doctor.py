@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from pxrun.connect.doctor import DoctorReport
     from pxrun.connect.settings import ConnectionFlags
 
-_STATUS_STYLE = {"yes": "green", "partial": "yellow", "no": "red"}
+_STATUS_STYLE = {"yes": "green", "no": "red"}
 
 
 @click.command("doctor")
@@ -109,6 +109,8 @@ def _render(report: DoctorReport, settings: Settings) -> None:
 def _render_cluster(out: Console, report: DoctorReport) -> None:
     from rich.markup import escape
 
+    from pxrun.connect.rights import COMMANDS
+
     out.print(f"[bold]Proxmox VE[/]  {escape(report.version)}")
     out.print(f"[bold]Nodes[/] ({len(report.nodes)})")
     for node in report.nodes:
@@ -116,10 +118,17 @@ def _render_cluster(out: Console, report: DoctorReport) -> None:
         out.print(f"  {escape(node.name):<12} [{style}]{node.status:<8}[/] "
                   f"{node.cpus:>3} CPUs {node.cpu_used:>5.0%} used   "
                   f"memory {_gib(node.mem_used)} / {_gib(node.mem_total)}")
-    out.print("[bold]Token rights[/]")
+    out.print("[bold]Token rights[/] (privilege on ACL path, by what needs it)")
+    mode = ""
+    width = max((len(c.privilege) + len(c.path) for c in report.privileges), default=0) + 4
     for check in report.privileges:
+        if check.mode != mode:
+            mode = check.mode
+            out.print(f"  [bold]{mode}[/] ({escape(COMMANDS.get(mode, ''))})")
         style = _STATUS_STYLE.get(check.status, "")
-        out.print(f"  [{style}]{check.status:<7}[/] {check.privilege:<26} [dim]{check.purpose}[/]")
+        what = f"{check.privilege} on {check.path}"
+        out.print(f"    [{style}]{check.status:<4}[/] {escape(what):<{width}} "
+                  f"[dim]{escape(check.purpose)}[/]")
     if report.spec_checked:
         if report.root_only:
             out.print("[bold]Spec[/]  options only root@pam may set (an API token never can):")

@@ -18,11 +18,11 @@ import click
 
 from pxrun.cli.cluster import connection_options, open_client
 from pxrun.cli.context import Settings
+from pxrun.cli.images import image_digests, pve9_flags
 from pxrun.cli.specload import var_options
 from pxrun.cli.status import ExitStatus
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
 
     from pxrun.connect.settings import ConnectionFlags
     from pxrun.daytwo.check import Desired
@@ -34,20 +34,15 @@ if TYPE_CHECKING:
 @click.command("drift")
 @click.option("-f", "--file", "path", type=click.Path(path_type=Path), default=None,
               help="Spec file or folder [default: pxrun.yaml, else the pxrun/ folder].")
-@click.option("--json", "json_output", is_flag=True,
-              help="Print the drift report as JSON (schemas/drift.schema.json).")
 @click.option("--metrics", "metrics", type=click.Path(path_type=Path, dir_okay=False),
               default=None, metavar="FILE",
               help="Also write Prometheus metrics to FILE (atomically), e.g. "
                    "/var/lib/prometheus/node-exporter/pxrun.prom.")
-@click.option("--sim", is_flag=True, help="Check the built-in simulator (as pxrun --sim).")
-@click.option("--cluster", "--profile", "cluster", metavar="NAME", default=None,
-              help="Connection profile (as the global --cluster).")
 @connection_options
 @var_options
 @click.pass_obj
-def drift_cmd(settings: Settings | None, path: Path | None, json_output: bool,
-              metrics: Path | None, sim: bool, cluster: str | None,
+@pve9_flags
+def drift_cmd(settings: Settings | None, path: Path | None, metrics: Path | None,
               flags: ConnectionFlags) -> int:
     """Report what changed outside pxrun; change nothing.
 
@@ -63,9 +58,6 @@ def drift_cmd(settings: Settings | None, path: Path | None, json_output: bool,
     if metrics is not None and (problem := output_problem(metrics)):
         raise UsageError(f"--metrics {metrics}: {problem}")
     settings = settings if settings is not None else Settings()
-    settings.sim = settings.sim or sim
-    settings.cluster = cluster or settings.cluster
-    settings.json = settings.json or json_output
     started, stack = time.time(), "unknown"
     load_credentials()
     try:
@@ -73,7 +65,8 @@ def drift_cmd(settings: Settings | None, path: Path | None, json_output: bool,
         stack = loaded.stack.stack
         with open_client(settings, spec_cluster=loaded.stack.cluster, spec_dir=spec_dir,
                          flags=flags) as (client, _):
-            check = check_drift(client, desired_from(loaded, spec_dir))
+            check = check_drift(client, desired_from(loaded, spec_dir), images=lambda seen: (
+                image_digests(client, settings, loaded.stack, seen)))
     except Exception:
         if metrics is not None:
             write_textfile(metrics, CheckOutcome(stack=stack, success=False, checked_at=started,
@@ -83,7 +76,7 @@ def drift_cmd(settings: Settings | None, path: Path | None, json_output: bool,
     if metrics is not None:
         write_textfile(metrics, CheckOutcome(stack=stack, success=True, checked_at=started,
                                              duration=report.duration_seconds, report=report))
-    show_drift(report, settings, loaded.redact)
+    show_drift(report, settings)
     return int(ExitStatus.CHANGES if report.drifted else ExitStatus.OK)
 
 
@@ -138,19 +131,18 @@ def desired_from(loaded: LoadedStack, spec_dir: Path, *, restart: str = "auto",
     return Desired(stack=loaded.stack, options=options)
 
 
-def show_drift(report: DriftReport, settings: Settings,
-               redact: Callable[[str], str] = lambda text: text) -> None:
+def show_drift(report: DriftReport, settings: Settings) -> None:
     """Diagnostics on stderr; the report on stdout, as text or JSON. Secret values that
-    reached a plain field are hidden by the planner's views already; `redact` is the
-    loader's last line of defence, as for `pxrun plan`."""
+    reached a plain field are hidden by the planner's views already, and whatever else
+    holds one is masked on its way out (`main` wraps stdout and stderr)."""
     from pxrun.daytwo.text import render_drift, summary_line
 
     for diag in report.diagnostics:
         subject = f"{diag.address}: " if diag.address else ""
-        click.echo(redact(f"{diag.severity}: {subject}{diag.message}"), err=True)
+        click.echo(f"{diag.severity}: {subject}{diag.message}", err=True)
     if settings.json:
-        click.echo(redact(report.model_dump_json(indent=2)))
+        click.echo(report.model_dump_json(indent=2))
     elif settings.quiet:
-        click.echo(redact(summary_line(report)))
+        click.echo(summary_line(report))
     else:
-        click.echo(redact(render_drift(report)), nl=False)
+        click.echo(render_drift(report), nl=False)

@@ -17,7 +17,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -25,6 +25,8 @@ import click
 
 from pxrun.cli.cluster import connection_options, node_ssh_configured, open_client
 from pxrun.cli.context import Settings
+from pxrun.cli.images import image_digests, pve9_flags
+from pxrun.cli.safetyflags import SafetyFlags, safety_options
 from pxrun.cli.specload import load_spec, spec_path, var_options
 from pxrun.cli.status import ExitStatus
 
@@ -46,8 +48,6 @@ _COUNTED = re.compile(r"^(?P<base>.+)-\d+$")
               help="Save the plan (JSON) to apply it later with `pxrun apply FILE`.")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 2 when the plan has changes, 0 when it has none.")
-@click.option("--json", "json_output", is_flag=True,
-              help="Print the JSON plan on stdout (same as the global --json).")
 @click.option("--target", "targets", multiple=True, metavar="NAME",
               help="Plan only this container (and what it depends on); repeatable. "
                    "A counted name like web means all of web-1, web-2, ...")
@@ -65,17 +65,16 @@ _COUNTED = re.compile(r"^(?P<base>.+)-\d+$")
 @click.option("--restart", type=click.Choice(["auto", "never", "ask"]), default="auto",
               show_default=True,
               help="When a change needs a restart: do it, leave it pending, or ask at apply.")
-@click.option("--sim", is_flag=True, help="Plan against the built-in simulator (as pxrun --sim).")
-@click.option("--cluster", "--profile", "cluster", metavar="NAME", default=None,
-              help="Connection profile (as the global --cluster).")
+@safety_options
 @connection_options
 @var_options
 @click.pass_obj
+@pve9_flags
 def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
-             detailed_exitcode: bool, json_output: bool, targets: tuple[str, ...],
+             detailed_exitcode: bool, targets: tuple[str, ...],
              replace: tuple[str, ...], destroy: bool, refresh_only: bool, no_prune: bool,
-             reprovision: bool, keep_tailscale: bool, restart: str, sim: bool,
-             cluster: str | None, flags: ConnectionFlags) -> int:
+             reprovision: bool, keep_tailscale: bool, restart: str,
+             flags: ConnectionFlags, safety: SafetyFlags) -> int:
     """Show what apply would change to make the cluster match the spec.
 
     Reads the live cluster (one request per managed container, a few per node), compares
@@ -92,9 +91,6 @@ def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
     from pxrun.spec.paths import output_problem
 
     settings = settings if settings is not None else Settings()
-    settings.sim = settings.sim or sim
-    settings.cluster = cluster or settings.cluster
-    settings.json = settings.json or json_output
     if destroy and refresh_only:
         raise UsageError("--destroy and --refresh-only cannot be combined",
                          hint="--refresh-only only reports drift; it never plans a destroy")
@@ -110,13 +106,16 @@ def plan_cmd(settings: Settings | None, path: Path | None, out: Path | None,
                      flags=flags) as (client, info):
         observed = observe_cluster(client, loaded.stack, facts=not refresh_only)
         ssh_ready = node_ssh_configured(info)
+        digests = image_digests(client, settings, loaded.stack, observed)
     observed_at = time.perf_counter()
     mode = "destroy" if destroy else "refresh-only" if refresh_only else "normal"
     options = plan_options(loaded, observed, spec_dir, targets=targets, replace=replace,
                            mode=mode, no_prune=no_prune, restart=restart,
                            node_ssh_available=ssh_ready, reprovision=reprovision,
                            keep_tailnet=keep_tailscale,
-                           tailnet_api=tailnet_key(os.environ, loaded.secrets) is not None)
+                           tailnet_api=tailnet_key(os.environ, loaded.secrets) is not None,
+                           rebalance=settings.rebalance, image_digests=digests,
+                           safety=safety)
     doc = plan_to_json(make_plan(loaded.stack, observed, options),
                        spec_path=relative_to_plan(spec, out) if out is not None else None)
     if settings.verbosity > 0:
@@ -132,7 +131,9 @@ def plan_options(loaded: LoadedStack, observed: Observed, spec_dir: Path, *,
                  targets: tuple[str, ...] = (), replace: tuple[str, ...] = (),
                  mode: str = "normal", no_prune: bool = False, restart: str = "auto",
                  node_ssh_available: bool = False, reprovision: bool = False,
-                 keep_tailnet: bool = False, tailnet_api: bool = False) -> PlanOptions:
+                 keep_tailnet: bool = False, tailnet_api: bool = False,
+                 safety: SafetyFlags | None = None, rebalance: bool = False,
+                 image_digests: Mapping[str, str] | None = None) -> PlanOptions:
     """The planner's options from the command line; names are checked (exit 3 on a typo)."""
     from pxrun.errors import UsageError
     from pxrun.plan.options import PlanOptions
@@ -141,6 +142,7 @@ def plan_options(loaded: LoadedStack, observed: Observed, spec_dir: Path, *,
                                                                               "ask"):
         raise UsageError(f"unknown plan mode {mode!r} or restart policy {restart!r}")
     known = set(loaded.stack.containers) | set(observed.containers)
+    safety = safety or SafetyFlags()
     sources, errors = file_sources(loaded.stack, spec_dir,
                                    allow_outside=loaded.allow_outside_paths)
     return PlanOptions(
@@ -149,7 +151,9 @@ def plan_options(loaded: LoadedStack, observed: Observed, spec_dir: Path, *,
         mode=cast("Mode", mode), no_prune=no_prune, restart=cast("RestartPolicy", restart),
         node_ssh_available=node_ssh_available, file_sources=sources, file_errors=errors,
         secrets=loaded.secrets, reprovision=reprovision, keep_tailnet=keep_tailnet,
-        tailnet_api=tailnet_api)
+        tailnet_api=tailnet_api, discard_data=safety.discard_data, snapshot=safety.snapshot,
+        rollback_on_failure=safety.rollback_on_failure, rebalance=rebalance,
+        image_digests=dict(image_digests or {}))
 
 
 def relative_to_plan(spec: Path, planfile: Path) -> str:
@@ -212,20 +216,22 @@ def show_plan(doc: dict[str, Any], settings: Settings, *, loaded: LoadedStack | 
     from pxrun.render.human import render_diagnostics, render_plan, render_summary
     from pxrun.render.jsonplan import dumps
 
-    redact = loaded.redact if loaded is not None else (lambda text: text)
-    print_diagnostics(render_diagnostics(doc, markup=_colour(settings, sys.stderr)), settings,
-                      redact)
+    # secrets are masked on the way out (`main` wraps stdout and stderr: pxrun.redaction)
+    locate = loaded.where if loaded is not None else None
+    print_diagnostics(render_diagnostics(doc, markup=_colour(settings, sys.stderr),
+                                         locate=locate), settings)
     if settings.json:
-        click.echo(redact(dumps(doc)), nl=False)
-    elif settings.quiet or doc.get("errored"):
-        _echo(redact(render_summary(doc, markup=_colour(settings, sys.stdout))), settings)
+        click.echo(dumps(doc), nl=False)
+    elif settings.quiet:
+        _echo(render_summary(doc, markup=_colour(settings, sys.stdout)), settings)
     else:
-        _echo(redact(render_plan(doc, markup=_colour(settings, sys.stdout))), settings,
-              nl=False)
+        _echo(render_plan(doc, markup=_colour(settings, sys.stdout)), settings, nl=False)
     if doc.get("errored"):
         return int(ExitStatus.ERROR)
     if out is not None:
-        _write_atomically(out, redact(dumps(doc)))
+        from pxrun.cli.redact import sealed_plan
+
+        _write_atomically(out, dumps(sealed_plan(doc, settings.secrets)))
         if not settings.quiet:
             click.echo(wording.SAVED.format(path=out), err=settings.json)
     if detailed_exitcode and doc.get("changes_present"):
@@ -233,15 +239,14 @@ def show_plan(doc: dict[str, Any], settings: Settings, *, loaded: LoadedStack | 
     return int(ExitStatus.OK)
 
 
-def print_diagnostics(lines: list[str], settings: Settings,
-                      redact: Callable[[str], str] = lambda text: text) -> None:
+def print_diagnostics(lines: list[str], settings: Settings) -> None:
     """The plan's errors and warnings on stderr, each line once per run (a warning the
     connection or the lock already printed is not repeated)."""
     for line in lines:
         if line in settings.warned:
             continue
         settings.warned.add(line)
-        _echo(redact(line), settings, err=True)
+        _echo(line, settings, err=True)
 
 
 def _colour(settings: Settings, stream: Any) -> bool:

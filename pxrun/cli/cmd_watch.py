@@ -82,6 +82,10 @@ def _allow(value: str) -> frozenset[str]:
 @click.option("--node-timeout", type=Duration(), default="5m", show_default=True,
               help="Alert when a node has not answered this long (1m to 30m); containers "
                    "with lifecycle.on_node_lost: recreate are recreated after it.")
+@click.option("--lock-ttl", type=Duration(), default=None,
+              help="How long the stack lock outlives a watcher that stopped renewing it "
+                   "(crashed, cut off); the passive watcher takes over after it "
+                   "[default: 3 x --interval, at least 1m].")
 @click.option("--fence-confirmed", is_flag=True,
               help="Lost nodes are fenced (powered off): on_node_lost: recreate may act.")
 @click.option("--listen", default="127.0.0.1:9464", show_default=True, metavar="HOST:PORT",
@@ -90,16 +94,13 @@ def _allow(value: str) -> frozenset[str]:
               help="Containers changed at once.")
 @click.option("--cycles", "max_cycles", type=click.IntRange(1), default=None,
               help="Stop after this many cycles (for a trial run or a benchmark).")
-@click.option("--sim", is_flag=True, help="Watch the built-in simulator (as pxrun --sim).")
-@click.option("--cluster", "--profile", "cluster", metavar="NAME", default=None,
-              help="Connection profile (as the global --cluster).")
 @connection_options
 @var_options
 @click.pass_obj
 def watch_cmd(settings: Settings | None, path: Path | None, interval: float, jitter: float,
               apply_: bool, allow: str, restart: str, node_timeout: float,
-              fence_confirmed: bool, listen: str, parallelism: int, max_cycles: int | None,
-              sim: bool, cluster: str | None, flags: ConnectionFlags) -> int:
+              lock_ttl: float | None, fence_confirmed: bool, listen: str, parallelism: int,
+              max_cycles: int | None, flags: ConnectionFlags) -> int:
     """Check drift every interval; with --apply, reconcile what the policy allows.
 
     A node that stops answering makes its containers unknown: nothing is deleted,
@@ -121,19 +122,20 @@ def watch_cmd(settings: Settings | None, path: Path | None, interval: float, jit
         raise UsageError(f"--node-timeout {node_timeout:g} s is outside 1 to 30 minutes")
     if interval < 0.05:
         raise UsageError("--interval must be at least 50ms")
+    if lock_ttl is not None and lock_ttl < 2:
+        raise UsageError(f"--lock-ttl {lock_ttl:g} s is too short: the lock records its "
+                         "expiry in whole seconds; give at least 2s")
     host, _, port = listen.rpartition(":")
     if not host or not port.isdigit():
         raise UsageError(f"--listen {listen}: expected HOST:PORT, e.g. 127.0.0.1:9464")
     allowed = _allow(allow)
     settings = settings if settings is not None else Settings()
-    settings.sim = settings.sim or sim
-    settings.cluster = cluster or settings.cluster
     load_credentials()
     loaded, spec_dir = load_spec(path, settings)
     stop = threading.Event()
     with open_client(settings, spec_cluster=loaded.stack.cluster, spec_dir=spec_dir,
                      flags=flags) as (client, info), \
-            provision_session(client, info) as session, \
+            provision_session(client, info, settings.secrets.values) as session, \
             root_runner(info, session.pool, session.addresses) as runner:
         ssh = node_ssh_configured(info)
 
@@ -148,11 +150,13 @@ def watch_cmd(settings: Settings | None, path: Path | None, interval: float, jit
                                                    provisioner=StackProvisioner(session)))
         options = WatchOptions(interval=interval, jitter=jitter, apply=apply_, act=act,
                                node_timeout=node_timeout,
-                               lock_ttl=max(3 * interval, 60.0), max_cycles=max_cycles)
+                               lock_ttl=lock_ttl or max(3 * interval, 60.0),
+                               max_cycles=max_cycles)
         watcher = Watcher(client, load, options, emit=_emit, stack=loaded.stack.stack,
                           stop=stop)
-        server = WatchServer(host, int(port), WatchEndpoints(
-            watcher.metrics.exposition, watcher.health, watcher.records.snapshot)).start()
+        server = WatchServer(host, int(port), _redacted(WatchEndpoints(
+            watcher.metrics.exposition, watcher.health, watcher.records.snapshot),
+            settings)).start()
         watcher.say("listening", listen=f"{server.host}:{server.port}")
         previous = {sig: signal.signal(sig, lambda *_: stop.set())
                     for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -163,6 +167,21 @@ def watch_cmd(settings: Settings | None, path: Path | None, interval: float, jit
                 signal.signal(sig, handler)
             server.stop()
     return int(ExitStatus.OK)
+
+
+def _redacted(endpoints: Any, settings: Settings) -> Any:
+    """The endpoints with every known secret masked (records quote error messages)."""
+    from pxrun.cli.redact import redacted_json
+    from pxrun.daytwo.server import WatchEndpoints
+
+    secrets = settings.secrets
+
+    def health() -> tuple[bool, dict[str, Any]]:
+        ok, detail = endpoints.health()
+        return ok, redacted_json(detail, secrets)
+
+    return WatchEndpoints(lambda: secrets.redact(endpoints.metrics().decode()).encode(),
+                          health, lambda: redacted_json(endpoints.records(), secrets))
 
 
 def _emit(event: dict[str, Any]) -> None:

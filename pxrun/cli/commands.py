@@ -32,6 +32,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                "Write the spec of existing containers, changing nothing."),
     "templates": ("pxrun.cli.cmd_templates", "templates",
                   "List OS templates, or download one to the nodes."),
+    "rollback": ("pxrun.cli.cmd_recover", "rollback_cmd",
+                 "Roll a container back to a snapshot (pxrun-<time>)."),
+    "restore": ("pxrun.cli.cmd_recover", "restore_cmd",
+                "Bring a container back from a pxrun backup."),
 }
 
 # Other names for a command (pxrun 0.1 spellings). Not listed in --help; resolved before

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pxrun.redaction import KnownSecrets
+
 
 @dataclass
 class Settings:
@@ -28,5 +30,12 @@ class Settings:
     """`--var NAME=VALUE` flags, in order (`cli.specload.load_spec`)."""
     var_files: tuple[Path, ...] = ()
     """`--var-file FILE` flags, in order."""
+    rebalance: bool = False
+    """`--rebalance`: containers HA moved go back to the node their spec names."""
+    check_images: bool = False
+    """`--check-images`: ask the registry what each image tag points to now."""
     warned: set[str] = field(default_factory=set, repr=False)
     """Warnings already printed in this run: each is printed once (`output.warn`)."""
+    secrets: KnownSecrets = field(default_factory=KnownSecrets, repr=False)
+    """Every secret value this run has learnt (token, spec secrets): whatever the CLI writes
+    passes through it (`pxrun.redaction`), so none is ever printed or logged."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import click
@@ -19,6 +19,7 @@ from pxrun.cli.commands import ALIASES, COMMANDS
 from pxrun.cli.context import Settings
 from pxrun.cli.globalopts import add_global_options, make_options
 from pxrun.cli.status import ExitStatus, exit_status_for
+from pxrun.redaction import redacting_stdio
 
 COMPLETE_VAR = "_PXRUN_COMPLETE"
 """The environment variable click's completion scripts set when they ask for candidates."""
@@ -75,6 +76,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     # One Settings for the whole run: the group's and the command's global options write
     # into it, and the error handler below reads it (--json, -v) even after a failure.
     settings = Settings()
+    settings.secrets.update(environment_secrets(os.environ))
+    with redacting_stdio(settings.secrets):  # every byte written below passes through it
+        return _run(args, settings)
+
+
+def environment_secrets(environ: Mapping[str, str]) -> list[str | None]:
+    """The token secret as the environment gives it, also when pasted into the token id
+    (`user@realm!name=SECRET`): known from the first line on, before anything prints."""
+    token_id = environ.get("PROXMOX_TOKEN_ID", "")
+    if "=" not in token_id:  # nothing pasted: keep `validate` free of the connect layer
+        return [environ.get("PROXMOX_TOKEN_SECRET")]
+    from pxrun.connect.tokenid import pasted_secret
+
+    return [environ.get("PROXMOX_TOKEN_SECRET"), pasted_secret(token_id)]
+
+
+def _run(args: list[str], settings: Settings) -> int:
     try:
         with cli.make_context("pxrun", args, obj=settings) as ctx:
             result: Any = cli.invoke(ctx)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from pxrun.apply.hooks import Hook
 from pxrun.apply.summary import result_json
+from pxrun.render import wording
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -285,8 +286,7 @@ def summary_table(summary: ApplySummary, console: Console) -> None:
             if r.hint:
                 console.print(f"  [dim]hint:[/] {escape(r.hint)}")
             if r.tainted:
-                console.print("  it is marked tainted: the next plan shows what is left, "
-                              "and apply finishes it")
+                console.print(f"  {wording.TAINT_SUMMARY}")
         if r.pending:
             console.print(f"[yellow]{escape(r.address)}[/]: pending until restart: "
                           f"{escape(', '.join(r.pending))}")

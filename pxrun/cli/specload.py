@@ -67,5 +67,7 @@ def load_spec(settings: Settings | None, path: Path | None) -> LoadedStack:
 
     settings = settings if settings is not None else Settings()
     overrides = merge_overrides(settings.var_files, settings.var_flags)
-    return load_stack(spec_path(path), environ=dict(os.environ), var_overrides=overrides,
-                      allow_outside_paths=settings.allow_outside_paths)
+    loaded = load_stack(spec_path(path), environ=dict(os.environ), var_overrides=overrides,
+                        allow_outside_paths=settings.allow_outside_paths)
+    settings.secrets.update(loaded.secrets.values())  # redacted from all output from now on
+    return loaded

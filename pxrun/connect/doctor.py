@@ -12,7 +12,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pxrun.connect.client import ProxmoxClient
-from pxrun.connect.rights import PrivilegeCheck, check_privileges
+from pxrun.connect.rights import (
+    COMMANDS,
+    Mode,
+    PrivilegeCheck,
+    check_requirements,
+    requirements,
+    spec_facts,
+)
 from pxrun.connect.session import ConnectionInfo
 from pxrun.connect.tls import server_fingerprint
 from pxrun.errors import ApiError, AuthenticationError, TlsError, UnreachableError
@@ -76,16 +83,16 @@ def diagnose(client: ProxmoxClient, info: ConnectionInfo, *, stack: Any = None) 
     try:
         report.nodes = [_node(item) for item in client.get("nodes") or []
                         if isinstance(item, dict)]
-        report.privileges = check_privileges(client.get("access/permissions") or {})
+        needed = requirements(spec_facts(stack) if stack is not None else None)
+        report.privileges = check_requirements(
+            needed, lambda path: client.get("access/permissions", path=path) or {})
     except ApiError as exc:
         report.error, report.hint = exc.message, exc.hint
         return report
     offline = [n.name for n in report.nodes if n.status != "online"]
     if offline:
         report.warnings.append(f"node(s) not online: {', '.join(offline)}")
-    missing = [c.privilege for c in report.privileges if c.status == "no"]
-    if missing:
-        report.warnings.append(f"the token lacks: {', '.join(missing)}")
+    report.warnings += _missing(report.privileges, spec=stack is not None)
     if stack is not None:
         report.spec_checked = True
         report.root_only = root_only_options(stack)
@@ -93,6 +100,19 @@ def diagnose(client: ProxmoxClient, info: ConnectionInfo, *, stack: Any = None) 
             report.warnings.append(f"{len(report.root_only)} option(s) in the spec need root@pam;"
                                    " no API token can set them")
     return report
+
+
+def _missing(checks: list[PrivilegeCheck], *, spec: bool) -> list[str]:
+    """One warning per mode the token falls short for, naming each privilege and path."""
+    out = []
+    for mode in Mode:
+        lacking = [c for c in checks if c.status == "no" and c.mode == mode.label]
+        if lacking:
+            what = "; ".join(f"{c.privilege} on {c.path}" for c in lacking)
+            scope = "this spec" if spec else "pxrun"
+            out.append(f"for {COMMANDS[mode.label]} ({mode.label}), the token lacks what {scope} "
+                       f"needs: {what}")
+    return out
 
 
 def _record_failure(report: DoctorReport, exc: ApiError, info: ConnectionInfo) -> None:

@@ -33,6 +33,7 @@ from pxrun.connect.profiles import (
     load_profiles,
 )
 from pxrun.connect.sopsfile import decrypt_value
+from pxrun.connect.tokenid import parse_token_id, pasted_token_secret
 from pxrun.errors import ConfigError
 
 ENV_KEYS: dict[str, str] = {
@@ -46,7 +47,6 @@ ENV_KEYS: dict[str, str] = {
 }
 DEFAULT_PORT = 8006
 DEFAULT_TIMEOUT = 10.0
-_TOKEN_ID = re.compile(r"[^\s@!:]+@[A-Za-z][A-Za-z0-9.\-_]*![A-Za-z][A-Za-z0-9.\-_]*")
 TLS_OFF_WARNING = "TLS verification is off"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -288,19 +288,23 @@ def _validate(merged: Mapping[str, tuple[Any, str]], profile: str | None, warnin
         raise missing("Proxmox endpoint", "PROXMOX_HOST")
     if "token_id" not in merged:
         raise missing("API token id", "PROXMOX_TOKEN_ID")
-    if "token_secret" not in merged:
-        raise missing("API token secret", "PROXMOX_TOKEN_SECRET")
     sources = {k: source for k, (_, source) in merged.items()}
 
     def value(key: str) -> tuple[Any, str]:
         return merged[key]
 
     endpoint = parse_endpoint(*value("endpoint"))
-    token_id = parse_token_id(*value("token_id"))
-    raw_secret, secret_source = value("token_secret")
+    token_id, pasted = parse_token_id(*value("token_id"))
+    if "token_secret" not in merged and pasted is None:
+        raise missing("API token secret", "PROXMOX_TOKEN_SECRET")
+    raw_secret, secret_source = merged.get("token_secret", (None, ""))
     if isinstance(raw_secret, SopsRef):
         raw_secret = decrypt_value(raw_secret.file, raw_secret.key)
         sources["token_secret"] = f"{secret_source}, sops {value('token_secret')[0].file.name}"
+    if pasted is not None:
+        raw_secret = pasted_token_secret(pasted, raw_secret, value("token_id")[1], secret_source,
+                                          warnings)
+        sources.setdefault("token_secret", f"{value('token_id')[1]} (after '=')")
     if not isinstance(raw_secret, str) or not raw_secret.strip():
         raise ConfigError(f"{secret_source}: the token secret is empty")
     verify = parse_bool(*merged["verify"]) if "verify" in merged else True
@@ -343,14 +347,6 @@ def parse_endpoint(text: Any, source: str = "endpoint") -> Endpoint:
     if not host or "/" in host or " " in host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ConfigError(f"{source}: {text!r} is not host[:port] or https://host[:port]")
     return Endpoint(host=host, port=int(port))
-
-
-def parse_token_id(text: Any, source: str = "token_id") -> str:
-    if not isinstance(text, str) or not _TOKEN_ID.fullmatch(text.strip()):
-        raise ConfigError(f"{source}: {text!r} is not an API token id",
-                          hint="a token id looks like user@realm!tokenname, e.g. root@pam!pxrun; "
-                               "pxrun authenticates with API tokens, not passwords")
-    return text.strip()
 
 
 def parse_bool(value: Any, source: str = "verify") -> bool:

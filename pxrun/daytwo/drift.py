@@ -43,16 +43,21 @@ class DriftField(_Frozen):
     pending: bool = False
 
 
+Kind = Literal["changed", "tainted", "missing", "unexpected", "stale"]
+
+
 class DriftedContainer(_Frozen):
     """A container that differs from the spec. `kind`: changed (fields below), tainted (an
     apply failed after creating it), missing (in the spec, not in the cluster), unexpected
-    (managed by the stack, no longer in the spec)."""
+    (managed by the stack, no longer in the spec), stale (an old copy of a container that
+    was recreated after its node was lost; address `<name>~<vmid>`, `reason` says more)."""
 
     address: str
-    kind: Literal["changed", "tainted", "missing", "unexpected"]
+    kind: Kind
     vmid: int | None = None
     node: str | None = None
     fields: tuple[DriftField, ...] = ()
+    reason: str | None = None
 
 
 class UnknownGuest(_Frozen):
@@ -80,6 +85,7 @@ class DriftSummary(_Frozen):
     drifted_fields: int = 0
     pending_containers: int = 0
     offline_nodes: int = 0
+    stale_copies: int = 0
 
 
 class DriftReport(_Frozen):
@@ -144,7 +150,10 @@ def drift_report(observed: Observed, spec_drift: Plan, running_drift: Plan | Non
         change = by_address.get(address) or running_changes[address]
         have = observed.containers.get(address)
         if change.after is None:
-            kind: Literal["changed", "tainted", "missing", "unexpected"] = "missing"
+            kind: Kind = "missing"
+        elif change.before is None and address not in observed.containers and any(
+                c.vmid == change.vmid for c in observed.stale):
+            kind = "stale"
         elif change.before is None:
             kind = "unexpected"
         else:
@@ -160,7 +169,8 @@ def drift_report(observed: Observed, spec_drift: Plan, running_drift: Plan | Non
             elif not fields:
                 continue
         containers.append(DriftedContainer(address=address, kind=kind, vmid=change.vmid,
-                                           node=change.node, fields=fields))
+                                           node=change.node, fields=fields,
+                                           reason=change.reason if kind == "stale" else None))
     states = [oc.status for oc in observed.containers.values()]
     offline = tuple(sorted(n for n, info in observed.nodes.items() if not info.online))
     summary = DriftSummary(
@@ -169,7 +179,8 @@ def drift_report(observed: Observed, spec_drift: Plan, running_drift: Plan | Non
         drifted_containers=len(containers),
         drifted_fields=sum(len(c.fields) for c in containers),
         pending_containers=sum(1 for c in containers if any(f.pending for f in c.fields)),
-        offline_nodes=len(offline))
+        offline_nodes=len(offline),
+        stale_copies=sum(1 for c in containers if c.kind == "stale"))
     return DriftReport(
         stack=spec_drift.stack, checked_at=iso(checked_at), duration_seconds=round(duration, 3),
         drifted=bool(containers), summary=summary, containers=tuple(containers),

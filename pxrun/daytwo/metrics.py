@@ -124,6 +124,8 @@ def _check_metrics(outcome: CheckOutcome) -> Iterator[Metric]:
         ("pxrun_unknown_containers",
          "Containers on nodes that did not answer (state unknown).", summary.unknown),
         ("pxrun_offline_nodes", "Cluster nodes that did not answer.", summary.offline_nodes),
+        ("pxrun_stale_copies", "Old copies of containers recreated after their node was "
+         "lost, still on the cluster.", summary.stale_copies),
     ):
         gauge = _gauge(name, doc)
         gauge.add_metric([stack], value)

@@ -65,14 +65,15 @@ def diff_values(change: ResourceChange) -> tuple[dict[str, Any], dict[str, Any]]
 
 def reconcile(client: ProxmoxClient, desired: Desired, check: Check, *, lost: frozenset[str],
               names: Mapping[int, str], options: ActOptions, stop: threading.Event,
-              say: Say) -> tuple[list[Acted], tuple[NodeLostDecision, ...]]:
+              say: Say, at: str = "") -> tuple[list[Acted], tuple[NodeLostDecision, ...]]:
     """Plan against this cycle's observation and apply what is allowed. `say(event, **f)`
-    logs; a plan with errors is logged and nothing is applied."""
+    logs; a plan with errors is logged and nothing is applied. `at` (ISO time) is recorded
+    in the marker of a container recreated after its node was lost."""
     decisions = node_lost_decisions(desired.stack, check.observed, lost,
                                     fence_confirmed=options.fence_confirmed, names=names)
     plan_options = dataclasses.replace(desired.options, mode="normal", targets=frozenset(),
                                        restart=options.restart)
-    plan = plan_node_lost(desired.stack, check.observed, plan_options, decisions)
+    plan = plan_node_lost(desired.stack, check.observed, plan_options, decisions, at=at)
     if plan.errors:
         for diag in plan.errors:
             say("plan_error", container=diag.address, operation="plan", error=diag.message)

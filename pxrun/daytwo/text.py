@@ -7,6 +7,8 @@
           timezone: null → UTC  (pending: Proxmox applies it at the next restart)
       + db is in the spec but not on the cluster
       ? cache (vmid 105 on pve2): node pve2 did not answer; its state is unknown
+      - api~104 (vmid 104 on pve3) is a stale copy of api after node pve3 was lost: api
+        was recreated as vmid 112 on pve1 at 2026-03-01T10:00:00Z
 
     Drift: 2 containers differ from the spec (3 fields); 1 unknown.
 """
@@ -26,6 +28,7 @@ KINDS = {
     "tainted": "! {address}{where} is tainted: an apply failed after creating it",
     "missing": "+ {address} is in the spec but not on the cluster",
     "unexpected": "- {address}{where} is managed by this stack but no longer in the spec",
+    "stale": "- {address}{where} is a {reason}",
 }
 PENDING_CONFIG = "pending: Proxmox applies it at the next restart; runs {running} now"
 PENDING_SPEC = "pending: the config matches the spec, but the container runs {running} " \
@@ -62,7 +65,8 @@ def _where(vmid: int | None, node: str | None) -> str:
 
 
 def _container(item: DriftedContainer) -> list[str]:
-    head = KINDS[item.kind].format(address=item.address, where=_where(item.vmid, item.node))
+    head = KINDS[item.kind].format(address=item.address, where=_where(item.vmid, item.node),
+                                   reason=item.reason)
     return [f"  {head}", *(f"      {_field(f)}" for f in item.fields)]
 
 

@@ -8,7 +8,8 @@ Safety, in the order it matters:
 - A node that stops answering makes its containers unknown; nothing is deleted, recreated
   or moved because of it. After `node_timeout` the watcher raises the alert; only
   containers that opted in (`on_node_lost: recreate`) are recreated, and only as
-  `pxrun.plan.nodelost` allows.
+  `pxrun.plan.nodelost` allows. When the lost node answers again, the old copy of a
+  recreated container is stale: the plan removes it, this loop only with --allow delete.
 - Two watchers of one stack are active/passive through the stack lock in the cluster
   (`pxrun.apply.stacklock`): the holder acts; the other observes, reports and serves
   metrics, and takes over when the lock expires. No other coordination service.
@@ -30,7 +31,7 @@ from typing import Any
 
 from pxrun.apply.stacklock import DEFAULT_TTL, LockHeldError, StackLock
 from pxrun.connect.client import ProxmoxClient
-from pxrun.daytwo.check import Check, Desired, check_drift
+from pxrun.daytwo.check import Check, Desired, Memo, check_drift
 from pxrun.daytwo.drift import iso
 from pxrun.daytwo.metrics import CheckOutcome, WatchMetrics
 from pxrun.daytwo.nodes import NodeTracker
@@ -70,6 +71,7 @@ class Watcher:
         self.rng = rng or random.Random()
         self.metrics = WatchMetrics(stack)
         self.records = Records()
+        self.memo = Memo()  # configs parsed and plans made last cycle, reused if unchanged
         self.nodes = NodeTracker(options.node_timeout)
         self.lock: StackLock | None = None
         self.active = False
@@ -78,6 +80,7 @@ class Watcher:
         self._names: dict[int, str] = {}  # vmid -> spec name, remembered across outages
         self._said: dict[str, Any] = {}  # what the records last said per container
         self._decided: set[tuple[str, int, bool]] = set()  # (node, vmid, recreate) logged
+        self._stale: set[str] = set()  # stale copies already reported
 
     # -- events and records ----------------------------------------------------------------
     def say(self, event: str, **fields: Any) -> None:
@@ -135,20 +138,22 @@ class Watcher:
     def cycle(self) -> Check | None:
         """One reconcile. Never raises for a cluster or spec problem: it is logged,
         recorded and counted, and the next cycle tries again."""
-        now, ticks = self.clock(), time.perf_counter()
+        now, ticks, cpu = self.clock(), time.perf_counter(), time.process_time()
         self.cycles += 1
         check: Check | None = None
         try:
             desired = self.load()
             self.stack = desired.stack.stack
             self.active = self._lease() if self.options.apply else False
-            check = check_drift(self.client, desired, facts=self.active, clock=self.clock)
+            check = check_drift(self.client, desired, facts=self.active, clock=self.clock,
+                                memo=self.memo)
             self._track(check, now)
+            self._report_stale(check)
             acted: list[Acted] = []
             if self.active and not self.stop.is_set():
                 acted, decisions = reconcile(
                     self.client, desired, check, lost=self.nodes.lost(), names=self._names,
-                    options=self.options.act, stop=self.stop, say=self.say)
+                    options=self.options.act, stop=self.stop, say=self.say, at=iso(now))
                 self._log_decisions(decisions)
             self._record_drift(check, acted)
         except PxrunError as exc:
@@ -170,7 +175,10 @@ class Watcher:
         self.metrics.cycle(CheckOutcome(stack=self.stack, success=True, checked_at=now,
                                         duration=seconds, report=report), ok=True,
                            seconds=seconds)
-        self.say("cycle_finished", seconds=round(seconds, 3), active=self.active,
+        # CPU seconds of this process (all threads): what the cycle costs us, whatever
+        # else the machine is doing; `seconds` is the wall time.
+        self.say("cycle_finished", seconds=round(seconds, 3),
+                 cpu_seconds=round(time.process_time() - cpu, 3), active=self.active,
                  drifted=report.summary.drifted_containers, unknown=report.summary.unknown,
                  cycle=self.cycles)
         return check
@@ -233,6 +241,20 @@ class Watcher:
                                              "nothing was done meanwhile"}[event.kind]
                     self._said.pop(name, None)
                     self.record(name, "none", result, node=event.node)
+
+    def _report_stale(self, check: Check) -> None:
+        """An event (an alert for the log) the first time each stale copy is seen: an old
+        copy of a recreated container whose node answers again. The plan removes it; this
+        watcher does so only with --allow delete (the record says when it is withheld)."""
+        now = {c.address: c for c in check.report.containers if c.kind == "stale"}
+        for address in sorted(now.keys() - self._stale):
+            item = now[address]
+            removes = self.active and "delete" in self.options.act.allow
+            self.say("stale_copy", container=address, node=item.node, operation="observe",
+                     vmid=item.vmid, reason=item.reason,
+                     action="delete" if removes else "alert only: --allow does not include "
+                     "delete" if self.active else "alert only: this watcher is passive")
+        self._stale = set(now)
 
     def _log_decisions(self, decisions: tuple[NodeLostDecision, ...]) -> None:
         for d in decisions:

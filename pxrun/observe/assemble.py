@@ -19,13 +19,15 @@ from pxrun.observe.model import (
     ObservedContainer,
     PowerState,
     Problem,
+    Recreated,
     StorageInfo,
     TemplateInfo,
 )
 from pxrun.observe.parse import merge_pending, parse_config
-from pxrun.pve.marker import split_description, stack_of_tag
+from pxrun.pve.marker import RECREATES, split_description, stack_of_tag
 from pxrun.pve.propstr import PropertyStringError
 from pxrun.pve.values import parse_bool, parse_tags, split_list
+from pxrun.spec.model import HaSettings
 
 _NODE_STATUS = {"online", "offline", "unknown"}
 
@@ -79,7 +81,8 @@ def parse_resources(
                 tags=tags, template=bool(_int(item.get("template"))),
                 lock=item.get("lock") or None, pool=item.get("pool") or None,
                 maxcpu=float(item.get("maxcpu") or 0), maxmem=_int(item.get("maxmem")),
-                maxdisk=_int(item.get("maxdisk")), stack=stacks[0] if len(stacks) == 1 else None)
+                maxdisk=_int(item.get("maxdisk")), stack=stacks[0] if len(stacks) == 1 else None,
+                hastate=str(item["hastate"]) if item.get("hastate") else None)
             guests[guest.vmid] = guest
     for guest in guests.values():
         if guest.node in nodes:
@@ -131,7 +134,7 @@ def live_status(items: Iterable[Mapping[str, Any]]) -> dict[int, PowerState]:
 
 def build_container(stack: str, guest: GuestRef, pending: Iterable[Mapping[str, Any]],
                     status: PowerState, *, cpus: int | None = None, tagged: bool = True,
-                    ) -> ObservedContainer | Problem:
+                    ha: HaSettings | None = None) -> ObservedContainer | Problem:
     """One `/pending` answer -> ObservedContainer, or a Problem saying why it is not ours.
 
     Our marker claims it: `marked`, named by the marker. No marker at all (the GUI's Notes
@@ -148,11 +151,13 @@ def build_container(stack: str, guest: GuestRef, pending: Iterable[Mapping[str, 
                                         f"{notes_marker.stack!r}; pxrun leaves it alone"
                        if tagged else f"its marker names stack {notes_marker.stack!r}")
     name = notes_marker.name if notes_marker is not None else f"ct{guest.vmid}"
-    template = notes_marker.extra.get("template") if notes_marker is not None else None
+    extra = notes_marker.extra if notes_marker is not None else {}
+    template, image, digest = (extra.get(k) for k in ("template", "image", "image_digest"))
     kwargs: dict[str, Any] = {
         "vmid": guest.vmid, "name": name, "node": guest.node, "stack": stack,
         "running": status == "running", "pool": guest.pool, "cpus": cpus,
         "template": template if isinstance(template, str) else None,
+        "image": image if isinstance(image, str) else None, "ha": ha,
     }
     try:
         current = parse_config(view.current, **kwargs)
@@ -162,12 +167,24 @@ def build_container(stack: str, guest: GuestRef, pending: Iterable[Mapping[str, 
         return Problem(**where, name=notes_marker.name if notes_marker else None,
                        message=f"its config cannot be read as a spec: {first}")
     return ObservedContainer(
+        recreates=_recreated(notes_marker.extra.get(RECREATES)) if notes_marker else None,
         name=name, vmid=guest.vmid, node=guest.node, status=status,
         digest=view.digest, current=current.container, future=future.container,
         pending=view.pending, volids=dict(current.volids), unused=current.unused,
+        unused_slots=dict(current.unused_slots),
         lock=current.lock, fingerprint=notes_marker.fingerprint if notes_marker else None,
         tainted=notes_marker.tainted if notes_marker else False,
         taint_step=notes_marker.taint_step if notes_marker else "",
         taint_log=notes_marker.taint_log if notes_marker else "",
         tailnet=notes_marker.tailnet if notes_marker else None,
-        tagged=tagged, marked=notes_marker is not None)
+        tagged=tagged, marked=notes_marker is not None,
+        image_digest=digest if isinstance(digest, str) else None)
+
+
+def _recreated(value: Any) -> Recreated | None:
+    """The marker's `recreates` record; None when absent or not one (a hand-edited marker
+    must not make a container look like the live copy of another)."""
+    try:
+        return Recreated.model_validate(value) if isinstance(value, dict) else None
+    except ValidationError:
+        return None

@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from pxrun.spec.model import Container
+from pxrun.spec.model import Container, HaSettings
 
 PowerState = Literal["running", "stopped", "unknown"]
 NodeStatus = Literal["online", "offline", "unknown"]
@@ -113,6 +113,17 @@ class GuestRef(_Frozen):
     maxmem: int = 0
     maxdisk: int = 0
     stack: str | None = None  # from a pxrun-<stack> tag: claimed, not yet verified by marker
+    hastate: str | None = None  # HA manages it (started, stopped, ...): HA moves it, not pxrun
+
+
+class Recreated(_Frozen):
+    """What the marker of a container `pxrun watch` recreated after its node was lost says
+    (`on_node_lost: recreate`): the copy it stands in for, and when it was made. When the
+    lost node answers again, that copy is a stale generation of the same container."""
+
+    vmid: int
+    node: str
+    at: str  # ISO 8601, UTC
 
 
 class ObservedContainer(_Frozen):
@@ -140,6 +151,7 @@ class ObservedContainer(_Frozen):
     pending: frozenset[str] = frozenset()
     volids: dict[str, str] = {}  # rootfs / mpN -> allocated volid (current view)
     unused: tuple[str, ...] = ()
+    unused_slots: dict[str, str] = {}  # unusedN -> volid (data kept from a detach)
     lock: str | None = None
     fingerprint: str | None = None  # provisioning fingerprint from the marker
     tainted: bool = False
@@ -148,6 +160,8 @@ class ObservedContainer(_Frozen):
     tailnet: str | None = None  # joined a tailnet under this hostname (the marker says)
     tagged: bool = True  # carries the stack's tag (False: found by hostname, or to adopt)
     marked: bool = True  # our marker names it (False: a stray, `name` is ct<vmid>)
+    image_digest: str | None = None  # the digest of the OCI image it was created from
+    recreates: Recreated | None = None  # from the marker: the lost copy this one replaced
 
     @property
     def needs_restart(self) -> bool:
@@ -163,6 +177,20 @@ class Problem(_Frozen):
     name: str | None = None  # the spec name its marker claims, when that much was readable
 
 
+class HaRuleInfo(_Frozen):
+    """A PVE 9 HA rule as `GET /cluster/ha/rules` lists it; containers by vmid."""
+
+    rule: str
+    type: str  # node-affinity | resource-affinity
+    vmids: tuple[int, ...] = ()  # the `ct:` resources, in the rule's order
+    others: tuple[str, ...] = ()  # resources that are not containers (vm:100)
+    nodes: dict[str, int] | None = None
+    strict: bool = False
+    affinity: str | None = None
+    disable: bool = False
+    comment: str | None = None
+
+
 class Observed(_Frozen):
     """The cluster as seen by one `observe_cluster` call for one stack."""
 
@@ -176,8 +204,15 @@ class Observed(_Frozen):
     strays: tuple[ObservedContainer, ...] = ()  # ours by tag (or to adopt), no marker names
     unknown: tuple[GuestRef, ...] = ()  # tagged for this stack, on a node that did not answer
     problems: tuple[Problem, ...] = ()  # tagged but unreadable, unclaimed or duplicated
+    # Older copies of a container recreated after their node was lost: the marker of a
+    # newer copy of the same name names them (`recreates`). Named as the container.
+    stale: tuple[ObservedContainer, ...] = ()
     catalog: tuple[CatalogEntry, ...] = ()  # downloadable templates (aplinfo), per node
     requests: int = 0  # API requests the observation cost (when the client counts them)
+    ha_resources: dict[int, HaSettings] | None = None  # by vmid; None: not read
+    ha_rules: dict[str, HaRuleInfo] | None = None  # every rule, by id; None: not read
+    ha_problem: str | None = None  # why HA resources or rules could not be read
+    pve_version: str | None = None  # `GET /version` (read when the stack uses PVE 9 fields)
 
     def storages_on(self, node: str) -> tuple[StorageInfo, ...]:
         return tuple(s for s in self.storages if s.node == node)

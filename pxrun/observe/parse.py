@@ -16,9 +16,11 @@ from pxrun.pve.config import canonical, read_config
 from pxrun.pve.marker import Marker, split_description
 from pxrun.pve.options import Site
 from pxrun.pve.parts import parse_flag, parse_mount, parse_rootfs
-from pxrun.spec.model import Container
+from pxrun.pve.rawlxc import RAW_KEY, join_pairs
+from pxrun.spec.model import Container, HaSettings
 
-_VOLATILE = frozenset({"digest", "lxc"})
+_VOLATILE = frozenset({"digest"})
+OBSERVED = {"observed": True}  # validation context: a container as the cluster has it
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,11 @@ def merge_pending(items: Iterable[Mapping[str, Any]]) -> PendingConfig:
             continue
         if key in _VOLATILE:
             continue
-        if "value" in item and item["value"] is not None:
-            current[key] = future[key] = _text(item["value"])
+        value = item.get("value")
+        if key == RAW_KEY and isinstance(value, list):  # added from GET config (never pending)
+            value = join_pairs(value)
+        if value is not None:
+            current[key] = future[key] = _text(value)
         if item.get("pending") is not None:
             future[key] = _text(item["pending"])
             pending.add(key)
@@ -90,6 +95,7 @@ class ParsedConfig:
     volids: Mapping[str, str]  # rootfs / mpN -> the allocated volid (for resize, move, PUT)
     unused: tuple[str, ...]  # volids of unusedN entries (detached volumes)
     lock: str | None
+    unused_slots: Mapping[str, str]  # unusedN -> volid (a replace hands them over by key)
     is_template: bool
 
 
@@ -104,6 +110,8 @@ def parse_config(
     pool: str | None = None,
     cpus: int | None = None,
     template: str | None = None,
+    image: str | None = None,
+    ha: HaSettings | None = None,
 ) -> ParsedConfig:
     """A raw config view -> ParsedConfig; pure. The options are read by their rows
     (`pxrun.pve.config.read_config`); this adds what the config does not say.
@@ -111,14 +119,18 @@ def parse_config(
     `name` is the container's name in the spec (from the marker), `stack` the stack whose tag
     is removed from the user's tags, `running` the live power state, `pool` the pool from
     /cluster/resources (pool membership is not in the config), `cpus` the node's CPU count
-    (a config without `cores` may use them all), `template` what the marker recorded.
+    (a config without `cores` may use them all), `template` and `image` what the marker
+    recorded, `ha` the container's HA resource (`/cluster/ha/resources`).
+    The spec's rules between fields (ha.state against the power state) are not applied:
+    an observed container is what it is.
     """
     fields = read_config(raw, Site(stack=stack or "", vmid=vmid, cpus=cpus))
     fields.update(name=name, vmid=vmid, node=node, template=template, pool=pool,
-                  state="running" if running else "stopped")
-    container = canonical(Container.model_validate(fields))
+                  state="running" if running else "stopped", image=image, ha=ha)
+    container = canonical(Container.model_validate(fields, context=OBSERVED))
     volids: dict[str, str] = {}
     unused: list[str] = []
+    unused_slots: dict[str, str] = {}
     for key in sorted(raw):
         if key == "rootfs":
             volids[key] = parse_rootfs(raw[key]).volid
@@ -128,6 +140,7 @@ def parse_config(
                 volids[key] = volid
         elif key.startswith("unused") and key[6:].isdigit():
             unused.append(raw[key].split(",", 1)[0])
+            unused_slots[key] = unused[-1]
     return ParsedConfig(container=container, volids=volids, unused=tuple(unused),
-                        lock=raw.get("lock") or None,
+                        lock=raw.get("lock") or None, unused_slots=unused_slots,
                         is_template=parse_flag(raw.get("template", 0)))

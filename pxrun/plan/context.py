@@ -35,13 +35,15 @@ class PlanContext:
         return cls(stack, observed, options, Placer(observed), Provisioning(stack, options),
                    known=known_secrets(options.secrets))
 
-    def error(self, address: str | None, message: str, hint: str = "") -> None:
+    def error(self, address: str | None, message: str, hint: str = "",
+              path: str | None = None) -> None:
         self.diagnostics.append(PlanDiagnostic(severity="error", address=address,
-                                               message=message, hint=hint))
+                                               message=message, hint=hint, path=path))
 
-    def warn(self, address: str | None, message: str, hint: str = "") -> None:
+    def warn(self, address: str | None, message: str, hint: str = "",
+             path: str | None = None) -> None:
         self.diagnostics.append(PlanDiagnostic(severity="warning", address=address,
-                                               message=message, hint=hint))
+                                               message=message, hint=hint, path=path))
 
     def site(self, observed: ObservedContainer | None = None) -> Site:
         """What printing a value for `observed` (None: a new container) needs to know."""

@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from pxrun.observe.model import ObservedContainer
 from pxrun.plan.model import SENSITIVE, FieldDiff, Json
 from pxrun.plan.templates import satisfies
-from pxrun.pve.config import ABSENT, SPEC_ONLY, canonical
+from pxrun.pve.config import ABSENT, MASKS, SPEC_ONLY, canonical
 from pxrun.spec.model import Container
 
 _MISSING = object()
@@ -48,6 +48,7 @@ def comparable(desired: Container, observed: Container) -> Container:
 
 def _mask(desired: BaseModel, observed: BaseModel) -> BaseModel:
     absent = ABSENT.get(type(desired), {})
+    masks = MASKS.get(type(desired), {})
     updates: dict[str, Any] = {}
     for field in type(desired).model_fields:
         want, have = getattr(desired, field), getattr(observed, field)
@@ -56,6 +57,8 @@ def _mask(desired: BaseModel, observed: BaseModel) -> BaseModel:
             continue
         if have is None:
             have = absent.get(field)
+        if field in masks and have is not None:
+            have = masks[field](want, have)
         if isinstance(want, BaseModel) and isinstance(have, BaseModel):
             have = _mask(want, have)
         elif isinstance(want, dict) and isinstance(have, dict):

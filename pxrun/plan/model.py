@@ -21,6 +21,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
+from pxrun.observe.model import Recreated
+
 SENSITIVE = "(sensitive)"
 """What a secret value reads as in before/after views and field diffs."""
 
@@ -164,6 +166,53 @@ class MoveVolume(_Frozen):
     storage: str
 
 
+class ReassignVolume(_Frozen):
+    """Hand a data volume of the old container to the new one this change made: `POST
+    /nodes/{node}/lxc/{source_vmid}/move_volume` with `target-vmid` (Proxmox renames the
+    volume for its new owner). Both are on `node`; the old one is stopped by then.
+    `options`: the mount point's options (without the volume) to write once it arrived,
+    when the spec changes them; None keeps what the old container had."""
+
+    op: Literal["reassign"] = "reassign"
+    node: str
+    source_vmid: int
+    volume: str  # mpN | unusedN of the old container
+    target_slot: str  # mpN | unusedN of the new container
+    size_gib: int | None = None  # what the plan shows (how much data is kept)
+    options: str | None = None
+
+
+class DeleteSnapshots(_Frozen):
+    """Delete every snapshot of the old container of a replace before its data volumes are
+    handed over: Proxmox refuses to reassign a volume a snapshot uses, and the snapshots
+    would be deleted with the container anyway."""
+
+    op: Literal["delete_snapshots"] = "delete_snapshots"
+    node: str
+    vmid: int
+
+
+class Snapshot(_Frozen):
+    """A safety net before a risky change (restart, migrate, volume move): `POST snapshot`
+    named `pxrun-<UTC time of the apply>`, then the oldest `pxrun-` snapshots beyond `keep`
+    are deleted. `rollback`: when a later operation of this change fails, roll back to it
+    (`--rollback-on-failure`); otherwise the failure names `pxrun rollback`."""
+
+    op: Literal["snapshot"] = "snapshot"
+    keep: int = 3
+    rollback: bool = False
+
+
+class Backup(_Frozen):
+    """`vzdump` of a container before it is deleted, to `storage`, with notes naming the
+    stack and container so `pxrun restore` finds it again."""
+
+    op: Literal["backup"] = "backup"
+    node: str
+    vmid: int
+    storage: str
+
+
 class Migrate(_Frozen):
     """Move the container to another node (`POST migrate`, restart mode when running)."""
 
@@ -189,6 +238,13 @@ class Power(_Frozen):
     op: Literal["power"] = "power"
     action: Literal["start", "stop", "restart"]
     policy: Literal["required", "auto", "never", "ask"] = "required"
+    await_address: Literal["no", "wait", "require"] = "no"
+    """After a start or restart: `wait` (bounded by the `ip` timeout; a warning when none
+    comes) or `require` (the change fails without one: a rolling replace stops there) an
+    IPv4 address. `no` for a container the spec gives no IPv4 address (no network, or
+    `ip: manual`), which would never get one."""
+    vmid: int | None = None  # another container: the old one of a replace (None: this one)
+    node: str | None = None
 
 
 class Reprovision(_Frozen):
@@ -224,6 +280,56 @@ class TemplateDownload(_Frozen):
     template: str  # the catalog file name
 
 
+class ImagePull(_Frozen):
+    """Pull an OCI image into the node's template storage first (`oci-registry-pull`,
+    Proxmox VE 9.1), once per node (or shared storage) and image in one apply; the pull's
+    digest is recorded in the marker of each container made from it."""
+
+    storage: str
+    reference: str  # docker.io/library/nginx:1.27
+    filename: str  # docker.io-library-nginx_1.27.tar: the archive's name on the storage
+
+
+class RawConfig(_Frozen):
+    """Set the raw `lxc.*` lines of the container's config file. No API call can: over
+    node SSH, as root, the file under `/etc/pve/lxc/` is read, its main section's raw
+    lines replaced, written beside it and renamed over it, unless it changed meanwhile.
+    `subuid`/`subgid`: lines root needs in the node's `/etc/subuid`/`/etc/subgid` for the
+    idmap (appended when missing). `pending`: the container runs, so the lines apply at
+    its next start."""
+
+    op: Literal["raw_lxc"] = "raw_lxc"
+    route: Literal["node"] = "node"
+    lines: tuple[str, ...] = ()
+    subuid: tuple[str, ...] = ()
+    subgid: tuple[str, ...] = ()
+    pending: bool = False
+
+
+class HaResource(_Frozen):
+    """Add or change the container's HA resource (`ct:<vmid>`, `/cluster/ha/resources`):
+    `set` holds Proxmox's values (`state`, `max_restart`, ...), `delete` settings to reset."""
+
+    op: Literal["ha"] = "ha"
+    action: Literal["add", "update"]
+    set: dict[str, str] = {}
+    delete: tuple[str, ...] = ()
+
+
+class HaRuleWrite(_Frozen):
+    """Write or delete a PVE 9 HA rule (`/cluster/ha/rules/{rule}`). `set`: the rule
+    complete (apply creates it, or updates it when it exists: a member's replace may have
+    removed it meanwhile); `resources`: its containers in order, a vmid where the plan
+    knows it, else the address of a container this apply creates (its vmid then)."""
+
+    op: Literal["ha_rule"] = "ha_rule"
+    action: Literal["set", "delete"]
+    rule: str
+    type: str
+    set: dict[str, str] = {}
+    resources: tuple[int | str, ...] = ()
+
+
 class CreateContainer(_Frozen):
     """`POST /nodes/{node}/lxc` (always the API). `vmid` None: apply allocates one (safely,
     one at a time). `params` are the canonical create parameters (secrets by reference),
@@ -236,9 +342,11 @@ class CreateContainer(_Frozen):
     vmid: int | None
     template: str  # the resolved volid
     download: TemplateDownload | None = None
+    pull: ImagePull | None = None  # an application container: its image pulled first
     storage: str
     params: dict[str, ConfigValue] = {}
     marker_template: str  # what the marker records so the next plan can compare it
+    recreates: Recreated | None = None  # the lost copy it stands in for (marker records it)
 
 
 class DeleteContainer(_Frozen):
@@ -258,12 +366,22 @@ class DeleteContainer(_Frozen):
 
 Operation = Annotated[
     ConfigUpdate | AttachMount | DetachMount | ResizeVolume | MoveVolume | Migrate | SetPool
-    | Power | Reprovision | CreateContainer | DeleteContainer | LeaveTailnet,
+    | Power | Reprovision | CreateContainer | DeleteContainer | LeaveTailnet | ReassignVolume
+    | DeleteSnapshots | Snapshot | Backup | RawConfig | HaResource | HaRuleWrite,
     Field(discriminator="op"),
 ]
 
 
 # --- the change of one container ----------------------------------------------------------
+
+
+class DataVolume(_Frozen):
+    """A data volume (a volume mount point, or an unused disk kept from one) that a change
+    destroys: named in the plan in words (`# data destroyed: mp0 (3 GiB)`)."""
+
+    slot: str  # mpN | unusedN
+    volid: str | None = None
+    size_gib: int | None = None
 
 
 class Taint(_Frozen):
@@ -294,6 +412,10 @@ class ResourceChange(_Frozen):
     `replace_paths` are the fields that forced a replace (empty for a forced `--replace`
     or a taint). `prune`: a managed container no longer in the spec is being deleted.
     `taint`: the container is tainted (a change of it failed); the plan finishes it.
+    `pending`: config keys Proxmox holds pending since an earlier change (a restart applies
+    them). `data_destroyed`: the data volumes this change destroys (a delete, or a replace
+    with `data: discard`). `roll_after`: replicas of the same group whose replacement must be
+    up (running, with an address) before this one starts (a rolling replace).
     """
 
     address: str
@@ -312,6 +434,9 @@ class ResourceChange(_Frozen):
     prune: bool = False
     depends_on: tuple[str, ...] = ()
     taint: Taint | None = None
+    pending: tuple[str, ...] = ()
+    data_destroyed: tuple[DataVolume, ...] = ()
+    roll_after: tuple[str, ...] = ()
 
     @field_serializer("action")
     def _action_as_list(self, action: Action) -> list[str]:
@@ -324,12 +449,14 @@ class ResourceChange(_Frozen):
 
 
 class PlanDiagnostic(_Frozen):
-    """A problem found while planning. Any `error` makes the plan unappliable."""
+    """A problem found while planning. Any `error` makes the plan unappliable. `path`:
+    the field of the container's spec entry to change (the CLI shows its file:line)."""
 
     severity: Literal["error", "warning"]
     address: str | None = None
     message: str
     hint: str = ""
+    path: str | None = None
 
 
 class UnknownContainer(_Frozen):

@@ -9,6 +9,11 @@ only when nothing of value stays behind on the lost node, and only when the user
 confirmed that the old node cannot still be running it (`fence_confirmed`): two copies of
 one service on one network is worse than an outage.
 
+Never recreated, whatever the spec says: an HA resource (HA recovers it, same vmid, after
+its own fence) and a container whose shared data volume is its own (Proxmox frees it with
+the old copy). When the lost node answers again, the old copy is a stale generation of
+the container: the new copy's marker names it, and `plan/stale.py` plans its removal.
+
 Pure, like the planner: `plan_node_lost` wraps `plan()` with an Observed in which the
 recreatable containers are no longer unknown, so the planner's own create path (placement
 on an online node, a fresh vmid, validation) decides the route, and the change's reason
@@ -20,10 +25,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pxrun.observe.model import GuestRef, Observed
-from pxrun.plan.model import Action, Plan
+from pxrun.observe.model import GuestRef, Observed, Recreated
+from pxrun.plan.model import Action, CreateContainer, Plan, ResourceChange
 from pxrun.plan.options import PlanOptions
 from pxrun.plan.planner import plan
+from pxrun.pve.parts import is_own_volume
 from pxrun.spec.model import Container, Stack
 
 
@@ -49,12 +55,15 @@ def _spec_name(guest: GuestRef, stack: Stack, names: Mapping[int, str]) -> str |
     return None
 
 
-def _left_behind(want: Container, observed: Observed) -> str | None:
+def _left_behind(want: Container, observed: Observed, lost: GuestRef) -> str | None:
     """Why recreating `want` elsewhere would lose or split data; None when it would not.
 
     A bind mount and a volume pxrun allocates (`storage:GiB`) belong to the old node or
     the old container: a new container would start with an empty copy. An existing volume
-    (by volume id) on a storage every node shares is attached again by the new container.
+    (by volume id) on a storage every node shares is attached again by the new container
+    — unless it is the lost container's own (`vm-<its vmid>-disk-N`): Proxmox frees a
+    container's own volumes when it is deleted, so removing the stale copy later (by
+    pxrun or by hand in the GUI) would destroy the data the new copy runs on.
     """
     shared = {s.storage for s in observed.storages if s.shared}
     for slot, mount in sorted(want.mounts.items()):
@@ -65,6 +74,10 @@ def _left_behind(want: Container, observed: Observed) -> str | None:
                     "a new container would start with an empty one")
         if mount.storage not in shared:
             return f"{slot} lives on storage {mount.storage}, which is not shared"
+        if mount.volume is not None and is_own_volume(mount.volume, lost.vmid):
+            return (f"{slot} is {mount.volume}, a volume of the lost container {lost.vmid} "
+                    "itself, which Proxmox destroys with that copy once it is removed; "
+                    "keep shared data on a volume no container owns")
     return None
 
 
@@ -86,14 +99,18 @@ def node_lost_decisions(desired: Stack, observed: Observed, lost_nodes: frozense
 
         if name is not None and name in observed.containers:
             again = observed.containers[name]
-            decide(False, f"already recreated: vmid {again.vmid} on node {again.node}; the "
-                          f"old copy stays on {guest.node} until removed by hand")
+            decide(False, f"already recreated: vmid {again.vmid} on node {again.node}; when "
+                          f"{guest.node} answers again the old copy is stale and the plan "
+                          "removes it (watch: with --allow delete)")
+        elif guest.hastate is not None:
+            decide(False, f"HA manages it (state {guest.hastate}): HA recovers it on another "
+                          "node; pxrun never recreates or moves an HA resource")
         elif want is None:
             decide(False, "not in the spec (or its name cannot be told while the node is "
                           "down): alert only")
         elif want.lifecycle.on_node_lost != "recreate":
             decide(False, "lifecycle.on_node_lost is alert: alert only")
-        elif (problem := _left_behind(want, observed)) is not None:
+        elif (problem := _left_behind(want, observed, guest)) is not None:
             decide(False, f"on_node_lost is recreate, but {problem}: alert only")
         elif want.vmid is not None:
             decide(False, f"on_node_lost is recreate, but its vmid {want.vmid} is fixed in "
@@ -108,9 +125,11 @@ def node_lost_decisions(desired: Stack, observed: Observed, lost_nodes: frozense
 
 
 def plan_node_lost(desired: Stack, observed: Observed, options: PlanOptions,
-                   decisions: tuple[NodeLostDecision, ...]) -> Plan:
+                   decisions: tuple[NodeLostDecision, ...], *, at: str = "") -> Plan:
     """`plan()` in which the containers decided for recreation are gone from their lost
-    node, so the planner creates them on another one; their reason says why. Pure."""
+    node, so the planner creates them on another one; their reason says why, and each
+    create records in the new copy's marker which copy it stands in for and when (`at`,
+    the caller's clock), so that copy reads as stale once its node answers again. Pure."""
     again = {d.vmid: d for d in decisions if d.recreate}
     if not again:
         return plan(desired, observed, options)
@@ -119,7 +138,15 @@ def plan_node_lost(desired: Stack, observed: Observed, options: PlanOptions,
     result = plan(desired, seen, options)
     why = {d.address: d for d in again.values()}
     changes = tuple(
-        c.model_copy(update={"reason": f"{why[c.address].reason} ({c.reason})"})
+        _recreating(c, why[c.address], at)
         if c.address in why and c.action is Action.CREATE else c
         for c in result.changes)
     return result.model_copy(update={"changes": changes})
+
+
+def _recreating(change: ResourceChange, decision: NodeLostDecision, at: str) -> ResourceChange:
+    lost = Recreated(vmid=decision.vmid, node=decision.node, at=at)
+    ops = tuple(op.model_copy(update={"recreates": lost}) if isinstance(op, CreateContainer)
+                else op for op in change.operations)
+    return change.model_copy(update={"reason": f"{decision.reason} ({change.reason})",
+                                     "operations": ops})

@@ -32,12 +32,22 @@ class PlanOptions:
       changed ones (`when: create` steps still only when a container is created).
     - `keep_tailnet`: leave the tailnet nodes of deleted containers alone
       (`--keep-tailscale`); `tailnet_api`: a Tailscale API key is available to remove them.
+    - `discard_data`: a replace or prune may destroy data volumes (`--discard-data`);
+      without it they are handed to the new container, and a prune that would destroy
+      them is a plan error.
+    - `snapshot`: a snapshot before every risky change (`--snapshot`), as if each container
+      had `lifecycle.snapshot: before_change`; `rollback_on_failure`: roll back to it when
+      the change fails (`--rollback-on-failure`).
     - `secrets`: every secret the spec may use, by name (`secrets.<path>` of the sops
       file, `env.<NAME>` of the environment variables the spec reads) -> its value. A value
       to write that contains one carries a reference to it instead (`SecretText`); a view
       value containing one is shown as SENSITIVE; the spec hash covers a MAC of them all.
     - `adopt`: vmid -> spec name of containers `pxrun import` adopts (observed as strays):
       their marker and tag are written by an in-place update (specs/0081).
+    - `rebalance`: migrate containers HA moved back to the node their spec names
+      (`--rebalance`); without it they stay where HA put them (specs/0100).
+    - `image_digests`: image reference -> the digest its tag points to now, asked by
+      the caller (`--check-images`); a container made from another digest is replaced.
     """
 
     targets: frozenset[str] = frozenset()
@@ -54,7 +64,13 @@ class PlanOptions:
     reprovision: bool = False
     keep_tailnet: bool = False
     tailnet_api: bool = False
+    discard_data: bool = False
+    snapshot: bool = False
+    rollback_on_failure: bool = False
     secrets: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}),
                                        repr=False, hash=False)
     adopt: Mapping[int, str] = field(default_factory=lambda: MappingProxyType({}),
                                      hash=False)
+    rebalance: bool = False
+    image_digests: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}),
+                                             hash=False)

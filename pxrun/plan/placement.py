@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from pxrun.observe.model import Observed, StorageInfo
-from pxrun.plan.templates import ResolvedTemplate, resolve_template
+from pxrun.plan.templates import ResolvedTemplate, resolve_image, resolve_template
 from pxrun.spec.model import Container
 
 MIB = 1024**2
@@ -91,7 +91,11 @@ class Placer:
             return [info.status], [], None
         hard, short = [], []
         template = None
-        if need_template:
+        if need_template and want.image is not None:
+            template = resolve_image(want.image, node, self.observed)
+            if template is None:
+                hard.append("no storage for templates to pull the image to")
+        elif need_template:
             key = (want.template or "", node, want.arch)
             if key not in self._templates:
                 self._templates[key] = resolve_template(*key[:2], self.observed, want.arch)
@@ -129,7 +133,8 @@ class Placer:
                 notes.append(f"{node}: {', '.join(hard + short)}")
         if not fits:
             return (f"no node fits {want.name} (needs {want.resources.memory} MiB memory, "
-                    f"{want.resources.disk} GiB on {want.storage}, template {want.template}"
+                    f"{want.resources.disk} GiB on {want.storage}, "
+                    f"{'image ' + want.image if want.image else 'template ' + str(want.template)}"
                     f"); " + "; ".join(notes or ["no nodes"]))
         base = replica_base(want.name)
         best = min(fits, key=lambda p: (self.ledger.replicas[p.node][base],

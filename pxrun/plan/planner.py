@@ -16,8 +16,10 @@ import re
 from collections.abc import Iterable
 
 from pxrun.observe.model import Observed
+from pxrun.plan import pve9
 from pxrun.plan.context import PlanContext
 from pxrun.plan.diff import essence_pair, field_diffs, view
+from pxrun.plan.ha import plan_ha_rules
 from pxrun.plan.identity import Recognised, create_allowed, ownership_drift, recognise
 from pxrun.plan.lifecycle import plan_create, plan_delete
 from pxrun.plan.model import (
@@ -30,6 +32,8 @@ from pxrun.plan.model import (
 )
 from pxrun.plan.options import PlanOptions
 from pxrun.plan.provision import OUT_OF_DATE, provision_operation, shown
+from pxrun.plan.rolling import roll
+from pxrun.plan.stale import stale_changes, stale_drift
 from pxrun.plan.update import plan_existing
 from pxrun.plan.validate import duplicate_hostnames, vmid_conflict
 from pxrun.pve.config import canonical
@@ -62,16 +66,22 @@ def plan(desired: Stack, observed: Observed, options: PlanOptions | None = None)
     changes: list[ResourceChange] = []
     drift: list[ResourceChange] = []
     if options.mode == "refresh-only":
-        drift = _drift(ctx, scope)
+        drift = _drift(ctx, scope) + stale_drift(ctx, scope)
     elif options.mode == "destroy":
         changes = [plan_delete(ctx, observed.containers[name], desired.containers.get(name),
                                prune=False, reason="destroy mode")
                    for name in natural_sorted(observed.containers) if name in scope]
+        changes += stale_changes(ctx, scope, destroy_mode=True)
     else:
-        changes = _normal(ctx, scope, recognised)
+        changes = _normal(ctx, scope, recognised) + stale_changes(ctx, scope)
     order = {name: i for i, name in enumerate(natural_sorted(
         set(desired.containers) | set(observed.containers)))}
-    changes.sort(key=lambda c: order[c.address])
+    def rank(address: str) -> int:
+        return order.get(address, len(order))  # stale copies last
+
+    changes.sort(key=lambda c: rank(c.address))
+    changes = roll(desired, changes, rank)
+    changes += plan_ha_rules(ctx, changes)  # after the containers they name
     return Plan(
         mode=options.mode, stack=desired.stack, spec_hash=ctx.spec_hash(),
         restart_policy=options.restart, changes=tuple(changes), drift=tuple(drift),
@@ -115,6 +125,8 @@ def _stack_checks(ctx: PlanContext, scope: set[str]) -> None:
             ctx.error(name, conflict, "choose another vmid, or leave it unset")
     for problem in ctx.observed.problems:
         ctx.warn(None, f"container {problem.vmid} on {problem.node}: {problem.message}")
+    if ctx.options.mode != "refresh-only":
+        pve9.ha_readable(ctx)
     for name in sorted(ctx.options.replace - set(ctx.observed.containers)):
         ctx.warn(name, f"--replace {name}: no such container in the cluster")
 
@@ -164,16 +176,21 @@ def _drift(ctx: PlanContext, scope: set[str]) -> list[ResourceChange]:
             spec_view = view(want, None, secrets)
             cluster_view = view(seen, None, secrets)
             diffs = [*field_diffs(spec_view, cluster_view), *ownership_drift(ctx, have)]
+            updated = pve9.image_update(ctx, want, have)
+            if updated is not None:  # the registry moved the tag: spec (now) -> cluster
+                diffs.append(updated.model_copy(update={"old": updated.new,
+                                                        "new": updated.old}))
             steps = provision_operation(ctx, desired, have, check=False)
             if steps is not None:  # the steps the container did not run as the spec says
                 diffs.append(FieldDiff(op="change", path="provision", old=shown(steps.steps),
                                        new=OUT_OF_DATE))
             if diffs or have.tainted:
+                why = ("image updated: " + pve9.update_words(updated) if updated is not None
+                       else "changed outside pxrun: " + ", ".join(d.path for d in diffs)
+                       if diffs else "tainted by a failed apply")
                 drift.append(ResourceChange(
                     **base, node=have.node, vmid=have.vmid, digest=have.digest,
-                    before=spec_view, after=cluster_view, diffs=tuple(diffs),
-                    reason="changed outside pxrun: " + ", ".join(d.path for d in diffs)
-                    if diffs else "tainted by a failed apply"))
+                    before=spec_view, after=cluster_view, diffs=tuple(diffs), reason=why))
         elif desired is not None and not _is_unknown(ctx, desired):
             drift.append(ResourceChange(**base, before=view(canonical(desired), None, secrets),
                                         reason="in the spec, not in the cluster"))

@@ -8,8 +8,9 @@ secret source gives at the moment of the call. The plan therefore never holds a 
 and a saved plan applied later writes the value the secret has then (the spec hash, which
 covers a MAC of every secret, refuses a plan whose secrets changed).
 
-A secret that the spec transformed (a Jinja filter, `| upper`) is no longer found by value;
-keep secrets as they are in values. Pure.
+A secret that the spec transformed (a Jinja filter, `| upper`) is not found by value here;
+the loader registers such a rendered value as a secret of its own (`pxrun.spec.derived`),
+so it is found as a whole. Pure.
 """
 
 from __future__ import annotations

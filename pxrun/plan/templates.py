@@ -66,15 +66,36 @@ def _natural(text: str) -> tuple[tuple[int, int | str], ...]:
 
 @dataclass(frozen=True)
 class ResolvedTemplate:
-    """Where a create's template comes from: present on the node, or downloaded first."""
+    """Where a create's template comes from: present on the node, downloaded first, or an
+    OCI image pulled first (`pull`: its reference) into `download_storage`."""
 
     volid: str
     download_storage: str | None = None  # set: download `filename` from the catalog first
     filename: str = ""
+    pull: str | None = None
 
     @property
     def needs_download(self) -> bool:
-        return self.download_storage is not None
+        return self.download_storage is not None and self.pull is None
+
+
+def image_filename(reference: str) -> str:
+    """The archive an image is pulled to: `docker.io/library/nginx:1.27` ->
+    `docker.io-library-nginx_1.27.tar` (the whole repository, so two registries' `nginx`
+    never share a file)."""
+    repository, _, tag = reference.rpartition(":")
+    return f"{repository.replace('/', '-')}_{tag}.tar"
+
+
+def resolve_image(reference: str, node: str, observed: Observed) -> ResolvedTemplate | None:
+    """An application container's image on `node`: always pulled first (once per node in
+    an apply), so the container gets what the tag means now and its digest is known;
+    None when the node has no storage for templates."""
+    storage = _download_storage(observed.storages_on(node), None)
+    if storage is None:
+        return None
+    filename = image_filename(reference)
+    return ResolvedTemplate(f"{storage}:vztmpl/{filename}", storage, filename, pull=reference)
 
 
 def _download_storage(storages: Iterable[StorageInfo], preferred: str | None) -> str | None:

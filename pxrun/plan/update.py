@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pxrun.observe.model import ObservedContainer
+from pxrun.plan import pve9
 from pxrun.plan.context import PlanContext
 from pxrun.plan.diff import essence_pair, field_diffs, matches_quickly, view
 from pxrun.plan.identity import restoration
-from pxrun.plan.lifecycle import plan_replace, power_tail, taint_of
+from pxrun.plan.lifecycle import expects_address, power_tail, taint_of
 from pxrun.plan.model import (
     Action,
     AttachMount,
@@ -31,6 +32,7 @@ from pxrun.plan.model import (
     ResourceChange,
     SetPool,
 )
+from pxrun.plan.protection import place_protection
 from pxrun.plan.provision import (
     check_needs,
     provision_diff,
@@ -38,7 +40,9 @@ from pxrun.plan.provision import (
     restored_fingerprints,
     shown,
 )
+from pxrun.plan.replace import plan_replace
 from pxrun.plan.routes import route_of, route_writes
+from pxrun.plan.safety import with_snapshot
 from pxrun.plan.secrets import seal, seal_all
 from pxrun.plan.validate import missing_bridges, new_volume_problems, storage_problem
 from pxrun.pve.config import canonical, key_for, option_for, print_key, slot_of
@@ -64,6 +68,8 @@ class _Work:
     detach: list[DetachMount] = field(default_factory=list)
     migrate: bool = False
     pool: bool = False
+    raw: bool = False  # raw lxc lines or the idmap: the config file, over node SSH
+    ha: bool = False  # the HA resource
     touched: list[str] = field(default_factory=list)  # paths, for the reason
     values: dict[str, str] = field(default_factory=dict)  # printed by the plan (ownership)
     restored: list[str] = field(default_factory=list)  # marker, tag: for the reason
@@ -96,6 +102,8 @@ def _collect(diffs: list[FieldDiff]) -> _Work:
             work.moves.append(MoveVolume(volume="rootfs", storage=diff.new))
         work.migrate |= kind is K.MIGRATE
         work.pool |= kind is K.POOL
+        work.raw |= kind is K.RAW
+        work.ha |= kind is K.HA
     return work
 
 
@@ -174,7 +182,8 @@ def plan_existing(ctx: PlanContext, desired: Container,
     """The change for a container that the spec and the cluster both have."""
     provision = provision_operation(ctx, desired, observed, check=False)
     owned = observed.marked and observed.tagged
-    if (provision is None and owned
+    updated = pve9.image_update(ctx, canonical(desired), observed)
+    if (provision is None and owned and updated is None
             and not (observed.tainted or observed.pending or desired.name in ctx.options.replace)
             and matches_quickly(canonical(desired), observed)):
         return _no_op(ctx, desired, observed)  # the common case, kept cheap (bench_plan.py)
@@ -183,12 +192,18 @@ def plan_existing(ctx: PlanContext, desired: Container,
     before = view(have, None, secrets)
     after = view(want, None, secrets)
     diffs = field_diffs(before, after)
+    if want.node != have.node and pve9.moved_by_ha(ctx, want, observed):
+        diffs = [d for d in diffs if d.path != "node"]  # it stays where HA put it
+    if updated is not None:
+        diffs.append(updated)
     work = _collect(diffs)
     forced = want.name in ctx.options.replace
     if work.replace_paths or forced:
         paths = tuple(dict.fromkeys(work.replace_paths))
         why = (f"{', '.join(paths)} cannot change in place" if paths
                else "replacement requested")
+        if updated is not None and paths == ("image",):
+            why = "image updated: " + pve9.update_words(updated)
         return plan_replace(ctx, desired, want, observed, replace_paths=paths, before=before,
                             diffs=tuple(diffs), reason=why)
     if provision is not None:
@@ -233,6 +248,16 @@ def _assemble(ctx: PlanContext, want: Container, observed: ObservedContainer, wo
             ops.append(api.operation("api", pending))
         if node_write:
             ops.append(node_write.operation("node", pending))
+    if work.raw and (raw := pve9.raw_operation(ctx, want, ctx.site(observed),
+                                               running=running)) is not None:
+        ops.append(raw)
+        if running:
+            work.pending_keys.add("lxc")
+    if work.ha and (ha := pve9.ha_update(want, observed.current.ha)) is not None:
+        ops.append(ha)
+    if "env" in work.set_keys:
+        pve9.image_checks(ctx, want, made=False, env_changed=True)
+    pve9.version_checks(ctx, want, work.set_keys)
     ops += [*work.attach, *work.detach, *work.resizes]
     if work.pool:
         ops.append(SetPool(before=observed.current.pool, after=want.pool))
@@ -243,20 +268,27 @@ def _assemble(ctx: PlanContext, want: Container, observed: ObservedContainer, wo
         ops += work.moves
     restart_required = running and want_running and bool(work.pending_keys or observed.pending)
     policy = ctx.restart_policy(want)
-    restart = Power(action="restart", policy=policy) if restart_required else None
-    tail = power_tail(running, want_running, provision, restart)
+    address = expects_address(want)
+    restart = Power(action="restart", policy=policy,
+                    await_address="wait" if address else "no") if restart_required else None
+    tail = power_tail(running, want_running, provision, restart, address=address)
     if not ops and restart is not None and tail == [restart] and policy == "never":
         tail = []  # only a restart that the policy forbids: nothing to do, but say so
         ctx.warn(want.name, "pending changes await a restart ("
                  + ", ".join(sorted(observed.pending)) + "); the restart policy is never")
-    ops += tail
+    ops = place_protection(ctx, want.name, ops + tail,
+                           protected_now=bool(observed.future.protection),
+                           wanted=want.protection)
+    ops = with_snapshot(ctx, want, observed, ops)
     return ResourceChange(
         address=want.name, action=Action.UPDATE if ops else Action.NO_OP, node=observed.node,
         vmid=observed.vmid, digest=observed.digest, before=before if ops else None,
         after=after if ops else None,
         diffs=tuple(diffs), reason=_reason(work, restart_required, observed, provision),
         restart_required=restart_required, restart_policy=policy, operations=tuple(ops),
-        depends_on=tuple(want.depends_on), taint=taint_of(observed))
+        depends_on=tuple(want.depends_on), taint=taint_of(observed),
+        pending=tuple(sorted(observed.pending - work.set_keys - work.delete_keys))
+        if ops else ())
 
 
 def _reason(work: _Work, restart: bool, observed: ObservedContainer,

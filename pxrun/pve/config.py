@@ -17,7 +17,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel
 
 from pxrun.pve.access import RootNeed, RootRule
-from pxrun.pve.options import OPTIONS, Option, Site
+from pxrun.pve.options import OPTIONS, ChangeKind, Option, Site
 from pxrun.spec.model import Container, Stack
 
 _BY_PATH: dict[str, Option] = {row.path: row for row in OPTIONS}
@@ -79,6 +79,8 @@ def create_params(want: Container, site: Site) -> dict[str, str]:
     node or template: the create operation holds those)."""
     params: dict[str, str] = {}
     for key, row in _PRINTERS.items():
+        if row.kind is ChangeKind.RAW:  # no API parameter: the config file (raw_lines)
+            continue
         value = row.printer(want, key, site) if row.printer is not None else None
         if value is not None:
             params[key] = value
@@ -111,6 +113,9 @@ def root_only_options(stack: Stack) -> list[str]:
     for name, ct in sorted(stack.containers.items()):
         for key in create_params(ct, Site(stack=stack.stack)):
             found += [f"{name}: {need.path} ({need.what})" for need in root_needs(key, ct, None)]
+        for path in [r.path for r in OPTIONS if r.kind is ChangeKind.RAW
+                     and getattr(ct, r.path) is not None]:  # the config file itself
+            found.append(f"{name}: {path} (raw lxc lines: the config file, over node SSH)")
     return found
 
 
@@ -196,6 +201,22 @@ def _absent_table() -> dict[type[BaseModel], dict[str, Any]]:
 
 ABSENT: dict[type[BaseModel], dict[str, Any]] = _absent_table()
 """Per spec model: field -> the value an absent Proxmox key means (`onboot` -> False)."""
+MASKS: dict[type[BaseModel], dict[str, Any]] = {}
+"""Per spec model: field -> (want, have) -> what of the observed value is compared."""
+for _row in OPTIONS:
+    if _row.mask is not None:
+        _parts = _row.path.split(".")
+        MASKS.setdefault(_model_at(_parts[:-1]), {})[_parts[-1]] = _row.mask
+
+
+def raw_lines(want: Container, site: Site) -> list[str] | None:
+    """The raw `lxc.*` lines the container's config file is to hold (None: the spec
+    manages none), printed by the rows of kind RAW; no API call can write them."""
+    for key, row in _PRINTERS.items():
+        if row.kind is ChangeKind.RAW and row.printer is not None:
+            text = row.printer(want, key, site)
+            return None if text is None else [line for line in text.split("\n") if line]
+    return None
 _CANONICAL = tuple((row.path, row.canonical) for row in OPTIONS if row.canonical is not None)
 
 

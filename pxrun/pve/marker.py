@@ -29,6 +29,11 @@ _LINE_RE = re.compile(r"^<!-- pxrun:(\{.*\}) -->[ \t]*$")
 _KNOWN = frozenset({"v", "stack", "name", "fingerprint", "tainted", "taint", "tailnet"})
 
 
+RECREATES = "recreates"
+"""Marker key of a container recreated after its node was lost: {"vmid", "node", "at"} of
+the copy it stands in for (written by apply as the plan says, read by observe)."""
+
+
 def stack_tag(stack: str) -> str:
     """The tag that marks a container as (a candidate) member of `stack`."""
     return f"{TAG_PREFIX}{stack.lower()}"

@@ -22,7 +22,7 @@ from operator import attrgetter
 from types import MappingProxyType
 from typing import Any
 
-from pxrun.pve import access
+from pxrun.pve import access, rawlxc
 from pxrun.pve.marker import normalize_notes, split_description, stack_tag
 from pxrun.pve.parts import (
     parse_device,
@@ -40,7 +40,7 @@ from pxrun.pve.parts import (
     print_startup_spec,
 )
 from pxrun.pve.values import normalize_tags, parse_tags, split_list
-from pxrun.spec.model import Container, Features, RootFs
+from pxrun.spec.model import Container, Features, IdMap, RootFs
 
 
 class ChangeKind(StrEnum):
@@ -56,6 +56,8 @@ class ChangeKind(StrEnum):
     POOL = "pool"  # pool membership (not a config key)
     POWER = "power"  # desired power state
     PROVISION = "provision"  # re-run changed provisioning steps inside the container
+    RAW = "raw"  # raw lxc.* lines: the config file, edited as root over node SSH; restart
+    HA = "ha"  # the container's HA resource (`/cluster/ha/resources`), not a config key
     REPLACE = "replace"  # cannot change in place: delete-then-create
     NOT_COMPARED = "not-compared"  # no cluster-side value (identity, lifecycle, ordering)
 
@@ -87,7 +89,9 @@ class Option:
     `key` is the config key (`net[n]` for a slot row: the slot's own key); several rows may
     read one key (`rootfs` holds storage, size and options), exactly one prints it.
     `default` is the spec value an absent key means (a callable gets the Site); `absent`
-    does the same per part of a property string (`firewall` absent = false).
+    does the same per part of a property string (`firewall` absent = false). `mask`
+    narrows what is compared of an observed value the spec sets (raw lines Proxmox wrote
+    itself count only when the spec names their key).
     """
 
     path: str
@@ -100,6 +104,7 @@ class Option:
     root_only: access.RootRule | None = None
     canonical: Callable[[Any], Any] | None = None
     spec_only: bool = False
+    mask: Callable[[Any, Any], Any] | None = None  # (want, have) -> the part of have compared
 
 
 # --- printers and parsers of the rows ---------------------------------------------------
@@ -185,6 +190,17 @@ def _print_device(container: Container, key: str, site: Site) -> str:
     return print_device(container.devices[key])
 
 
+def _print_raw(container: Container, key: str, site: Site) -> str | None:
+    """Every raw line the config file is to hold (see `rawlxc.lines_to_write`)."""
+    if container.lxc is None and container.idmap is None:
+        return None
+    return "\n".join(rawlxc.lines_to_write(container, site.have))
+
+
+def _parse_idmap(text: str, site: Site) -> IdMap | None:
+    return rawlxc.parse_idmap(rawlxc.lines_of(text))
+
+
 K = ChangeKind
 _FLAGS_OFF = MappingProxyType({f: False for f in Features.model_fields if f != "mount"})
 
@@ -196,9 +212,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("vmid", K.REPLACE),
     Option("node", K.MIGRATE),
     Option("template", K.REPLACE),
+    Option("image", K.REPLACE),  # recorded in the marker, as the template is
     Option("storage", K.MOVE_VOLUME, "rootfs",
            parser=lambda text, site: parse_rootfs(text).storage or None),
     Option("pool", K.POOL),
+    Option("ha", K.HA, absent=MappingProxyType({"max_restart": 1, "max_relocate": 1,
+                                                "failback": True})),
     Option("state", K.POWER),
     # resources: live on a running container (A3.2: cgroup values, fastplug cores)
     Option("resources.cores", K.LIVE, "cores", _text("resources.cores"), _read(int),
@@ -246,6 +265,11 @@ OPTIONS: tuple[Option, ...] = (
            default=False),
     Option("hookscript", K.LIVE, "hookscript", _text("hookscript"), _read(str),
            root_only=access.hookscript),
+    # raw lxc.* lines: only in the config file (rawlxc.py); both rows read them, lxc prints
+    Option("lxc", K.RAW, rawlxc.RAW_KEY, _print_raw,
+           lambda text, site: rawlxc.read_lines(text), mask=rawlxc.compared_lines),
+    Option("idmap", K.RAW, rawlxc.RAW_KEY, parser=_parse_idmap, default=IdMap(),
+           canonical=rawlxc.canonical_idmap),
     # pending until the next start
     Option("nameserver", K.PENDING, "nameserver", _text("nameserver", _spaced),
            _read(_list_or_none), canonical=_empty_as_none),
@@ -257,6 +281,8 @@ OPTIONS: tuple[Option, ...] = (
            default=True),
     Option("tty", K.PENDING, "tty", _text("tty"), _read(int), default=2),
     Option("cmode", K.PENDING, "cmode", _text("cmode"), _read(str), default="tty"),
+    Option("entrypoint", K.PENDING, "entrypoint", _text("entrypoint"), _read(str),
+           default="/sbin/init"),
     Option("env", K.PENDING, "env", lambda c, key, site: _print_env(c.env) if c.env else None,
            _read(_parse_env),
            canonical=_empty_as_none),

@@ -36,6 +36,8 @@ _KINDS = {
     ChangeKind.POOL: "pool membership",
     ChangeKind.POWER: "start / shutdown",
     ChangeKind.PROVISION: "re-runs provisioning",
+    ChangeKind.RAW: "config file over node SSH (root); a running container restarts",
+    ChangeKind.HA: "HA resource (`/cluster/ha/resources`), in place",
     ChangeKind.REPLACE: "replace (delete, then create)",
     ChangeKind.NOT_COMPARED: "not compared",
 }

@@ -9,7 +9,7 @@ escaped), `markup=False` plain text for logs, files and golden tests.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from pxrun.render import wording as w
@@ -102,9 +102,12 @@ def render_summary(doc: JsonDoc, *, markup: bool = False) -> str:
                                          ("add", "change", "replace", "destroy")}), "bold")
 
 
-def render_diagnostics(doc: JsonDoc, *, markup: bool = False) -> list[str]:
+def render_diagnostics(doc: JsonDoc, *, markup: bool = False,
+                       locate: Callable[[str | None, str | None], str | None] | None = None,
+                       ) -> list[str]:
     """Errors and warnings of the plan, one `error: ADDRESS: message` line each (then a hint),
-    for stderr."""
+    for stderr. `locate(address, path)`: where the field a diagnostic names was written
+    (`file:line:col`), shown first so an editor jumps to the line to change."""
     ink = _Ink(markup)
     lines: list[str] = []
     for diag in doc.get("diagnostics", []):
@@ -112,6 +115,10 @@ def render_diagnostics(doc: JsonDoc, *, markup: bool = False) -> list[str]:
         prefix = ink.style(w.ERROR_PREFIX if error else w.WARNING_PREFIX,
                            "bold red" if error else "bold yellow")
         subject = f"{diag['address']}: " if diag.get("address") else ""
+        where = locate(diag.get("address"), diag.get("path")) \
+            if locate is not None and diag.get("path") else None
+        if where:
+            subject = f"{where}: {subject}"
         lines.append(f"{prefix} {ink.text(subject + str(diag.get('message', '')))}")
         if diag.get("hint"):
             lines.append(f"{ink.style(w.HINT_PREFIX, 'dim')} {ink.text(str(diag['hint']))}")
@@ -123,7 +130,9 @@ def _key(change: JsonDoc) -> str:
 
 
 def _block(change: JsonDoc, ink: _Ink, *, drift: bool = False) -> Iterator[str]:
-    """One container: its headline comment, the reason, the symbol line and its fields."""
+    """One container: its headline comment, the reason, what happens around it (taint, a
+    rolling replace, snapshot, backup), the symbol line and its fields, then what becomes
+    of its data and whether it restarts."""
     key = "read" if drift else _key(change)
     address = str(change["address"])
     style = w.STYLES.get(key, "")
@@ -137,8 +146,11 @@ def _block(change: JsonDoc, ink: _Ink, *, drift: bool = False) -> Iterator[str]:
         text = (w.TAINT_STEP.format(step=taint["step"], log=taint.get("log") or "?")
                 if taint.get("step") else w.TAINT)
         yield "  " + ink.style(f"# {text}", "bold yellow")
-    head = f"{ink.style(w.SYMBOLS.get(key, '?').rjust(3), style)} container " \
-           f"{ink.text(_quote(address) + _where(change))}"
+    for comment in ([] if drift else _around(change, address)):
+        yield "  " + ink.style(f"# {comment}", "dim")
+    kind, name = _kind(address)
+    head = f"{ink.style(w.SYMBOLS.get(key, '?').rjust(3), style)} {kind} " \
+           f"{ink.text(_quote(name) + _where(change))}"
     lines = list(_field_lines(change, key))
     if not lines:
         yield head
@@ -146,14 +158,76 @@ def _block(change: JsonDoc, ink: _Ink, *, drift: bool = False) -> Iterator[str]:
         yield head + " {"
         yield from _aligned(lines, ink, migrate=_migration(change))
         yield "    }"
+    if drift:
+        return
     for op in change.get("operations", []):
         if op.get("op") == "leave_tailnet":
             yield "    " + ink.style("# " + w.TAILNET_NOTE.format(hostname=op["hostname"]),
                                       "dim")
-    if key == "update" and change.get("restart_required"):
-        note = w.RESTART_NOTES.get(str(change.get("restart_policy", "auto")), "")
-        if note:
-            yield "    " + ink.style("# " + note.format(address=address), "dim")
+    for text, loud in _data(change):
+        yield "    " + ink.style(f"# {text}", "bold red" if loud else "dim")
+    yield from _restart(change, key, address, lines, ink)
+
+
+def _around(change: JsonDoc, address: str) -> Iterator[str]:
+    """Comments on what happens around the change: a rolling replace, safety nets."""
+    after = list(change.get("roll_after") or [])
+    if after:
+        yield w.ROLL_AFTER.format(after=", ".join(after),
+                                  verb=w.noun(len(after), "is", "are"))
+    for op in change.get("operations", []):
+        if op.get("op") == "snapshot":
+            yield w.SNAPSHOT.format(keep=op.get("keep", 3), rollback=w.SNAPSHOT_ROLLBACK
+                                    if op.get("rollback") else "")
+        elif op.get("op") == "backup":
+            yield w.BACKUP.format(storage=op.get("storage", "?"), address=address)
+
+
+def _size(size: Any) -> str:
+    return f"{size} GiB" if size is not None else w.SIZE_UNKNOWN
+
+
+def _data(change: JsonDoc) -> Iterator[tuple[str, bool]]:
+    """(comment, loud): data volumes the change keeps (reassigned) or destroys."""
+    for op in change.get("operations", []):
+        if op.get("op") == "reassign":
+            target = op.get("target_slot")
+            yield w.DATA_KEPT.format(
+                slot=op.get("volume"), size=_size(op.get("size_gib")),
+                target=w.DATA_KEPT_AS.format(slot=target) if target != op.get("volume")
+                else ""), False
+    for volume in change.get("data_destroyed", []):
+        yield w.DATA_DESTROYED.format(slot=volume.get("slot"),
+                                      size=_size(volume.get("size_gib"))), True
+
+
+def _restart(change: JsonDoc, key: str, address: str, lines: list[Line],
+             ink: _Ink) -> Iterator[str]:
+    """What was pending before, and whether (and for what) the container restarts."""
+    if key != "update":
+        return
+    pending = list(change.get("pending") or [])
+    if pending:
+        yield "    " + ink.style("# " + w.PENDING.format(keys=", ".join(pending)), "dim")
+    if not change.get("restart_required"):
+        return
+    marked = any(line.effect == "restart" for line in lines)
+    what = w.RESTART_WHAT.get((marked, bool(pending)))
+    note = w.RESTART_NOTES.get(str(change.get("restart_policy", "auto")), "")
+    if note and what:
+        text = note.format(address=address, what=what)
+        if note.startswith("{what}"):  # a sentence starts with it
+            text = text[:1].upper() + text[1:]
+        yield "    " + ink.style("# " + text, "dim")
+
+
+def _kind(address: str) -> tuple[str, str]:
+    """(what it is, its name): `ha_rules.apart` -> (ha_rule, apart); a container's address
+    is its name."""
+    for prefix, kind in w.KINDS.items():
+        if address.startswith(prefix):
+            return kind, address[len(prefix):]
+    return w.KIND_DEFAULT, address
 
 
 def _headline(change: JsonDoc, key: str) -> str:
@@ -171,6 +245,8 @@ def _reason(change: JsonDoc, key: str) -> str:
     if key in ("create", "update", "no-op", "read"):
         return ""
     reason = str(change.get("action_reason") or "")
+    if reason.startswith(w.SAID_AS_IS):
+        return reason
     if reason in w.REASONS:
         return w.BECAUSE.format(reason=w.REASONS[reason])
     return w.AS_GIVEN.format(reason=reason) if reason else ""
@@ -189,7 +265,7 @@ def _field_lines(change: JsonDoc, key: str) -> Iterator[Line]:
     if key == "create":
         after = dict(change.get("after") or {})
         steps = after.pop(PROVISION, None)
-        if after.get("vmid") is None:
+        if after.get("vmid") is None and _kind(str(change["address"]))[0] == w.KIND_DEFAULT:
             after["vmid"] = w.KNOWN_AFTER_APPLY
         yield from leaf_lines("add", "", None, after, None)
         if steps:
@@ -216,14 +292,14 @@ def _steps_line(op: str, labels: Any) -> Line:
     return Line("change" if op == "change" else "add", PROVISION, "", names, _STEPS)
 
 
-def _migration(change: JsonDoc) -> tuple[str, str]:
+def _migration(change: JsonDoc) -> tuple[str, str, bool]:
     for op in change.get("operations", []):
         if op.get("op") == "migrate":
-            return str(op.get("source", "?")), str(op.get("target", "?"))
-    return "?", "?"
+            return str(op.get("source", "?")), str(op.get("target", "?")), bool(op.get("restart"))
+    return "?", "?", False
 
 
-def _aligned(lines: list[Line], ink: _Ink, *, migrate: tuple[str, str]) -> Iterator[str]:
+def _aligned(lines: list[Line], ink: _Ink, *, migrate: tuple[str, str, bool]) -> Iterator[str]:
     """Field lines with the `=` signs lined up, as Terraform does."""
     width = max((len(line.path) for line in lines if line.effect != _STEPS), default=0)
     for line in lines:
@@ -246,9 +322,11 @@ def _aligned(lines: list[Line], ink: _Ink, *, migrate: tuple[str, str]) -> Itera
         yield text
 
 
-def _note(effect: str | None, migrate: tuple[str, str]) -> str:
+def _note(effect: str | None, migrate: tuple[str, str, bool]) -> str:
     if effect is None or effect == "live":
         return ""
+    if effect == "migrate" and migrate[2]:
+        effect = "migrate_restart"
     return w.EFFECT_NOTES.get(effect, effect).format(old=migrate[0], new=migrate[1])
 
 

@@ -16,7 +16,10 @@ operations name them, specs/0052); `plan_from_json` refuses a document of anothe
 version (format 2.0 added routes and secret references: a 1.x plan may hold placeholders).
 2.1 added `DeleteContainer.hostname` (adoption); 2.2 names provisioning steps (`provision`
 operations with `steps` and `fingerprints`, a `provision` diff listing the steps that run)
-and adds `leave_tailnet` and a change's `taint`.
+and adds `leave_tailnet` and a change's `taint`; 2.3 the data-safety operations (reassign,
+snapshots, backups) and a change's `pending`, `data_destroyed` and `roll_after`; 2.4 the
+Proxmox VE 9 operations (`raw_lxc`, `ha`, `ha_rule`, a create's `pull`); 2.5 a create's
+`recreates` (the copy on a lost node it stands in for, specs/0063).
 """
 
 from __future__ import annotations
@@ -27,22 +30,21 @@ from typing import Any, Final
 
 from pxrun import __version__
 from pxrun.errors import PlanError
-from pxrun.plan.model import Action, FieldDiff, Plan, ResourceChange
-from pxrun.pve.config import key_for, option_for
+from pxrun.plan.model import Action, FieldDiff, MoveVolume, Plan, ResizeVolume, ResourceChange
+from pxrun.pve.config import key_for, option_for, slot_of
 from pxrun.pve.options import ChangeKind
 
-FORMAT_VERSION: Final = "2.2"
+FORMAT_VERSION: Final = "2.5"
 """major.minor: readers accept any minor of their major; additions bump the minor."""
 
 JsonDoc = dict[str, Any]
 
-_MOUNT_SIZE = re.compile(r"^mounts\.mp\d+\.size$")
-_MOUNT_PLACE = re.compile(r"^mounts\.mp\d+\.(?:volume|storage)$")
+_MOUNT_VOLUME = re.compile(r"^mounts\.mp\d+\.(?:volume|size)$")
 _EFFECTS: Final[dict[ChangeKind, str | None]] = {
     ChangeKind.RESIZE: "resize", ChangeKind.MIGRATE: "migrate",
     ChangeKind.MOVE_VOLUME: "move_volume", ChangeKind.POOL: "pool",
     ChangeKind.POWER: "power", ChangeKind.PROVISION: "provision",
-    ChangeKind.REPLACE: "replace", ChangeKind.NOT_COMPARED: None,
+    ChangeKind.REPLACE: "replace", ChangeKind.NOT_COMPARED: None, ChangeKind.HA: "ha",
 }
 
 
@@ -114,6 +116,9 @@ def _change(change: ResourceChange) -> JsonDoc:
         "restart_policy": change.restart_policy,
         "prune": change.prune,
         "depends_on": list(change.depends_on),
+        "pending": list(change.pending),
+        "data_destroyed": [v.model_dump(mode="json") for v in change.data_destroyed],
+        "roll_after": list(change.roll_after),
         "operations": [op.model_dump(mode="json") for op in change.operations],
         "taint": change.taint.model_dump(mode="json") if change.taint is not None else None,
     }
@@ -143,14 +148,20 @@ def diff_effect(diff: FieldDiff, change: ResourceChange) -> str | None:
         kind = option_for(diff.path).kind
     except KeyError:  # no option row: ownership (marker, tag) restored by a live write
         return "live"
-    ops = {op.op for op in change.operations}
-    if kind is ChangeKind.MOUNT:
-        if _MOUNT_SIZE.match(diff.path) and "resize" in ops:
-            return "resize"
-        if _MOUNT_PLACE.match(diff.path) and "move_volume" in ops:
-            return "move_volume"
+    if kind is ChangeKind.MOUNT and _MOUNT_VOLUME.match(diff.path):
+        slot = slot_of(diff.path)
+        resized = any(isinstance(op, ResizeVolume) and op.disk == slot
+                      for op in change.operations)
+        moved = any(isinstance(op, MoveVolume) and op.volume == slot
+                    for op in change.operations)
+        if resized or moved:
+            return "move_and_resize" if resized and moved else (
+                "resize" if resized else "move_volume")
     elif kind in _EFFECTS:
         return _EFFECTS[kind]
+    if kind is ChangeKind.RAW:  # the config file: read when the container starts
+        return "restart" if any(op.op == "raw_lxc" and op.pending
+                                for op in change.operations) else "live"
     pending = {key for op in change.operations if op.op == "config" for key in op.pending}
     pending |= {op.slot for op in change.operations if op.op == "detach_mount"
                 and change.restart_required}

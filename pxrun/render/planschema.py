@@ -18,12 +18,20 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from pxrun.plan.model import Action, Operation, PlanDiagnostic, Summary, Taint, UnknownContainer
+from pxrun.plan.model import (
+    Action,
+    DataVolume,
+    Operation,
+    PlanDiagnostic,
+    Summary,
+    Taint,
+    UnknownContainer,
+)
 from pxrun.render.jsonplan import FORMAT_VERSION
 
 SCHEMA_ID = "https://pxrun.dev/schemas/plan.schema.json"
-EFFECTS = ("live", "restart", "resize", "migrate", "move_volume", "pool", "power",
-           "provision", "replace")
+EFFECTS = ("live", "restart", "resize", "migrate", "move_volume", "move_and_resize", "pool",
+           "power", "provision", "replace", "ha")
 
 _STR = {"type": "string"}
 _BOOL = {"type": "boolean"}
@@ -60,7 +68,7 @@ def plan_schema() -> dict[str, Any]:
     operations = _structure(TypeAdapter(tuple[Operation, ...]).json_schema(
         mode="serialization", ref_template="#/$defs/{model}"))
     defs: dict[str, Any] = dict(operations.pop("$defs", {}))
-    for model in (PlanDiagnostic, UnknownContainer, Summary, Taint):
+    for model in (PlanDiagnostic, UnknownContainer, Summary, Taint, DataVolume):
         schema = _structure(model.model_json_schema(mode="serialization",
                                                     ref_template="#/$defs/{model}"))
         defs.update(schema.pop("$defs", {}))
@@ -89,6 +97,12 @@ def plan_schema() -> dict[str, Any]:
         "restart_policy": {"enum": ["auto", "never", "ask"]},
         "prune": {**_BOOL, "description": "A managed container that left the spec."},
         "depends_on": _array(_STR),
+        "pending": {**_array(_STR), "description": "Config keys pending since an earlier "
+                    "change; a restart applies them (since 2.3)."},
+        "data_destroyed": {**_array(_ref("DataVolume")), "description": "Data volumes this "
+                           "change destroys (since 2.3)."},
+        "roll_after": {**_array(_STR), "description": "Replicas whose replacement must be up "
+                       "before this one starts: a rolling replace (since 2.3)."},
         "operations": {**operations, "description": "The ordered steps apply runs."},
         "taint": {"anyOf": [_ref("Taint"), {"type": "null"}],
                   "description": "Tainted: a change of it failed (the provisioning step and "

@@ -66,6 +66,11 @@ TAILNET_NOTE: Final = ("its node {hostname} is removed from the tailnet "
 
 BECAUSE: Final = "(because {reason})"
 AS_GIVEN: Final = "({reason})"
+SAID_AS_IS: Final = ("image updated:",)  # reasons shown as they are: `# image updated: ...`
+
+# What a change is a change of: containers, and the stack's HA rules (`ha_rules.<name>`).
+KINDS: Final[dict[str, str]] = {"ha_rules.": "ha_rule"}
+KIND_DEFAULT: Final = "container"
 
 # --- fields -------------------------------------------------------------------------------
 # What a changed field costs, by the effect the JSON plan gives each diff.
@@ -75,10 +80,13 @@ EFFECT_NOTES: Final[dict[str, str]] = {
     "restart": "needs restart",
     "resize": "resize",
     "migrate": "migrate {old} → {new}",
-    "move_volume": "move volume",
+    "migrate_restart": "migrate {old} → {new}: stopped, moved, started again",
+    "move_volume": "move volume: the container is stopped for it",
+    "move_and_resize": "move volume (the container is stopped for it), then resize",
     "provision": "re-provision",
     "pool": "",
     "power": "",
+    "ha": "HA resource",
 }
 
 ARROW: Final = "→"
@@ -86,11 +94,31 @@ SENSITIVE: Final = "(sensitive)"
 KNOWN_AFTER_APPLY: Final = "(known after apply)"
 
 RESTART_NOTES: Final[dict[str, str]] = {
-    "auto": "pxrun restarts {address} to apply the changes marked # needs restart",
-    "never": "changes marked # needs restart stay pending until {address} restarts "
-             "(restart policy: never)",
-    "ask": "apply asks before restarting {address} for the changes marked # needs restart",
+    "auto": "pxrun restarts {address} to apply {what}",
+    "never": "{what} stay pending until {address} restarts (restart policy: never)",
+    "ask": "apply asks before restarting {address} to apply {what}",
 }
+# What the restart applies: changes of this plan (marked), or pending since before, or both.
+RESTART_WHAT: Final[dict[tuple[bool, bool], str]] = {
+    (True, False): "the changes marked # needs restart",
+    (False, True): "the pending changes",
+    (True, True): "the changes marked # needs restart and the pending ones",
+}
+PENDING: Final = "pending since an earlier change: {keys}"
+
+# --- what happens around a change: rolling, safety nets, data ----------------------
+
+TAINT_SUMMARY: Final = ("it is marked tainted: the next plan shows what is left, and apply "
+                         "finishes it")
+ROLL_AFTER: Final = ("rolling replace: starts once {after} {verb} running again with an "
+                     "address")
+SNAPSHOT: Final = "snapshot pxrun-<time> first (the last {keep} are kept){rollback}"
+SNAPSHOT_ROLLBACK: Final = "; rolled back if the change fails"
+BACKUP: Final = "backed up to {storage} first (vzdump): `pxrun restore {address}` brings it back"
+DATA_KEPT: Final = "data kept: {slot} ({size}) moves to the new container{target}"
+DATA_KEPT_AS: Final = " as {slot}"
+DATA_DESTROYED: Final = "data destroyed: {slot} ({size})"
+SIZE_UNKNOWN: Final = "size unknown"
 
 # --- sections -----------------------------------------------------------------------------
 

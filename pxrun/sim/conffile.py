@@ -12,7 +12,7 @@ sorted, then raw `lxc.*` keys in their own order. The pending section's deletion
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,8 +73,12 @@ def render(conf: Mapping[str, str], raw_lxc: Iterable[tuple[str, str]],
     return text
 
 
-def parse(text: str) -> ConfFile:
-    """parse_pct_config: sections, descriptions, keys and raw `lxc.*` lines."""
+def parse(text: str, warn: Callable[[str], None] | None = None) -> ConfFile:
+    """parse_pct_config: sections, descriptions, keys and raw `lxc.*` lines.
+
+    A line that is none of those raises ValueError, unless `warn` is given: then, as
+    pve-container does when it reads a file someone edited by hand, the line is skipped
+    and `warn` gets it (the caller words the warning)."""
     out = ConfFile()
     section: dict[str, Any] = out.conf
     raw: list[tuple[str, str]] = out.raw_lxc
@@ -108,7 +112,10 @@ def parse(text: str) -> ConfFile:
             continue
         found = _KEY.match(line)
         if not found:
-            raise ValueError(f"unable to parse config line: {line!r}")
+            if warn is None:
+                raise ValueError(f"unable to parse config line: {line!r}")
+            warn(line)
+            continue
         key, value = found.groups()
         if section is out.pending and key == "delete":
             out.pending_delete = [k for k in re.split(r"[,;\s]+", value) if k]

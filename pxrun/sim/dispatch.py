@@ -65,6 +65,7 @@ class Reply:
     params: dict[str, Any] = field(default_factory=dict)
     authid: str | None = None
     delay: float = 0.0  # seconds to hold a 401 back, as pveproxy does (outside any worker slot)
+    headers: dict[str, str] = field(default_factory=dict)  # besides the API's own (registry)
 
 
 def _load_validator() -> Validator | None:
@@ -100,6 +101,10 @@ class Dispatcher:
         header: Callable[[str], str | None],
         body: bytes,
     ) -> Reply:
+        if (path.startswith("/v2") and path.rstrip("/") == "/v2") or path.startswith("/v2/"):
+            from pxrun.sim import registry  # the catalog as a registry mirror (registry.py)
+
+            return registry.handle(self.sim, method, unquote(path))
         if not path.startswith(API_PREFIX + "/"):
             return _error(ApiError(501, f"no such file '{path}'"))
         raw_rel = path[len(API_PREFIX) :].rstrip("/") or "/"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,13 +25,15 @@ from pxrun.sim.statelock import StateBusy, read_owner
 
 
 @contextmanager
-def running_simulator(state_dir: Path, *, request_log: Path | None = None) -> Iterator[SimFacts]:
+def running_simulator(state_dir: Path, *, request_log: Path | None = None,
+                      request_scrub: Callable[[str], str] | None = None) -> Iterator[SimFacts]:
     """Initialise `state_dir` on first use, serve it for the duration of the block, save it;
-    or yield the facts of the `pxrun sim serve` that already serves it."""
+    or yield the facts of the `pxrun sim serve` that already serves it. `request_scrub`
+    rewrites each `request_log` line before it is written (the client's own redaction)."""
     state_dir = Path(state_dir).absolute()
     if not is_initialised(state_dir):
         init_state(state_dir)
-    runtime = SimRuntime(state_dir, request_log=request_log)
+    runtime = SimRuntime(state_dir, request_log=request_log, request_scrub=request_scrub)
     try:
         runtime.start()
     except StateBusy as busy:

@@ -96,13 +96,15 @@ class PctRunner:
     def prepare(self, node: str, request: pct.Command, *, env: Mapping[str, str],
                 cwd: str = "/root") -> Outcome:
         """What `request` amounts to on `node`. Never raises for pct's own failures."""
+        if self.etc_pve is not None:  # a shell's `mv x /etc/pve/lxc/101.conf; pct start 101`
+            self.etc_pve.sync(self.sim, deliver=False)
         try:
             return self._prepare(node, request, env, cwd)
         except pct.PctError as exc:
             return Done(exc.status, stderr=exc.message.encode())
         finally:
             if self.etc_pve is not None and isinstance(request, pct.Set):
-                self.etc_pve.refresh(self.sim)
+                self.etc_pve.refresh(self.sim, deliver=False)
 
     def _prepare(self, node: str, request: pct.Command, env: Mapping[str, str],
                  cwd: str) -> Outcome:

@@ -5,9 +5,10 @@ and body), `status`, `duration_ms`, `authid` (null when unauthenticated), and
 `lost_answer: true` when the simulator carried the request out but dropped the connection
 instead of answering. Secrets never reach the file: any parameter whose name contains
 `password`, `secret`, `ticket` or `otp`, or equals `tfa-challenge`, is replaced by `"***"`;
-headers (cookies, tickets, token secrets, CSRF tokens) are not logged at all. Appends are
-serialised with a lock and flushed per line so a crashed or killed simulator leaves a
-readable log.
+headers (cookies, tickets, token secrets, CSRF tokens) are not logged at all. A client that
+knows more secrets than these names (`pxrun --sim` knows its spec's) passes `scrub`, which
+every line goes through before it is written. Appends are serialised with a lock and flushed
+per line so a crashed or killed simulator leaves a readable log.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import datetime as dt
 import json
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -45,8 +47,9 @@ class RequestLog:
     write stops the log, the API keeps answering, and `close` reports the failure once.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, scrub: Callable[[str], str] | None = None) -> None:
         self.path = path
+        self._scrub = scrub
         self._lock = threading.Lock()
         self._failure = ""
         try:
@@ -77,6 +80,8 @@ class RequestLog:
         if lost:  # carried out, but the connection was dropped instead of answering
             entry["lost_answer"] = True
         line = json.dumps(entry, default=str)
+        if self._scrub is not None:
+            line = self._scrub(line)
         with self._lock:
             if self._out is not None:
                 try:

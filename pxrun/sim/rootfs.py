@@ -178,6 +178,8 @@ def ensure_nodefs(state_dir: Path, node: str) -> Path:
     (root / "etc/os-release").write_text(
         Distro("debian", "12", "apt").os_release(), encoding="utf-8")
     (root / "etc/hostname").write_text(node + "\n", encoding="utf-8")
+    for name in ("subuid", "subgid"):  # what a fresh Proxmox VE install allows root
+        (root / "etc" / name).write_text("root:100000:65536\n", encoding="utf-8")
     return root
 
 

@@ -19,6 +19,7 @@ import os
 import shutil
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -221,8 +222,10 @@ class SimRuntime:
 
     def __init__(self, state_dir: Path, *, port: int = 0, ssh_port: int = 0,
                  request_log: Path | None = None, settings: SimSettings | None = None,
-                 persist_settings: bool = False) -> None:
+                 persist_settings: bool = False,
+                 request_scrub: Callable[[str], str] | None = None) -> None:
         self.state_dir = Path(state_dir)
+        self._request_scrub = request_scrub
         self._port = port
         self._ssh_port = ssh_port
         self._request_log = request_log
@@ -265,7 +268,8 @@ class SimRuntime:
             token_id, token_secret = auth.init_credentials(self.state_dir)
             keys = ensure_ssh_keys(self.state_dir)
             self._http = SimServer(self.sim, self.state_dir, host=HOST, port=self._port,
-                                   request_log=self._request_log)
+                                   request_log=self._request_log,
+                                   request_scrub=self._request_scrub)
             self._http.start()
             self._ssh = NodeSSHServer(self.sim, self.state_dir, keys, host=HOST,
                                       port=self._ssh_port)

@@ -156,7 +156,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.server.serve_one(self)
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_GET
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = do_GET
 
     def parse_request(self) -> bool:
         """A lean replacement for http.server's parser (which runs the e-mail parser on every
@@ -238,6 +238,7 @@ class SimServer:
         host: str = "127.0.0.1",
         port: int = 0,
         request_log: Path | None = None,
+        request_scrub: Callable[[str], str] | None = None,
     ) -> None:
         _register_routes()
         self.sim = sim
@@ -249,7 +250,7 @@ class SimServer:
         self._limiter = _Limiter(lambda: self.dispatcher.settings.concurrency, self.stats)
         self._node_workers = _NodeWorkers()
         self._dates = _DateCache()
-        self._log = RequestLog(request_log) if request_log else None
+        self._log = RequestLog(request_log, request_scrub) if request_log else None
         self._ssl = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._ssl.minimum_version = ssl.TLSVersion.TLSv1_2
         self._ssl.load_cert_chain(self.tls.cert_file, self.tls.key_file)
@@ -468,8 +469,9 @@ class SimServer:
             "Server: pve-api-daemon/3.0",
             f"Content-Length: {len(reply.body)}",
         ]
-        if reply.body:
+        if reply.body and "Content-Type" not in reply.headers:
             lines.append(f"Content-Type: {JSON_CONTENT_TYPE}")
+        lines += [f"{name}: {value}" for name, value in reply.headers.items()]
         lines.append(f"Expires: {date}")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", errors="replace")
         handler.wfile.write(head + reply.body)

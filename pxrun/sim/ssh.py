@@ -6,7 +6,8 @@ must be on the node you logged in to, exactly as `pct` on a real node only sees 
 configs. Only the client key created at `sim init` (`<state_dir>/ssh_key`) is accepted.
 
 A node is a node: every exec request runs in the node's shell (bash in a bubblewrap view of
-`<state_dir>/nodefs/<node>/`, with `/usr/sbin/pct`, `sudo` and a read-only `/etc/pve`), so
+`<state_dir>/nodefs/<node>/`, with `/usr/sbin/pct`, `sudo` and `/etc/pve`, whose
+container configs a root shell may edit: etcpve.py), so
 pipes, lists, `mktemp`, `test -e`, `bash -lc` and `pct push … && pct exec …` work. A command
 line that *is* one pct invocation skips the shell and is answered at once, with the same
 code (`pctrun`), which keeps a provisioning step's overhead to one sandbox. SFTP (and scp)
@@ -247,14 +248,21 @@ class NodeSSHServer:
         need_bwrap()
         assert self._sockets is not None and self._etc_pve is not None
         root = self.node_root(node)
-        await asyncio.to_thread(self._etc_pve.refresh, self.sim)
+        etc_pve = self._etc_pve
+        view = etc_pve.view(node)
+        before = await asyncio.to_thread(etc_pve.refresh, self.sim)
         binds = [sandbox.Bind(self._sockets.path_for(node), SOCKET_IN_VIEW),
-                 sandbox.Bind(self._etc_pve.view(node), "/etc/pve", read_only=True),
-                 sandbox.Bind(self._etc_pve.nodes_dir, "/etc/pve/nodes", read_only=True)]
+                 sandbox.Bind(view, "/etc/pve", read_only=True),
+                 sandbox.Bind(etc_pve.nodes_dir, "/etc/pve/nodes")]
         shell = "/bin/bash" if os.path.exists("/bin/bash") else "/bin/sh"
         argv = sandbox.node_argv(root, node, [shell, "-c", command], {**_NODE_ENV, **env},
                                  sbin_tools=self._node_tools, binds=binds)
-        return await _pipe(argv, process)
+        status = await _pipe(argv, process)
+        # what the command wrote under /etc/pve is the config now (or refused: etcpve.py)
+        after = await asyncio.to_thread(etc_pve.sync, self.sim)
+        for message in [*before.messages, *after.messages]:
+            process.stderr.write(f"{message}\n".encode())
+        return 1 if after.refused and status == 0 else status
 
 
 class _Auth(asyncssh.SSHServer):

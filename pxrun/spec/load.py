@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from pxrun.errors import Diagnostic, SecretsError, SpecError, UsageError
 from pxrun.spec import secrets as sops
+from pxrun.spec.derived import Secrecy, Shadow, ref_name
 from pxrun.spec.diagnose import Problem, Where, fold, validation_problems
 from pxrun.spec.graph import did_you_mean, resolve_dependencies
 from pxrun.spec.legacy import convert, is_legacy
@@ -36,7 +37,8 @@ from pxrun.spec.yamlsrc import Path as DataPath
 if TYPE_CHECKING:
     from pxrun.spec.model import Stack
 
-STACK_KEYS = ("version", "stack", "cluster", "vars", "secrets", "defaults", "containers")
+STACK_KEYS = ("version", "stack", "cluster", "vars", "secrets", "defaults", "containers",
+              "ha_rules")
 SINGLE_KEYS = ("version", "stack", "cluster", "secrets")
 MAX_COUNT = 1000
 DEFAULT_FILE = "pxrun.yaml"
@@ -52,7 +54,8 @@ class LoadedStack:
     """The spec files that make up the stack, in merge order."""
     secrets_file: Path | None = None
     locations: Mapping[str, str] = field(default_factory=dict)
-    """Container name -> 'file:line:col' of its entry, for later (plan-time) messages."""
+    """Container name -> 'file:line:col' of its entry, for later (plan-time) messages;
+    also 'name.field' -> where that field of the container was written (or its default)."""
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
     """Every secret the spec may use, by its name in templates -> its value: each value of
     the sops file (`secrets.db.password`) and each environment variable the spec reads
@@ -66,6 +69,14 @@ class LoadedStack:
     def secret_strings(self) -> frozenset[str]:
         """The secret values: what output redacts."""
         return frozenset(self.secrets.values())
+
+    def where(self, address: str | None, path: str | None) -> str | None:
+        """'file:line:col' of a container's field (its entry when the field was not
+        written; None for what the spec does not hold)."""
+        if address is None:
+            return None
+        head = path.split(".", 1)[0] if path else None
+        return self.locations.get(f"{address}.{head}") or self.locations.get(address)
 
     def redact(self, text: str) -> str:
         """`text` with every decrypted secret value replaced by '***'."""
@@ -288,6 +299,7 @@ class _Stack:
         self.found = loader.stack_keys(docs)
         self.vars = loader.union("vars", docs)
         self.defaults = loader.union("defaults", docs)
+        self.ha_rules = loader.union("ha_rules", docs)
         self.containers: dict[str, _Resolved] = {}
         self.template_paths: set[tuple[str, DataPath]] = set()
 
@@ -310,13 +322,23 @@ class _Stack:
         env = WatchedScope(loader.environ, "env")
         stack_name = self.found.get("stack", (None,))[0]
         vars_prov = Provenance(self.vars.layers or [Layer(self.first, ("vars",))])
-        vars_data = Renderer({"env": env, "secrets": secrets}).render(
-            self.vars.data, {}, self._reporter("", vars_prov, ("vars",)))
+        shadow = Shadow()
+        hidden = {"env": shadow.leaves(loader.environ, "env"),
+                  "secrets": shadow.leaves(secrets, "secrets")}
+        names = ["env", "secrets"] if loader.secret_values else ["env"]
+        vars_data = Renderer({"env": env, "secrets": secrets}, Secrecy(shadow, hidden, names)
+                             ).render(self.vars.data, {}, self._reporter("", vars_prov, ("vars",)),
+                                      derived=self._derived("vars"))
         if loader.overrides:
             vars_data, problems = apply_overrides(vars_data, loader.overrides)
             loader.diags.extend(problems)
+        self._read_env(env)
+        hidden["vars"], vars_secret = shadow.within(vars_data, loader.secret_values.values(),
+                                                    "vars")
         renderer = Renderer({"vars": Scope.wrap(vars_data, "vars"), "env": env,
-                             "secrets": secrets, "stack": stack_name})
+                             "secrets": secrets, "stack": stack_name},
+                            Secrecy(shadow, {**hidden, "stack": stack_name},
+                                    [*names, *(["vars"] if vars_secret else [])]))
         defaults = [Layer(layer.doc, layer.prefix, "defaults") for layer in self.defaults.layers]
         for name, entry, body in loader.entries(self.docs):
             own = {k: v for k, v in body.items() if k != "count"}
@@ -328,7 +350,8 @@ class _Stack:
             extra: dict[str, Any] = {"name": name}
             if entry.index is not None:
                 extra["index"] = entry.index
-            data = renderer.render(merged, extra, self._reporter(name, prov))
+            data = renderer.render(merged, extra, self._reporter(name, prov),
+                                   derived=self._derived(f"containers.{name}"))
             data = {**data, "name": name}
             self.containers[name] = _Resolved(entry, prov, data)
         self._dependencies(loader.groups)
@@ -337,15 +360,34 @@ class _Stack:
         if "cluster" in self.found:  # an inline block may take its token from env or secrets
             cluster_prov = Provenance([Layer(self.found["cluster"][1], ("cluster",))])
             result["cluster"] = renderer.render(result["cluster"], {}, self._reporter(
-                "", cluster_prov, ("cluster",)))
+                "", cluster_prov, ("cluster",)), derived=self._derived("cluster"))
         if vars_data:
             result["vars"] = vars_data
+        if self.ha_rules.layers:  # one mapping over every file; Jinja like the containers
+            rules_prov = Provenance(self.ha_rules.layers)
+            result["ha_rules"] = renderer.render(self.ha_rules.data, {}, self._reporter(
+                "", rules_prov, ("ha_rules",)))
         result["containers"] = {n: r.data for n, r in self.containers.items()}
-        for key in sorted(keys_read(env)):
-            value = loader.environ.get(key, "")
-            if len(value) >= sops.MIN_SECRET:
-                loader.secret_values[f"env.{key}"] = value
+        result["groups"] = {g: m for g, m in loader.groups.items() if m}
+        self._read_env(env)
         return result
+
+    def _read_env(self, env: WatchedScope) -> None:
+        """Every environment variable a template read is a secret of the spec."""
+        for key in sorted(keys_read(env)):
+            value = self.loader.environ.get(key, "")
+            if len(value) >= sops.MIN_SECRET:
+                self.loader.secret_values[f"env.{key}"] = value
+
+    def _derived(self, prefix: str) -> Callable[[DataPath, str], None]:
+        """A callback registering a value rendered from a transformed secret as a secret
+        of its own, named after where it was rendered (`containers.web.description`)."""
+
+        def register(path: DataPath, value: str) -> None:
+            if len(value) >= sops.MIN_SECRET:
+                self.loader.secret_values[ref_name(prefix, path)] = value
+
+        return register
 
     def _dependencies(self, groups: dict[str, list[str]]) -> None:
         def locate(name: str, path: DataPath) -> Mark:
@@ -371,9 +413,10 @@ class _Stack:
             origin = resolved.provenance.origin(rel)
             note = "from defaults" if origin.layer.label == "defaults" else ""
             return Where(origin.mark, origin.key_mark, str(path[1]), rel, note)
-        if path and path[0] == "vars" and self.vars.layers:
-            origin = Provenance(self.vars.layers).origin(path[1:])
-            return Where(origin.mark, origin.key_mark, "", path)
+        for name, union in (("vars", self.vars), ("ha_rules", self.ha_rules)):
+            if path and path[0] == name and union.layers:
+                origin = Provenance(union.layers).origin(path[1:])
+                return Where(origin.mark, origin.key_mark, "", path)
         doc = self.first
         if path and path[0] == "containers":
             doc = next((d for _, d in self.docs if "containers" in d.data), doc)
@@ -432,6 +475,10 @@ def load_stack(path: Path, *, environ: Mapping[str, str] | None = None,
     model = stack.validate(data) if docs else None
     if model is not None:
         stack.local_files(model)
+        for key, value in sops.secret_fields(model.containers, "containers").items():
+            loader.secret_values.setdefault(key, value)
+        if model.cluster is not None and not isinstance(model.cluster, str):
+            loader.secret_values.update(sops.secret_fields(model.cluster, "cluster"))
     diags = loader.diags + fold(loader.problems)
     secret_strings = set(loader.secret_values.values())
     if secret_strings:
@@ -443,6 +490,10 @@ def load_stack(path: Path, *, environ: Mapping[str, str] | None = None,
     for name, resolved in stack.containers.items():
         mark = resolved.entry.doc.key_mark(("containers", resolved.entry.name))
         locations[name] = f"{mark.file}:{mark.line}:{mark.col}"
+        for key in resolved.data:  # where each field was written: the line to change
+            if key != "name":
+                where = stack.locate(("containers", name, key)).mark
+                locations[f"{name}.{key}"] = f"{where.file}:{where.line}:{where.col}"
     return LoadedStack(model, tuple(file for file, _ in docs),
                        stack.found["secrets"][0] if "secrets" in stack.found else None,
                        locations, dict(sorted(loader.secret_values.items())),

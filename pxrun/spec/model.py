@@ -28,6 +28,7 @@ from pxrun.spec.model_container import (
 from pxrun.spec.model_net import Network
 from pxrun.spec.model_partial import TEMPLATED, raw_model
 from pxrun.spec.model_provision import DockerOptions, File, Provision, RunStep, Tailscale, User
+from pxrun.spec.model_pve9 import HaRule, HaSettings, IdMap, IdRange, RuleName, rule_members
 from pxrun.spec.model_storage import Device, Mount, RootFs
 from pxrun.spec.rules import ContainerName, StackName, between, fail, matches
 
@@ -41,6 +42,10 @@ __all__ = [
     "DockerOptions",
     "Features",
     "File",
+    "HaRule",
+    "HaSettings",
+    "IdMap",
+    "IdRange",
     "Lifecycle",
     "Mount",
     "Network",
@@ -77,9 +82,18 @@ class Stack(SpecModel):
     """Variables for {{ vars.x }} expressions."""
     containers: dict[ContainerName, Container] = {}
     """Containers by name."""
+    ha_rules: dict[RuleName, HaRule] | None = None
+    """PVE 9 HA rules (node and resource affinity) over the stack's containers."""
+    groups: dict[ContainerName, list[ContainerName]] = {}
+    """Counted containers (`count:`) -> their replicas, e.g. web -> [web-1, web-2]: what a
+    rolling replace goes through one `max_unavailable` at a time."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Stack:
+        for group, members in self.groups.items():
+            missing = [m for m in members if m not in self.containers]
+            if missing:
+                raise fail(f"group {group} names {', '.join(missing)}, not in the stack")
         vmids: dict[int, str] = {}
         for key, ct in self.containers.items():
             if ct.name != key:
@@ -94,6 +108,10 @@ class Stack(SpecModel):
         cycle = _find_cycle({k: c.depends_on for k, c in self.containers.items()})
         if cycle:
             raise fail("depends_on has a cycle: " + " -> ".join(cycle))
+        if self.ha_rules:
+            rules = {name: rule.model_copy(update={"resources": rule_members(
+                name, rule, self.containers)}) for name, rule in self.ha_rules.items()}
+            object.__setattr__(self, "ha_rules", rules)
         return self
 
 
@@ -148,3 +166,5 @@ class StackFile(SpecModel):
     """Deep-merged under every container."""
     containers: dict[ContainerName, ContainerEntry] | None = None
     """Containers by name."""
+    ha_rules: dict[RuleName, HaRule] | None = None
+    """PVE 9 HA rules (node and resource affinity) over the stack's containers."""

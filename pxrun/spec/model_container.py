@@ -17,6 +17,15 @@ from pydantic import BeforeValidator, ValidationInfo, field_validator, model_val
 from pxrun.spec.model_base import DeviceSlot, MountSlot, NetSlot, SpecModel, as_list, slot_index
 from pxrun.spec.model_net import Network
 from pxrun.spec.model_provision import EnvName, Provision
+from pxrun.spec.model_pve9 import (
+    Entrypoint,
+    HaSettings,
+    IdMap,
+    ImageRef,
+    LxcLine,
+    container_checks,
+    pve9_defaults,
+)
 from pxrun.spec.model_storage import Device, Mount, RootFs
 from pxrun.spec.rules import (
     MAX_GIB,
@@ -125,6 +134,19 @@ class Lifecycle(SpecModel):
     """When a change needs a restart: do it (auto), leave it pending (never), or ask."""
     create_before_destroy: bool | None = None
     """On replace, create the new container before deleting the old one."""
+    data: Literal["keep", "discard"] = "keep"
+    """Volume mount points hold data: on a replace, keep hands them (and unused disks) to the
+    new container; discard destroys them with the old one (the plan says so)."""
+    snapshot: Literal["before_change"] | None = None
+    """before_change: take a pxrun-<time> snapshot before a change that restarts, migrates or
+    moves a volume of the container (needs snapshot-capable storage)."""
+    snapshot_keep: Annotated[int, between("snapshot_keep", 1, 100)] = 3
+    """How many pxrun-<time> snapshots to keep; older ones are deleted."""
+    backup_before_destroy: StorageId | None = None
+    """A storage for backups: vzdump the container there before a delete or replace."""
+    max_unavailable: Annotated[int, between("max_unavailable", 1, 1000)] = 1
+    """Replicas of a count group replaced at once (a rolling replace): each next one starts
+    when the replaced one runs again with an address."""
     on_node_lost: Literal["alert", "recreate"] = "alert"
     """What `pxrun watch` does when the container's node stops answering for longer than
     its --node-timeout: alert only (default), or recreate it on another node. recreate is
@@ -156,6 +178,9 @@ class Container(SpecModel):
     """auto, a node name, or a list of allowed nodes."""
     template: Template | None = None
     """OS template: shorthand (debian-12, ubuntu-24.04, alpine) or a volid."""
+    image: ImageRef | None = None
+    """OCI image of an application container (Proxmox VE 9.1), e.g.
+    docker.io/library/nginx:1.27; takes the place of template."""
     storage: StorageId = "local-lvm"
     """Storage of the root filesystem."""
     resources: Resources = Resources()
@@ -186,6 +211,8 @@ class Container(SpecModel):
     """Protect the container from removal in Proxmox."""
     pool: PoolId | None = None
     """Resource pool to add the container to."""
+    ha: HaSettings | None = None
+    """Manage the container as a Proxmox HA resource."""
     nameserver: Annotated[list[Nameserver] | None, BeforeValidator(split_list)] = None
     """DNS servers; the host's when both nameserver and searchdomain are unset."""
     searchdomain: Annotated[list[DnsName] | None, BeforeValidator(split_list)] = None
@@ -202,8 +229,16 @@ class Container(SpecModel):
     """Number of ttys, 0-6."""
     cmode: Literal["tty", "console", "shell"] | None = None
     """Console mode."""
+    entrypoint: Entrypoint | None = None
+    """Command run as init (Proxmox VE 9.1; an image's own entrypoint when unset)."""
     hookscript: HookScript | None = None
     """Hook script volid like local:snippets/hook.pl (root@pam only)."""
+    lxc: list[LxcLine] | None = None
+    """Raw lxc.* config lines (cgroup device rules, mount entries), in order; set by
+    editing the config file on the node over SSH (no API token can)."""
+    idmap: IdMap | None = None
+    """uid/gid ranges shared with the node (unprivileged containers); also allowed in the
+    node's /etc/subuid and /etc/subgid."""
     env: dict[EnvName, str] | None = None
     """Runtime environment variables of the container (PVE 9)."""
     password: Password | None = None
@@ -221,8 +256,8 @@ class Container(SpecModel):
     @classmethod
     def _hostname_defaults_to_name(cls, data: Any) -> Any:
         if isinstance(data, dict) and data.get("hostname") is None and "name" in data:
-            return {**data, "hostname": data["name"]}
-        return data
+            data = {**data, "hostname": data["name"]}
+        return pve9_defaults(data)
 
     @field_validator("node")
     @classmethod
@@ -246,7 +281,7 @@ class Container(SpecModel):
         }
 
     @model_validator(mode="after")
-    def _cross_checks(self) -> Container:
+    def _cross_checks(self, info: ValidationInfo) -> Container:
         if self.name in self.depends_on:
             raise fail(f"container {self.name} cannot depend on itself")
         names = [net.name for net in self.networks.values()]
@@ -255,5 +290,7 @@ class Container(SpecModel):
         paths = [m.path for m in self.mounts.values()]
         if len(set(paths)) != len(paths):
             raise fail("two mounts have the same path")
+        if not (info.context or {}).get("observed"):  # observe reads what is, as it is
+            container_checks(self.image, self.idmap, self.unprivileged, self.state, self.ha)
         return self
 

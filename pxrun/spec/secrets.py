@@ -10,6 +10,7 @@ quoted, and sops does not print plaintext there.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -117,6 +118,58 @@ def secret_refs(value: Any, name: str) -> dict[str, str]:
             if len(text) >= MIN_SECRET:
                 found[path] = text
     return dict(sorted(found.items()))
+
+
+def secret_fields(value: Any, name: str) -> dict[str, str]:
+    """Every secret-typed field (`SecretStr`: a root password, a Tailscale auth key, a token
+    secret) inside a validated model, by its path (`containers.web.password`): a secret
+    written in plain text in the spec is still a secret, of output and of plans alike.
+    Only fields whose type can hold one are visited (a spec of 500 containers has tens of
+    thousands of other fields)."""
+    from pydantic import BaseModel, SecretStr
+
+    found: dict[str, str] = {}
+    stack: list[tuple[str, Any]] = [(name, value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, SecretStr):
+            text = item.get_secret_value()
+            if len(text) >= MIN_SECRET:
+                found[path] = text
+        elif isinstance(item, BaseModel):
+            stack.extend((f"{path}.{k}", getattr(item, k)) for k in _secret_bearing(type(item)))
+        elif isinstance(item, Mapping):
+            stack.extend((f"{path}.{k}", v) for k, v in item.items())
+        elif isinstance(item, list | tuple):
+            stack.extend((f"{path}[{i}]", v) for i, v in enumerate(item))
+    return dict(sorted(found.items()))
+
+
+@functools.cache
+def _secret_bearing(model: type) -> tuple[str, ...]:
+    """The fields of a pydantic model whose type can hold a `SecretStr`, at any depth."""
+    _secret_bearing_open.add(model)
+    try:
+        return tuple(name for name, field in model.model_fields.items()  # type: ignore[attr-defined]
+                     if _may_hold_secret(field.annotation))
+    finally:
+        _secret_bearing_open.discard(model)
+
+
+_secret_bearing_open: set[type] = set()
+"""Models being inspected right now (a model that refers to itself holds no more)."""
+
+
+def _may_hold_secret(annotation: Any) -> bool:
+    from typing import get_args
+
+    from pydantic import BaseModel, SecretStr
+
+    if annotation is SecretStr:
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation not in _secret_bearing_open and bool(_secret_bearing(annotation))
+    return any(_may_hold_secret(arg) for arg in get_args(annotation))
 
 
 def redact(text: str, secrets: set[str] | frozenset[str]) -> str:

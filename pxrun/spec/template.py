@@ -21,6 +21,7 @@ from pxrun.spec.yamlsrc import Path
 if TYPE_CHECKING:
     from jinja2 import Template
 
+    from pxrun.spec.derived import Secrecy
     from pxrun.spec.sandbox import BoundedSandbox
 
 MAX_TEMPLATE = 64 << 10
@@ -74,6 +75,29 @@ class WatchedScope(Scope):
         self._read.add(key)
         return super().get(key, default)
 
+    # Reading every value at once (`env.items()`, `{{ env }}`, `env | dictsort`) reads
+    # every key: each value may now be in the output.
+    def _all(self) -> None:
+        self._read.update(super().keys())
+
+    def items(self) -> Any:
+        self._all()
+        return super().items()
+
+    def values(self) -> Any:
+        self._all()
+        return super().values()
+
+    def copy(self) -> dict[str, Any]:
+        self._all()
+        return dict(super().items())
+
+    def __repr__(self) -> str:
+        self._all()
+        return super().__repr__()
+
+    __str__ = __repr__
+
 
 def keys_read(scope: WatchedScope) -> frozenset[str]:
     """The keys templates read from `scope` so far (a function, not an attribute, so that
@@ -105,8 +129,10 @@ def needs_rendering(text: str) -> bool:
 class Renderer:
     """Renders every templated string in a value tree against a fixed base context."""
 
-    def __init__(self, base: Mapping[str, Any]) -> None:
+    def __init__(self, base: Mapping[str, Any], secrecy: Secrecy | None = None) -> None:
         self.base = dict(base)
+        self.secrecy = secrecy
+        """With it, `render` tells strings rendered from a transformed secret (`derived`)."""
         self._env: BoundedSandbox | None = None
         self._cache: dict[str, Template | str] = {}
         self._timeouts = 0
@@ -185,30 +211,46 @@ class Renderer:
         return text
 
     def render(self, value: Any, extra: Mapping[str, Any], report: Report,
-               path: Path = ()) -> Any:
-        """`value` with every templated string rendered; unchanged parts are shared, not copied."""
+               path: Path = (), derived: Report | None = None) -> Any:
+        """`value` with every templated string rendered; unchanged parts are shared, not copied.
+        `derived` is called with (path, rendered text) for each string that carries a secret
+        in a form the planner cannot find by value (see `pxrun.spec.derived`)."""
         context = {**self.base, **extra} if extra else self.base
-        return self._walk(value, context, report, path)
+        shadow = None
+        if self.secrecy is not None and derived is not None:
+            shadow = {**self.secrecy.base, **extra} if extra else self.secrecy.base
+        return self._walk(value, context, report, path, shadow, derived)
 
-    def _walk(self, value: Any, context: Mapping[str, Any], report: Report, path: Path) -> Any:
+    def _walk(self, value: Any, context: Mapping[str, Any], report: Report, path: Path,
+              shadow: Mapping[str, Any] | None = None, derived: Report | None = None) -> Any:
         if isinstance(value, str):
             if not needs_rendering(value):
                 return value
             try:
-                return self.render_string(value, context)
+                out = self.render_string(value, context)
             except ValueError as exc:
                 report(path, str(exc))
                 return value
+            if shadow is not None and derived is not None and self.secrecy is not None and (
+                    self.secrecy.may_read(value)):
+                try:
+                    twin: str | None = self.render_string(value, shadow)
+                except ValueError:
+                    twin = None
+                if self.secrecy.derived(out, twin):
+                    derived(path, out)
+            return out
         if isinstance(value, dict):
             changed = False
-            out: dict[Any, Any] = {}
+            out_map: dict[Any, Any] = {}
             for key, item in value.items():
-                new = self._walk(item, context, report, (*path, key))
+                new = self._walk(item, context, report, (*path, key), shadow, derived)
                 changed = changed or new is not item
-                out[key] = new
-            return out if changed else value
+                out_map[key] = new
+            return out_map if changed else value
         if isinstance(value, list):
-            items = [self._walk(item, context, report, (*path, i)) for i, item in enumerate(value)]
+            items = [self._walk(item, context, report, (*path, i), shadow, derived)
+                     for i, item in enumerate(value)]
             if any(new is not old for new, old in zip(items, value, strict=True)):
                 return items
             return value

@@ -153,3 +153,21 @@ def simdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def run(simdir: Path, *args: str) -> int:
     """`pxrun --sim --sim-dir SIMDIR ARGS...` in-process; the exit status."""
     return main(["--sim", "--sim-dir", str(simdir), *args])
+
+
+@pytest.fixture
+def node_stage(tmp_path: Path) -> Iterator[Any]:
+    """A `NodeStage` (tests/apply/nodestage.py): the simulator with its node SSH endpoint."""
+    from pxrun.provision.nodessh import NodeShell
+    from pxrun.sim.runtime import SimRuntime
+    from tests.apply.nodestage import NodeStage, client_for, ssh_for
+
+    state = tmp_path / "sim"
+    settings = SimSettings(time_scale=0.02, seed=11)
+    init_state(state, settings=settings)
+    with SimRuntime(state, settings=settings) as runtime, client_for(runtime.facts) as client, \
+            NodeShell(ssh_for(runtime.facts)) as shell:
+        work = tmp_path / "work"
+        work.mkdir()
+        yield NodeStage(env=None, client=client, dir=work,  # type: ignore[arg-type]
+                        shell=shell, runtime=runtime)

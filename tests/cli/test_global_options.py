@@ -45,6 +45,16 @@ def test_every_command_accepts_every_global_option(path: str, command: click.Com
     assert set(GLOBAL_FLAGS) <= declared, f"pxrun {path} lacks {set(GLOBAL_FLAGS) - declared}"
 
 
+@pytest.mark.parametrize(("path", "command"), _every_command(), ids=str)
+def test_no_command_declares_its_own_copy_of_a_global_option(path: str,
+                                                            command: click.Command) -> None:
+    """A command's own `--json` or `--sim` would shadow the table's (and its callback): the
+    flag would then mean something slightly different after this one command name."""
+    own = [opt for p in command.params if getattr(p, "expose_value", True)
+           for opt in getattr(p, "opts", ()) if opt in GLOBAL_FLAGS]
+    assert not own, f"pxrun {path} declares {own} itself; the global table has it"
+
+
 def test_list_json_after_the_command(simdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["list", "--sim", "--sim-dir", str(simdir), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []

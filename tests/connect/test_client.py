@@ -132,3 +132,53 @@ def test_pool_serves_concurrent_requests_without_discarding(cluster: Cluster,
     assert len(pools) == 1
     assert 1 < pools[0].num_connections <= threads_n
     assert client.request_count == threads_n * 3
+
+
+def test_proxy_variables_apply_as_requests_reads_them(cluster: Cluster,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client reads the environment once, not per request, with requests' own rules:
+    HTTPS_PROXY is used (here a closed loopback port, so the call cannot connect) unless
+    NO_PROXY names the host."""
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY",
+                 "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    proxied = cluster.client(retry=RetryPolicy(attempts=1))
+    with pytest.raises(errors.ApiError):
+        proxied.get("version")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert cluster.client().get("version")["release"]
+
+
+GETS = [  # (path, params): answers and failures of every kind a GET meets
+    ("version", {}),
+    ("cluster/resources", {"type": "vm"}),
+    ("nodes/pve1/storage/local/content", {"content": "vztmpl"}),
+    ("nodes/pve1/lxc/999/config", {}),  # 500: does not exist
+    ("nodes/nope/lxc", {}),  # unknown node
+    ("cluster/resources", {"type": "nonsense"}),  # 400 with per-parameter errors
+    ("nodes/pve3/lxc", {}),  # 595: the node does not answer
+    ("no/such/path", {}),  # 501
+]
+
+
+@pytest.mark.parametrize(("path", "params"), GETS, ids=[p for p, _ in GETS])
+def test_gets_answer_and_fail_the_same_on_the_fast_path(cluster: Cluster, path: str,
+                                                        params: dict[str, Any]) -> None:
+    """GETs go straight over the connection pool (connect/fastget.py); what they return
+    or raise is exactly what the proxmoxer path gives."""
+    cluster.sim.settings.faults.offline_nodes = ["pve3"]
+    fast = cluster.client(retry=RetryPolicy(attempts=1))
+    ordinary = cluster.client(retry=RetryPolicy(attempts=1))
+    ordinary._fast._usable = False  # the proxmoxer path, for comparison
+
+    def outcome(client: ProxmoxerClient) -> Any:
+        try:
+            return client.get(path, **params)
+        except errors.ApiError as exc:
+            return (type(exc), exc.message, exc.status, exc.transient, exc.hint)
+
+    expected = outcome(ordinary)
+    assert outcome(fast) == expected
+    assert fast.request_count == ordinary.request_count == 1
+    assert fast._fast._pool is not None and ordinary._fast._pool is None  # the path taken

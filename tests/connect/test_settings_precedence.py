@@ -4,8 +4,9 @@ A case may give `flags`, `cluster` (--cluster), `env`, `dotenv` (text of ./.env)
 (text of clusters.yaml under $XDG_CONFIG_HOME, or ~/.config with `xdg: false`),
 `spec_cluster` (a profile name or an inline block), `sim` (simulator facts) and `files`
 to create; then `expect` (setting -> [value, source prefix] or a plain value), `warnings`
-(substrings) or `error` (a substring of the ConfigError). `{tmp}` stands for the test's
-temporary directory. A new behaviour is a new file.
+(substrings) or `error` (a substring of the ConfigError), and `never`: values that no
+message, hint, warning or shown setting may contain (a pasted secret). `{tmp}` stands for
+the test's temporary directory. A new behaviour is a new file.
 """
 
 from __future__ import annotations
@@ -81,13 +82,17 @@ def _inputs(case: dict[str, Any], tmp: Path) -> SettingsInputs:
 def test_settings_case(case_file: Path, tmp_path: Path) -> None:
     case = _subst(yaml.safe_load(case_file.read_text()), tmp_path)
     inputs = _inputs(case, tmp_path)
+    never = case.get("never") or []
     if "error" in case:
         with pytest.raises(ConfigError) as info:
             resolve(inputs)
         assert case["error"] in info.value.message
         assert info.value.hint  # every configuration error says what to do
+        assert not [v for v in never if v in f"{info.value.message} {info.value.hint}"]
         return
     settings = resolve(inputs)
+    shown = f"{settings.warnings} {settings.describe()} {settings!r}"
+    assert not [v for v in never if v in shown], shown
     for key, want in (case.get("expect") or {}).items():
         if isinstance(want, list) and key in settings.__dataclass_fields__ | {
                 "endpoint": 0, "tls_mode": 0, "token_secret": 0}:

@@ -86,6 +86,9 @@ def test_out_of_band_change_with_plain_proxmoxer_is_drift(
     prom = tmp_path / "m.prom"
     assert main(["-q", "drift", "-f", str(stage.spec), "--metrics", str(prom)]) == 2
     assert capsys.readouterr().out.startswith("Drift: 1 container differs from the spec")
+    # Global options mean the same after the command name (one table, specs/0070).
+    assert main(["drift", "-f", str(stage.spec), "-q"]) == 2
+    assert capsys.readouterr().out == "Drift: 1 container differs from the spec (2 fields).\n"
     samples = parse_metrics(prom.read_text(encoding="utf-8"))
     assert metric(samples, "pxrun_drifted_containers", stack=STACK) == 1
     assert metric(samples, "pxrun_drifted_fields", stack=STACK) == 2

@@ -35,8 +35,16 @@ DECISIONS = [
     ("{lifecycle: {on_node_lost: recreate}, "
      "mounts: {mp0: {volume: 'local-lvm:vm-120-disk-1', path: /d}}}",
      True, False, "not shared"),
+    # The lost container's own volume: deleting that copy later would destroy it.
     ("{lifecycle: {on_node_lost: recreate}, "
-     "mounts: {mp0: {volume: 'nfs:vm-120-disk-1', path: /d}}}", True, True, "recreate"),
+     "mounts: {mp0: {volume: 'nfs:vm-120-disk-1', path: /d}}}", True, False,
+     "a volume of the lost container 120 itself"),
+    ("{lifecycle: {on_node_lost: recreate}, "
+     "mounts: {mp0: {volume: 'nfs:120/vm-120-disk-1.raw', path: /d}}}", True, False,
+     "itself"),
+    # A shared volume no container owns (allocated under a placeholder vmid) is re-attached.
+    ("{lifecycle: {on_node_lost: recreate}, "
+     "mounts: {mp0: {volume: 'nfs:vm-9000-disk-0', path: /d}}}", True, True, "recreate"),
 ]
 
 
@@ -58,6 +66,17 @@ def test_node_lost_decisions(tmp_path: Path, body: str, fenced: bool, recreate: 
     assert (decision.address, decision.recreate) == ("cache", recreate)
     assert words in decision.reason
     assert node_lost_decisions(stack, observed, frozenset(), fence_confirmed=fenced) == ()
+
+
+def test_an_ha_resource_is_never_recreated(tmp_path: Path) -> None:
+    spec = tmp_path / "pxrun.yaml"
+    spec.write_text("version: 1\nstack: t\ncontainers:\n"
+                    "  cache: {lifecycle: {on_node_lost: recreate}}\n")
+    observed = Observed(stack="t", storages=(SHARED,), unknown=(
+        GuestRef(vmid=120, node="pve2", type="lxc", name="cache", hastate="started"),))
+    (decision,) = node_lost_decisions(load_stack(spec).stack, observed, frozenset({"pve2"}),
+                                      fence_confirmed=True)
+    assert not decision.recreate and "HA manages it (state started)" in decision.reason
 
 
 def test_node_tracker_events_follow_the_clock() -> None:
@@ -101,7 +120,7 @@ def test_drift_schema_is_fresh_and_valid() -> None:
 
 @pytest.mark.parametrize("args", [
     ["--node-timeout", "30s"], ["--node-timeout", "31m"], ["--allow", "create,nuke"],
-    ["--interval", "soon"], ["--listen", "9464"],
+    ["--interval", "soon"], ["--listen", "9464"], ["--lock-ttl", "1s"],
 ])
 def test_watch_refuses_bad_options_with_exit_3(tmp_path: Path, args: list[str],
                                                capsys: pytest.CaptureFixture[str]) -> None:
@@ -109,3 +128,32 @@ def test_watch_refuses_bad_options_with_exit_3(tmp_path: Path, args: list[str],
     spec.write_text("version: 1\nstack: t\ncontainers: {web: {}}\n")
     assert main(["watch", "-f", str(spec), *args]) == 3
     assert "Traceback" not in capsys.readouterr().err
+
+
+def _plan_cases() -> list[object]:
+    from tests.plan.test_cases import _load
+
+    return _load()
+
+
+@pytest.mark.parametrize("case", _plan_cases())
+def test_refresh_only_plans_do_not_read_what_the_drift_memo_ignores(case: dict) -> None:
+    """`check.DriftMemo` reuses the last drift plans when the spec and the observation are
+    the same apart from node load and storage use; that is only sound while refresh-only
+    planning never reads them. Every planner case, in refresh-only mode, holds it to it."""
+    import dataclasses
+
+    from pxrun.daytwo.check import steady
+    from pxrun.plan import PlanOptions, plan
+    from tests.plan.builders import build_observed, build_stack
+
+    stack = build_stack(case.get("desired"))
+    observed = build_observed(case.get("observed"), stack)
+    options = dataclasses.replace(PlanOptions(), mode="refresh-only")
+    moved = observed.model_copy(update={
+        "nodes": {n: i.model_copy(update={"cpu": 0.97, "mem_used": i.mem_total})
+                  for n, i in observed.nodes.items()},
+        "storages": tuple(s.model_copy(update={"used": s.total, "avail": 0})
+                          for s in observed.storages)})
+    assert steady(moved) == steady(observed)
+    assert plan(stack, moved, options) == plan(stack, observed, options)

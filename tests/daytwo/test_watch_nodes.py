@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from pxrun.daytwo.drift import iso
 from pxrun.plan.model import Action
 from tests.apply.conftest import Stage, spec_text
 from tests.daytwo.conftest import FakeClock, make_watcher, metric, parse_metrics
@@ -110,9 +111,47 @@ def test_timeout_alerts_and_only_opted_in_stateless_containers_are_recreated(
     assert finished["outcome"] == "done" and finished["node"] == "pve3"
     record = next(r for r in fenced.records.snapshot() if r["action"] == "create")
     assert record["container"] == "cache" and record["result"] == "done"
+    recreated_at = iso(clock())
+
+    # pve2 answers again: the old cache is a stale copy, not a second claim on the name.
+    clock.advance(30)
     stage.env.sim.settings.faults.offline_nodes = []
-    for name in ("keep", "data", "cache"):  # the old copies are all still there
+    for name in ("keep", "data", "cache"):  # nothing was deleted meanwhile
         assert before[name].vmid in vmids_on(stage, "pve2")  # type: ignore[union-attr]
+    old = before["cache"].vmid  # type: ignore[union-attr]
+    check = fenced.cycle()
+    assert check is not None
+    (stale,) = [c for c in check.report.containers if c.kind == "stale"]
+    assert (stale.address, stale.vmid, stale.node) == (f"cache~{old}", old, "pve2")
     again = stage.plan()
-    assert all(c.action in (Action.NO_OP, Action.UPDATE) for c in again.changes)
+    assert not [d for d in again.diagnostics if "claims the name" in d.message]
+    live = again.change("cache")
+    assert live is not None and live.action is Action.NO_OP and live.node == "pve3"
+    removal = again.change(f"cache~{old}")
+    assert removal is not None and removal.action is Action.DELETE
+    assert removal.reason.startswith(
+        f"stale copy of cache after node pve2 was lost: cache was recreated as vmid "
+        f"{live.vmid} on pve3 at {recreated_at}")
+    assert all(c.action is Action.NO_OP for c in again.changes if c.address != removal.address)
+    # This watcher may not delete: it alerts, and the record says why nothing was done.
+    (alert,) = log.events("stale_copy")
+    assert alert["container"] == f"cache~{old}" and alert["action"].startswith("alert only")
+    withheld = [r for r in fenced.records.snapshot() if r["container"] == f"cache~{old}"]
+    assert withheld[-1]["result"] == "withheld: --allow does not include delete"
+    samples = parse_metrics(fenced.metrics.exposition().decode())
+    assert metric(samples, "pxrun_stale_copies", stack="t") == 1
+    assert old in vmids_on(stage, "pve2")
     fenced.close()
+
+    # A watcher allowed to delete removes the stale copy, and only that.
+    cleaner, log = make_watcher(stage, clock, owner="cleaner", allow="create,update,delete")
+    cleaner.cycle()
+    (done,) = log.events("apply_finished")
+    assert (done["container"], done["operation"], done["outcome"]) == (
+        f"cache~{old}", "delete", "done")
+    assert old not in vmids_on(stage, "pve2")
+    for name in ("keep", "data"):
+        assert before[name].vmid in vmids_on(stage, "pve2")  # type: ignore[union-attr]
+    assert live.vmid in vmids_on(stage, "pve3")
+    stage.assert_converged()
+    cleaner.close()

@@ -8,80 +8,24 @@ the HTTP endpoints once the log says a cycle finished.
 from __future__ import annotations
 
 import json
-import os
-import queue
-import signal
-import subprocess
-import sys
-import threading
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
 from pxrun.apply.stacklock import read_lock
 from tests.apply.conftest import Stage, spec_text
-from tests.daytwo.conftest import metric, parse_metrics
+from tests.daytwo.conftest import WAIT, WatchChild, metric, parse_metrics, sim_connection
 
 pytestmark = pytest.mark.integration
-WAIT = 30.0  # seconds before a missing log line fails the test (never reached when green)
-
-
-class Child:
-    """A `pxrun watch` child and its log lines (read by a thread into a queue)."""
-
-    def __init__(self, stage: Stage, *args: str) -> None:
-        env = {**os.environ, "PROXMOX_HOST": stage.env.endpoint,
-               "PROXMOX_TOKEN_ID": stage.env.token_id,
-               "PROXMOX_TOKEN_SECRET": stage.env.token_secret,
-               "PROXMOX_CA_FILE": str(stage.env.ca_file), "NO_COLOR": "1"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "pxrun", "watch", "-f", str(stage.spec),
-             "--listen", "127.0.0.1:0", *args],
-            env=env, cwd=stage.dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        self.seen: list[dict[str, Any]] = []
-        self._reader = threading.Thread(target=self._read, args=(self.proc.stdout,),
-                                        daemon=True)
-        self._reader.start()
-
-    def _read(self, stream: IO[str]) -> None:
-        for line in stream:
-            self.lines.put(json.loads(line))
-        self.lines.put(None)
-
-    def until(self, event: str, **fields: Any) -> dict[str, Any]:
-        """Block until the child logs `event` (with these fields)."""
-        while True:
-            item = self.lines.get(timeout=WAIT)
-            if item is None:
-                raise AssertionError(f"watch exited before {event}: {self.seen[-5:]}; "
-                                     f"{self.proc.stderr.read() if self.proc.stderr else ''}")
-            self.seen.append(item)
-            if item["event"] == event and all(item.get(k) == v for k, v in fields.items()):
-                return item
-
-    def get(self, path: str) -> tuple[int, bytes]:
-        listen = next(e["listen"] for e in self.seen if e["event"] == "listening")
-        try:
-            with urllib.request.urlopen(f"http://{listen}{path}", timeout=WAIT) as answer:
-                return answer.status, answer.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read()
-
-    def stop(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=WAIT)
 
 
 @pytest.fixture
 def child_factory(stage: Stage) -> Iterator[Any]:
-    children: list[Child] = []
+    children: list[WatchChild] = []
 
-    def start(*args: str) -> Child:
-        children.append(Child(stage, *args))
+    def start(*args: str) -> WatchChild:
+        children.append(WatchChild(sim_connection(stage.env), stage.dir, stage.spec, *args))
         return children[-1]
 
     yield start

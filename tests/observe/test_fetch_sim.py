@@ -143,10 +143,11 @@ def test_untagged_containers_found_by_hostname_or_by_their_marker(
     obs = observe_cluster(cluster, _stack("web-1", "web-2", "db", "cache"), facts=False)
     assert obs.containers["cache"].vmid == 121 and not obs.containers["cache"].tagged
     untagged = 3  # 120, 121, 200; 202 carries another stack's tag and is not read
-    assert obs.requests == cluster.request_count - before == 1 + NODES + 4 + untagged
+    ha = 1  # a stack's plan reads the HA resources once (a container HA moved stays)
+    assert obs.requests == cluster.request_count - before == 1 + NODES + 4 + untagged + ha
     # nothing missing: no scan, and a name-only stack never scans
     converged = observe_cluster(cluster, _stack("web-1", "web-2", "db"), facts=False)
-    assert converged.requests == 1 + NODES + 4
+    assert converged.requests == 1 + NODES + 4 + ha
     assert "cache" not in observe_cluster(cluster, "homelab", facts=False).containers
 
 
@@ -156,3 +157,22 @@ def test_containers_to_adopt_come_back_as_strays(cluster: ProxmoxerClient) -> No
         (200, False, False, "ct200"), (201, True, False, "ct201")]
     problems = {p.vmid: p.message for p in obs.problems}
     assert problems == {202: "its marker names stack 'lab'"}  # another stack's: refused
+
+
+def test_a_memo_reuses_what_did_not_change_and_forgets_what_is_gone(
+        cluster: ProxmoxerClient) -> None:
+    """`pxrun watch` observes again and again: an unchanged answer is not parsed again."""
+    from pxrun.observe.fetch import ParseMemo
+
+    memo = ParseMemo()
+    first = observe_cluster(cluster, "homelab", memo=memo)
+    again = observe_cluster(cluster, "homelab", memo=memo)
+    assert again == first
+    assert all(again.containers[n] is first.containers[n] for n in first.containers)
+    cluster.put("nodes/pve1/lxc/101/config", memory=768)
+    changed = observe_cluster(cluster, "homelab", memo=memo)
+    assert changed.containers["web-1"].current.resources.memory == 768  # parsed afresh
+    assert changed.containers["db"] is first.containers["db"]
+    cluster.wait_task(cluster.delete("nodes/pve1/lxc/103"))
+    assert "db" not in observe_cluster(cluster, "homelab", memo=memo).containers
+    assert 103 not in memo._last  # one entry per container read last time, no growth

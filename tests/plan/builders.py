@@ -4,9 +4,12 @@
   -> a resolved `Stack`; every container gets `template: debian-12` and a net0 on vmbr0
   unless it says otherwise.
 - `build_observed(fragment, stack)`: a compact cluster -> `Observed`. Nodes, storages,
-  templates and bridges have sensible defaults (one node `pve1`); managed containers are,
+  templates and bridges have sensible defaults (one node `pve1`); `ha_rules` (rule id ->
+  HaRuleInfo fields) and `pve_version` as given; managed containers are,
   by default, exactly what the spec asks for (converged) and a case writes only how the
   cluster differs (`set:` deep-merged over the spec, `future:` for pending values).
+  A container may say which lost copy it `recreates` ({vmid, node, at}); `stale:` lists
+  old copies of containers (name, vmid, node, status, extra `volids`, `protection`).
 - `observed_from(stack)`: the Observed a converged cluster would show for `stack`.
 """
 
@@ -18,10 +21,12 @@ from pxrun.observe.model import (
     BridgeInfo,
     CatalogEntry,
     GuestRef,
+    HaRuleInfo,
     NodeInfo,
     Observed,
     ObservedContainer,
     Problem,
+    Recreated,
     StorageInfo,
     TemplateInfo,
 )
@@ -46,14 +51,18 @@ def build_stack(fragment: dict[str, Any] | None) -> Stack:
     fragment = fragment or {}
     defaults = deep_merge(CONTAINER_DEFAULTS, fragment.get("defaults") or {})
     containers: dict[str, Any] = {}
+    groups: dict[str, list[str]] = {}
     for name, raw in (fragment.get("containers") or {}).items():
         entry = dict(raw or {})
         count = entry.pop("count", None)
         names = [f"{name}-{i}" for i in range(1, count + 1)] if count else [name]
+        if count:
+            groups[name] = names
         for each in names:
             containers[each] = {**deep_merge(defaults, entry), "name": each}
     return Stack.model_validate({"stack": fragment.get("stack", "homelab"),
-                                 "containers": containers})
+                                 "containers": containers, "groups": groups,
+                                 "ha_rules": fragment.get("ha_rules")})
 
 
 def _nodes(fragment: dict[str, Any]) -> dict[str, NodeInfo]:
@@ -190,10 +199,14 @@ def build_observed(fragment: dict[str, Any] | None, stack: Stack,
             pending=frozenset(entry.get("pending") or ([] if future == current else ["*"])),
             volids={"rootfs": f"{want.storage}:vm-{vmid}-disk-0",
                     **{slot: f"{m.storage}:vm-{vmid}-disk-{i + 1}"
-                       for i, (slot, m) in enumerate(want.mounts.items()) if m.kind == "new"}},
+                       for i, (slot, m) in enumerate(want.mounts.items()) if m.kind == "new"},
+                    **{slot: m.volume for slot, m in want.mounts.items()
+                       if m.kind == "volume" and m.volume}},
             fingerprint=fingerprint, tainted=bool(entry.get("tainted", False)),
             taint_step=entry.get("taint_step", ""), taint_log=entry.get("taint_log", ""),
-            tailnet=entry.get("tailnet"), marked=marked, tagged=tagged)
+            tailnet=entry.get("tailnet"), marked=marked, tagged=tagged,
+            image_digest=entry.get("image_digest"),
+            recreates=Recreated(**entry["recreates"]) if entry.get("recreates") else None)
         if marked:
             containers[name] = item
         else:
@@ -210,9 +223,36 @@ def build_observed(fragment: dict[str, Any] | None, stack: Stack,
     unknown = tuple(GuestRef(vmid=u["vmid"], node=u["node"], type="lxc",
                              name=u.get("name", ""), stack=stack.stack)
                     for u in fragment.get("unknown") or [])
+    stale = tuple(_stale_copy(item, stack, guests) for item in fragment.get("stale") or [])
+    ha = {c.vmid: c.current.ha for c in [*containers.values(), *strays]
+          if c.current.ha is not None}
+    rules = {rid: HaRuleInfo(rule=rid, **{**r, "vmids": tuple(r.get("vmids", ()))})
+             for rid, r in (fragment.get("ha_rules") or {}).items()}
     return partial.model_copy(update={"containers": containers, "guests": guests,
                                       "unknown": unknown, "strays": tuple(strays),
-                                      "problems": problems})
+                                      "problems": problems, "stale": stale,
+                                      "ha_resources": None if "ha_resources_unreadable"
+                                      in fragment else ha,
+                                      "ha_problem": fragment.get("ha_resources_unreadable"),
+                                      "ha_rules": rules if "ha_rules" in fragment else None,
+                                      "pve_version": fragment.get("pve_version")})
+
+
+def _stale_copy(item: dict[str, Any], stack: Stack,
+                guests: dict[int, GuestRef]) -> ObservedContainer:
+    """An old copy of a spec entry, as the spec asked for it (before it was recreated)."""
+    want = stack.containers[item["name"]]
+    vmid, node = int(item["vmid"]), item["node"]
+    status = item.get("status", "running")
+    current = as_observed(want, node=node, vmid=vmid, template=DEBIAN).model_copy(
+        update={"state": status, "protection": item.get("protection")})
+    guests[vmid] = GuestRef(vmid=vmid, node=node, type="lxc", name=want.hostname,
+                            stack=stack.stack)
+    return ObservedContainer(
+        name=want.name, vmid=vmid, node=node, status=status, digest=f"digest-{vmid}",
+        current=current, future=current,
+        volids={"rootfs": f"{want.storage}:vm-{vmid}-disk-0", **(item.get("volids") or {})},
+        unused=tuple(item.get("unused") or ()))
 
 
 def observed_from(stack: Stack, nodes: dict[str, Any] | None = None) -> Observed:

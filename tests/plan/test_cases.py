@@ -5,8 +5,9 @@ Each file holds `cases:`, each case:
   (PlanOptions fields; `secrets`: name -> value, none of which may appear in the plan),
   and expect:
     changes: {address: {action, replace_paths, restart_required, prune, node, diffs (paths),
-              operations (in order; a string = the op name only, a dict = a subset of the
-              op's fields), reason (substring)}}
+              diff_values ({path: [old, new]}), taint, pending, roll_after,
+              data_destroyed, operations (in order; a string = the op name only, a dict =
+              a subset of the op's fields), reason (substring)}}
     absent: [addresses with no change]      summary: {add, change, ...}
     errors / warnings: [substrings, each matching one diagnostic; the count must match]
     drift: {address: [paths]}
@@ -70,6 +71,12 @@ def _check_change(change: ResourceChange, want: dict[str, Any]) -> None:
             assert dump[key] == want[key], f"{where}: {key} {dump[key]!r} != {want[key]!r}"
     if "diffs" in want:
         assert [d["path"] for d in dump["diffs"]] == want["diffs"], where
+    for path, (old, new) in (want.get("diff_values") or {}).items():
+        found = [(d["old"], d["new"]) for d in dump["diffs"] if d["path"] == path]
+        assert found == [(old, new)], f"{where}: {path} {found}"
+    for key in ("taint", "pending", "roll_after", "data_destroyed"):
+        if key in want:
+            assert _subset(want[key], dump[key]), f"{where}: {key} {dump[key]!r}"
     if "reason" in want:
         assert want["reason"] in dump["reason"], where
     if "operations" in want:

@@ -49,6 +49,11 @@ EVERYTHING = Container.model_validate({
     "searchdomain": ["lan", "example.com"], "timezone": "Europe/Berlin", "arch": "arm64",
     "ostype": "debian", "console": False, "tty": 4, "cmode": "shell",
     "hookscript": "local:snippets/hook.pl", "env": {"TOKEN": "abc", "MODE": "a=b"},
+    "entrypoint": "/docker-entrypoint.sh nginx -g 'daemon off;'",
+    "lxc": ["lxc.cgroup2.devices.allow: c 226:* rwm",
+            "lxc.mount.entry: /dev/dri dev/dri none bind,optional,create=dir"],
+    "idmap": {"gids": [44, {"container": 104, "host": 104}], "uids": [1000]},
+    "ha": {"state": "started", "max_restart": 2},
 })
 OBSERVED = Site(stack="homelab", vmid=101, cpus=8, have=EVERYTHING,
                 volids={"rootfs": "local-lvm:vm-101-disk-0", "mp0": "local-lvm:vm-101-disk-1",
@@ -132,8 +137,9 @@ def test_each_key_is_printed_by_one_row_and_read_by_its_rows() -> None:
 def test_a_whole_config_reads_back_as_the_container() -> None:
     raw = {key: print_key(key, EVERYTHING, OBSERVED) or ""
            for key in create_params(EVERYTHING, Site(stack="homelab")) if key != "pool"}
+    raw["lxc"] = print_key("lxc", EVERYTHING, OBSERVED) or ""  # the file's raw lines
     fields = read_config(raw, OBSERVED)
-    fields.update(name="web", vmid=101, pool="prod")
+    fields.update(name="web", vmid=101, pool="prod", ha=EVERYTHING.ha)  # ha: not config
     assert Container.model_validate(fields) == EVERYTHING
 
 
@@ -153,15 +159,20 @@ def test_absent_keys_read_as_proxmox_defaults_where_the_spec_would_invent_one() 
     ("resources.memory", ChangeKind.LIVE, "memory"),
     ("provision.packages", ChangeKind.PROVISION, None),
     ("template", ChangeKind.REPLACE, None),
+    ("image", ChangeKind.REPLACE, None),
+    ("lxc", ChangeKind.RAW, "lxc"),
+    ("idmap.gids", ChangeKind.RAW, "lxc"),
+    ("ha.max_restart", ChangeKind.HA, None),
+    ("entrypoint", ChangeKind.PENDING, "entrypoint"),
 ])
 def test_lookup(path: str, kind: ChangeKind, key: str | None) -> None:
     assert option_for(path).kind is kind
     assert key_for(path) == key
 
 
-def test_only_four_fields_replace() -> None:
+def test_only_what_makes_the_root_filesystem_replaces() -> None:
     replacing = {row.path for row in OPTIONS if row.kind is ChangeKind.REPLACE}
-    assert replacing == {"template", "unprivileged", "arch", "vmid"}
+    assert replacing == {"template", "image", "unprivileged", "arch", "vmid"}
 
 
 def test_unknown_path_has_no_row() -> None:

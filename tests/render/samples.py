@@ -12,8 +12,10 @@ from typing import Any
 from pxrun.plan.model import (
     SENSITIVE,
     Action,
+    Backup,
     ConfigUpdate,
     CreateContainer,
+    DataVolume,
     DeleteContainer,
     FieldDiff,
     LeaveTailnet,
@@ -22,9 +24,11 @@ from pxrun.plan.model import (
     Plan,
     PlanDiagnostic,
     Power,
+    ReassignVolume,
     Reprovision,
     ResizeVolume,
     ResourceChange,
+    Snapshot,
     Summary,
     Taint,
     UnknownContainer,
@@ -32,6 +36,7 @@ from pxrun.plan.model import (
 
 HASH = "sha256:" + "ab" * 32
 TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
+OLD_TEMPLATE = "local:vztmpl/debian-11-standard_11.7-1_amd64.tar.zst"
 
 
 def _view(**over: Any) -> dict[str, Any]:
@@ -112,11 +117,13 @@ def update_restart_never() -> Plan:
 
 
 def replace() -> Plan:
-    diffs = (FieldDiff(op="change", path="template", old="debian-11", new="debian-12"),
+    # Both sides of a template change are what the containers are made from (resolved
+    # volids), never a volid against the spec's shorthand (issue 11).
+    diffs = (FieldDiff(op="change", path="template", old=OLD_TEMPLATE, new=TEMPLATE),
              FieldDiff(op="change", path="resources.memory", old=512, new=1024))
     return _plan(ResourceChange(
         address="db", action=Action.DELETE_THEN_CREATE, node="pve1", vmid=103, digest="f" * 40,
-        before=_view(vmid=103, template="debian-11"), after=_view(vmid=103), diffs=diffs,
+        before=_view(vmid=103, template=OLD_TEMPLATE), after=_view(vmid=103), diffs=diffs,
         reason="cannot_update", replace_paths=("template",),
         operations=(DeleteContainer(node="pve1", vmid=103, stop_first=True),
                     CreateContainer(node="pve1", vmid=103, template=TEMPLATE,
@@ -214,7 +221,113 @@ def errored() -> Plan:
     ))
 
 
+def _mount(volume: str, path: str = "/srv/data") -> dict[str, Any]:
+    return {"path": path, "volume": volume}
+
+
+def update_mounts() -> Plan:
+    """A mount point that grows says `# resize`; one that moves says the stop."""
+    diffs = (FieldDiff(op="change", path="mounts.mp0.volume", old="local-lvm:32",
+                       new="local-lvm:64"),
+             FieldDiff(op="change", path="mounts.mp1.volume", old="local-lvm:8", new="tank:8"),
+             FieldDiff(op="change", path="mounts.mp2.volume", old="local-lvm:4", new="tank:6"))
+    mounts = {"mp0": _mount("local-lvm:32"), "mp1": _mount("local-lvm:8", "/logs"),
+              "mp2": _mount("local-lvm:4", "/cache")}
+    after = {"mp0": _mount("local-lvm:64"), "mp1": _mount("tank:8", "/logs"),
+             "mp2": _mount("tank:6", "/cache")}
+    return _plan(ResourceChange(
+        address="files", action=Action.UPDATE, node="pve1", vmid=110, digest="1" * 40,
+        before=_view(vmid=110, mounts=mounts), after=_view(vmid=110, mounts=after),
+        diffs=diffs, operations=(
+            ResizeVolume(disk="mp0", size_gib=64), ResizeVolume(disk="mp2", size_gib=6),
+            Power(action="stop"), MoveVolume(volume="mp1", storage="tank"),
+            MoveVolume(volume="mp2", storage="tank"), Power(action="start"))))
+
+
+def update_pending_only() -> Plan:
+    """Nothing changes in the spec, but an earlier change is still pending: the plan says
+    which keys, and that the restart applies them."""
+    return _plan(ResourceChange(
+        address="db", action=Action.UPDATE, node="pve3", vmid=120, digest="e" * 40,
+        before=_view(vmid=120), after=_view(vmid=120), restart_required=True,
+        pending=("features", "timezone"),
+        operations=(Power(action="restart", policy="auto", await_address="wait"),)))
+
+
+def update_tainted_snapshot() -> Plan:
+    """A tainted container is completed in place, and a snapshot comes first."""
+    diffs = (FieldDiff(op="change", path="timezone", old="UTC", new="Europe/Berlin"),
+             FieldDiff(op="change", path="provision.packages", old=None,
+                       new="0123456789abcdef"))
+    return _plan(ResourceChange(
+        address="app", action=Action.UPDATE, node="pve2", vmid=130, digest="3" * 40,
+        before=_view(vmid=130), after=_view(vmid=130), diffs=diffs, restart_required=True,
+        taint=Taint(), operations=(
+            Snapshot(keep=3, rollback=True),
+            ConfigUpdate(set={"timezone": "Europe/Berlin"}, pending=("timezone",)),
+            Power(action="restart", policy="auto"))))
+
+
+def replace_keeps_data() -> Plan:
+    """A replace forced by the root disk hands the data volumes to the new container."""
+    mounts = {"mp0": _mount("local-lvm:3"), "mp1": _mount("local-lvm:1", "/logs")}
+    diffs = (FieldDiff(op="change", path="resources.disk", old=6, new=5),)
+    return _plan(ResourceChange(
+        address="db", action=Action.DELETE_THEN_CREATE, node="pve1", vmid=140,
+        digest="4" * 40, before=_view(vmid=140, mounts=mounts),
+        after=_view(vmid=None, mounts=mounts), diffs=diffs, replace_paths=("resources.disk",),
+        reason="resources.disk cannot change in place", operations=(
+            Backup(node="pve1", vmid=140, storage="backups"),
+            Power(action="stop"),
+            CreateContainer(node="pve1", vmid=None, template=TEMPLATE, storage="local-lvm",
+                            marker_template=TEMPLATE),
+            ReassignVolume(node="pve1", source_vmid=140, volume="mp0", target_slot="mp0",
+                           size_gib=3),
+            ReassignVolume(node="pve1", source_vmid=140, volume="unused0",
+                           target_slot="unused0", size_gib=2),
+            DeleteContainer(node="pve1", vmid=140, stop_first=False),
+            Power(action="start", await_address="wait"))))
+
+
+def replace_discards_data_rolling() -> Plan:
+    """A replica replaced after another one (rolling), its data discarded: said loudly."""
+    return _plan(ResourceChange(
+        address="web-2", action=Action.DELETE_THEN_CREATE, node="pve2", vmid=151,
+        digest="5" * 40, before=_view(vmid=151), after=_view(vmid=151),
+        diffs=(FieldDiff(op="change", path="unprivileged", old=False, new=True),),
+        replace_paths=("unprivileged",), reason="unprivileged cannot change in place",
+        roll_after=("web-1",), data_destroyed=(
+            DataVolume(slot="mp0", volid="local-lvm:vm-151-disk-1", size_gib=3),),
+        operations=(DeleteContainer(node="pve2", vmid=151, stop_first=True),
+                    CreateContainer(node="pve2", vmid=151, template=TEMPLATE,
+                                    storage="local-lvm", marker_template=TEMPLATE),
+                    Power(action="start", await_address="require"))))
+
+
+def delete_data() -> Plan:
+    """A prune destroys the data volumes with the container: the plan names them."""
+    return _plan(ResourceChange(
+        address="old-2", action=Action.DELETE, node="pve1", vmid=160, digest="6" * 40,
+        before=_view(vmid=160), reason="no longer in the spec: pruned", prune=True,
+        data_destroyed=(DataVolume(slot="mp0", volid="local-lvm:vm-160-disk-1", size_gib=3),
+                        DataVolume(slot="unused0", volid="local-lvm:vm-160-disk-2")),
+        operations=(DeleteContainer(node="pve1", vmid=160, stop_first=True),)))
+
+
+def errored_with_changes() -> Plan:
+    """A plan with an error still shows every change (the error says what blocks it)."""
+    base = update()
+    diag = PlanDiagnostic(severity="error", address="web-2",
+                          message="mp0: Proxmox refuses to add, change or remove a mount "
+                                  "point of a protected container; set protection: false "
+                                  "first (it can be set back afterwards)")
+    return base.model_copy(update={"diagnostics": (diag,)})
+
+
 SAMPLES = {f.__name__: f for f in (create, update, update_restart_never, update_provision,
                                     replace,
                                     replace_create_first, delete, prune, drift, no_drift,
-                                    no_changes, unknown, errored)}
+                                    no_changes, unknown, errored, update_mounts,
+                                    update_pending_only, update_tainted_snapshot,
+                                    replace_keeps_data, replace_discards_data_rolling,
+                                    delete_data, errored_with_changes)}

@@ -24,8 +24,11 @@ def test_planner_case_renders(case: dict[str, Any]) -> None:
     assert plan_from_json(doc) == plan
     text = render_plan(doc) + "\n".join(render_diagnostics(doc))
     for change in doc["resource_changes"]:
+        address = change["address"]
+        named = (f'ha_rule "{address.removeprefix("ha_rules.")}"' if address.startswith(
+            "ha_rules.") else f'container "{address}"')
         if change["actions"] != ["no-op"]:
-            assert f'container "{change["address"]}"' in text
+            assert named in text
     for change in doc["drift"]:
         assert f'container "{change["address"]}"' in text
     for diag in doc["diagnostics"]:

@@ -175,3 +175,18 @@ def test_destroy_removes_the_containers_files(sim_env: Any) -> None:
     (root / "etc" / "leftover").write_text("old", encoding="utf-8")
     assert wait(prox, "pve1", prox.nodes("pve1").lxc(105).delete())["exitstatus"] == "OK"
     assert not root.exists()
+
+
+def test_destroy_frees_only_the_volumes_the_container_owns(sim_env: Any) -> None:
+    """As pve-container: another guest's volume mounted here stays, with a log line."""
+    prox = sim_env.proxmoxer()
+    create(prox, 106, mp0="local-lvm:2,mp=/data")
+    create(prox, 107, mp0="local-lvm:vm-106-disk-1,mp=/shared", mp1="local-lvm:1,mp=/own")
+    upid = prox.nodes("pve1").lxc(107).delete(purge=1)
+    assert wait(prox, "pve1", upid)["exitstatus"] == "OK"
+    log = [line["t"] for line in prox.nodes("pve1").tasks(upid).log.get()]
+    assert "ignore deletion of 'local-lvm:vm-106-disk-1', CT 107 isn't the owner!" in log
+    volids = {v["volid"] for v in prox.nodes("pve1").storage("local-lvm").content.get()}
+    assert "local-lvm:vm-106-disk-1" in volids
+    assert not {v for v in volids if v.startswith("local-lvm:vm-107-")}
+    assert prox.nodes("pve1").lxc(106).config.get()["mp0"].startswith("local-lvm:vm-106-disk-1")

@@ -52,7 +52,8 @@ def test_suggestion_for_real_error_locations(
 
 def test_valid_keys_of_the_top_level() -> None:
     assert valid_keys(StackFile, ()) == sorted(
-        ["version", "stack", "cluster", "vars", "secrets", "defaults", "containers"])
+        ["version", "stack", "cluster", "vars", "secrets", "defaults", "containers",
+             "ha_rules"])
     assert "count" in valid_keys(StackFile, ("containers", "web"))
     assert "count" not in valid_keys(StackFile, ("defaults",))
 

@@ -272,8 +272,17 @@ def _move_volumes(sim: Simulator, ctx: TaskContext, ct: Container, source: str, 
             sim.storages.free(new_volid, target)
         raise
     renamed = dict(moves)
+    # The files go through staging names: a target may get the name another volume of this
+    # container had on the source (disk-1 -> disk-2 while disk-2 -> disk-1), and copying one
+    # at a time would overwrite that volume's files before they were copied.
+    staged = {old: f"{old}@migrating" for old in renamed}
+    for old, stage in staged.items():
+        sim.storages.copy_files(old, stage)
     for old, new_volid in renamed.items():
-        sim.storages.copy_files(old, new_volid)
+        sim.storages.copy_files(staged[old], new_volid)
+    if sim.storages.files is not None:
+        for stage in staged.values():
+            sim.storages.files.remove(stage)
     for old in renamed:
         sim.storages.free(old, source)
     # All keys at once from the old values: renaming one volume at a time could give a key

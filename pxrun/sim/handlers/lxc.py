@@ -239,13 +239,21 @@ def _undo(sim: Simulator, ct: Container, change: Change | None) -> None:
         if ct.running:
             ct.set_status("stopped")
         for volid in ct.volumes():
-            sim.storages.free(volid, ct.node)
+            if _owns(sim, ct, volid):  # an existing volume it was to mount stays
+                sim.storages.free(volid, ct.node)
         for pool in sim.pools.values():
             if ct.vmid in pool.vms:
                 pool.vms.remove(ct.vmid)
         if sim.containers.get(ct.vmid) is ct:
             del sim.containers[ct.vmid]
         sim.commit()
+
+
+def _owns(sim: Simulator, ct: Container, volid: str) -> bool:
+    """Whether freeing `volid` with the container is Proxmox's to do: a container's delete
+    frees only the volumes allocated for its vmid; another guest's volume it mounts stays."""
+    vol = sim.storages.find(volid, ct.node)
+    return vol is None or vol.vmid == ct.vmid
 
 
 @route("DELETE", "/nodes/{node}/lxc/{vmid}")
@@ -277,6 +285,9 @@ def destroy(sim: Simulator, req: Request) -> Any:
                                 f"pve/vm-{vmid}-disk-0 in use.")
             with sim.lock:
                 for volid in sorted(referenced_volumes(ct)):
+                    if not _owns(sim, ct, volid):  # as pve-container's delete_mountpoint_volume
+                        ctx.log(f"ignore deletion of '{volid}', CT {vmid} isn't the owner!")
+                        continue
                     sim.storages.free(volid, ct.node)
                     if ":" in volid and volid.split(":", 1)[0] in sim.storages.defs and \
                             sim.storages.defs[volid.split(":", 1)[0]].type == "lvmthin":

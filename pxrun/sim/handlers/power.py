@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pxrun.sim import ha, propstr
+from pxrun.sim import ha, idmap, propstr, rootfs
 from pxrun.sim.api import Request, fail, param_error, route
 from pxrun.sim.containers import Container
 from pxrun.sim.handlers.config import Change
@@ -50,6 +50,14 @@ def do_start(ctx: TaskContext, ct: Container, skiplock: bool = False) -> None:
             bridge = str(propstr.parse("net", ct.conf[key]).get("bridge", ""))
             if bridge and sim.bridge(ct.node, bridge) is None:
                 ctx.log(f"bridge '{bridge}' does not exist")
+                raise TaskError(f"startup for container '{vmid}' failed")
+        if ct.conf.get("unprivileged") == "1" or idmap.mappings(ct.raw_lxc) is not None:
+            node_root = (rootfs.nodefs_dir(sim.state_dir, ct.node)
+                         if sim.state_dir is not None else None)
+            refusals = idmap.refused(ct.raw_lxc, node_root)
+            for line in refusals:
+                ctx.log(line)
+            if refusals:
                 raise TaskError(f"startup for container '{vmid}' failed")
         sim.commit()
     ctx.phase(0.5)
