@@ -27,6 +27,7 @@ Pure: reads a stack and `GET /access/permissions` answers.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
@@ -89,10 +90,13 @@ CALLS: tuple[Call, ...] = (
     Call("GET", "/nodes/{node}/network", R, (), "see bridges"),
     Call("GET", "/nodes/{node}/aplinfo", R, (), "see templates"),
     Call("GET", "/nodes/{node}/storage/{storage}/content", R,
-         ("Datastore.Audit|Datastore.AllocateSpace@/storage/{template_storage}",),
-         "see templates"),
+         ("Datastore.Audit|Datastore.AllocateSpace@/storage/{template_storage}",
+          "Datastore.Audit|Datastore.AllocateSpace@/storage/{backup_storage}"),
+         "see templates (and backups: pxrun restore)"),
     Call("GET", "/cluster/nextid", A, (), "create"),
     Call("GET", "/nodes/{node}/tasks/{upid}/status", A, (), "wait for tasks"),
+    # a write whose answer was lost: is its task running? (the token's own tasks are listed)
+    Call("GET", "/nodes/{node}/tasks", A, (), "find a task whose answer was lost"),
     Call("GET", "/pools", A, ("Pool.Audit@/pool",), "stack lock"),
     Call("POST", "/pools", A, ("Pool.Allocate@/pool",), "stack lock"),
     Call("PUT", "/pools", A, ("Pool.Allocate@/pool", "VM.Allocate@/vms/{vmid}"),
@@ -121,6 +125,18 @@ CALLS: tuple[Call, ...] = (
          "migrate"),
     Call("POST", "/nodes/{node}/aplinfo", A,
          ("Datastore.AllocateTemplate@/storage/{template_storage}",), "download templates"),
+    # safety nets (specs/0090): needed by specs that use lifecycle.snapshot or
+    # backup_before_destroy ({snapshots}, {backup_storage}), and by rollback and restore
+    Call("GET", f"{_LXC}/snapshot", A, ("VM.Audit@/vms/{vmid}",),
+         "list snapshots (lifecycle.snapshot, pxrun rollback)"),
+    Call("POST", f"{_LXC}/snapshot", A, ("VM.Snapshot@{snapshots}",), "snapshots"),
+    Call("DELETE", f"{_LXC}/snapshot/{{snapname}}", A, ("VM.Snapshot@{snapshots}",),
+         "snapshots (keep the last N; a replace drops the old ones)"),
+    Call("POST", f"{_LXC}/snapshot/{{snapname}}/rollback", A,
+         ("VM.Snapshot|VM.Snapshot.Rollback@{snapshots}",), "roll back"),
+    Call("POST", "/nodes/{node}/vzdump", A,
+         ("VM.Backup@{backups}", "Datastore.AllocateSpace@/storage/{backup_storage}"),
+         "back up before a destroy"),
     Call("GET", "/cluster/status", P, ("Sys.Audit@/",),
          "node addresses for SSH (unless ssh.hosts names each node)"),
     # Proxmox VE 9 (specs/0100): needed by specs that use HA or images ({ha}, {images});
@@ -140,13 +156,18 @@ CALLS: tuple[Call, ...] = (
           "Sys.AccessNetwork@{images}"), "pull images"),
     Call("GET", "/nodes/{node}/tasks/{upid}/log", A, (), "the digest an image pull reports"),
 )
-CONDITIONAL = {"{privileged}": "/", "{ha}": "/", "{images}": "/nodes"}
-"""Placeholders of needs only some specs have (a privileged container, HA, images): the
-path they stand for when the spec has them; the mode's recipe leaves them out."""
+CONDITIONAL = {"{privileged}": "/", "{ha}": "/", "{images}": "/nodes", "{snapshots}": "/vms",
+               "{backups}": "/vms"}
+"""Placeholders of needs only some specs have (a privileged container, HA, images,
+snapshots, backups): the path they stand for when the spec has them; the mode's recipe
+leaves them out."""
+OPTIONAL_AREAS = frozenset({"backup_storage"})
+"""Placeholders of objects only some specs have: without such a spec (the recipe, or a
+spec without backups) the need is left out rather than granted on the whole area."""
 
 AREAS: Mapping[str, str] = {
     "vmid": "/vms", "node": "/nodes", "storage": "/storage", "template_storage": "/storage",
-    "bridge": "/sdn/zones/localnetwork",
+    "backup_storage": "/storage", "bridge": "/sdn/zones/localnetwork",
 }
 """Where a placeholder's ACL path is granted for all its objects at once."""
 
@@ -169,7 +190,8 @@ def privileges(mode: Mode) -> list[str]:
 
 
 def _conditional(need: str) -> bool:
-    return any(mark in need for mark in CONDITIONAL)
+    return any(mark in need for mark in CONDITIONAL) or any(
+        f"{{{key}}}" in need for key in OPTIONAL_AREAS)
 
 
 def acl_paths(mode: Mode) -> list[str]:
@@ -221,6 +243,9 @@ class SpecFacts:
     privileged: tuple[str, ...]
     ha: tuple[str, ...] = ()  # containers with `ha:` (and "ha_rules" when it has rules)
     images: tuple[str, ...] = ()  # containers made from OCI images
+    snapshots: tuple[str, ...] = ()  # containers with `lifecycle.snapshot`
+    backups: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    """backup storage -> the containers backed up there (`lifecycle.backup_before_destroy`)"""
 
 
 def spec_facts(stack: Any) -> SpecFacts:
@@ -232,7 +257,15 @@ def spec_facts(stack: Any) -> SpecFacts:
     privileged: list[str] = []
     ha: list[str] = ["ha_rules"] if getattr(stack, "ha_rules", None) is not None else []
     images: list[str] = []
+    snapshots: list[str] = []
+    backups: dict[str, list[str]] = {}
     for name, ct in sorted(stack.containers.items()):
+        lifecycle = getattr(ct, "lifecycle", None)
+        if getattr(lifecycle, "snapshot", None):
+            snapshots.append(name)
+        backup = getattr(lifecycle, "backup_before_destroy", None)
+        if backup:
+            backups.setdefault(backup, []).append(name)
         if getattr(ct, "ha", None) is not None:
             ha.append(name)
         if getattr(ct, "image", None):
@@ -254,7 +287,8 @@ def spec_facts(stack: Any) -> SpecFacts:
     return SpecFacts({k: tuple(v) for k, v in storages.items()},
                      {k: tuple(v) for k, v in templates.items()},
                      {k: tuple(v) for k, v in bridges.items()}, tuple(privileged),
-                     tuple(ha), tuple(images))
+                     tuple(ha), tuple(images), tuple(snapshots),
+                     {k: tuple(v) for k, v in backups.items()})
 
 
 def requirements(facts: SpecFacts | None = None) -> list[Requirement]:
@@ -280,10 +314,13 @@ def _expand(template: str, facts: SpecFacts | None) -> list[tuple[str, tuple[str
     for mark, path in CONDITIONAL.items():
         if mark in template:
             users = {"{privileged}": facts.privileged, "{ha}": facts.ha,
-                     "{images}": facts.images}[mark] if facts is not None else ()
+                     "{images}": facts.images, "{snapshots}": facts.snapshots,
+                     "{backups}": tuple(n for names in facts.backups.values() for n in names),
+                     }[mark] if facts is not None else ()
             if not users:
                 return []
-            label = {"{privileged}": "privileged ", "{ha}": "HA ", "{images}": "image of "}
+            label = {"{privileged}": "privileged ", "{ha}": "HA ", "{images}": "image of ",
+                     "{snapshots}": "snapshots of ", "{backups}": "backup of "}
             return [(path, tuple(f"{label[mark]}{name}" for name in users))]
     if "{" not in template:
         return [(template, ())]
@@ -294,13 +331,14 @@ def _expand(template: str, facts: SpecFacts | None) -> list[tuple[str, tuple[str
     if facts is not None:
         by_key: dict[str, Mapping[Any, tuple[str, ...]]] = {
             "storage": facts.storages, "bridge": facts.bridges,
-            "template_storage": facts.template_storages}
+            "template_storage": facts.template_storages, "backup_storage": facts.backups}
         chosen = by_key.get(key)
     if not chosen:
-        return [(area, ())]
+        return [] if key in OPTIONAL_AREAS else [(area, ())]
     out = []
     for value, uses in sorted(chosen.items(), key=lambda item: str(item[0])):
-        what = tuple(f"template of {n}" for n in uses) if key == "template_storage" else uses
+        what = {"template_storage": tuple(f"template of {n}" for n in uses),
+                "backup_storage": tuple(f"backup of {n}" for n in uses)}.get(key, uses)
         out.append((f"{area}/{value}" if value is not None else area, what))
     return out
 

@@ -159,3 +159,76 @@ def test_every_request_pxrun_makes_is_in_the_table(tmp_path: Path,
                  ("POST", "/nodes/{node}/lxc/{vmid}/migrate"),
                  ("POST", "/nodes/{node}/aplinfo"), ("DELETE", "/nodes/{node}/lxc/{vmid}")}
     assert exercised <= called, exercised - called
+
+
+SAFETY = """\
+version: 1
+stack: nets
+defaults:
+  storage: local-lvm
+  resources: {cores: 1, memory: 256, swap: 0, disk: 4}
+  networks:
+    net0: {bridge: vmbr0, ip: dhcp}
+containers:
+  db:
+    template: %s
+    node: pve1
+    mounts:
+      mp0: {volume: 'local-lvm:1', path: /srv/data}
+    lifecycle: {snapshot: before_change, snapshot_keep: 1, backup_before_destroy: local}
+"""
+
+
+@pytest.mark.integration
+def test_the_safety_nets_requests_are_in_the_table(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Snapshots before a risky change, a replace that hands the data volume over, a backup
+    before destroy, `pxrun rollback` and `pxrun restore`: each request is a row, and the
+    spec's requirements name the snapshot and backup privileges (the recipe does not)."""
+    from pxrun.connect.rights import privileges, requirements, spec_facts
+    from pxrun.spec.load import load_stack
+
+    state = tmp_path / "sim"
+    init_state(state, settings=SimSettings(time_scale=0.02, seed=3))
+    monkeypatch.chdir(tmp_path)
+    for name in [v for v in os.environ if v.startswith("PROXMOX_")]:
+        monkeypatch.delenv(name)
+    spec = tmp_path / "pxrun.yaml"
+    log = tmp_path / "requests.jsonl"
+    called: set[tuple[str, str]] = set()
+
+    def go(*args: str) -> None:
+        status = main(["--sim", "--sim-dir", str(state), "--request-log", str(log), *args,
+                       "-f", str(spec)])
+        out = capsys.readouterr()
+        assert status == 0, (args, out.out, out.err)
+        for method, path, row in _rows(log):
+            assert row is not None, f"{args[0]} called {method} {path}, not in the table"
+            called.add((row.method, row.path))
+
+    spec.write_text(SAFETY % "debian-12")
+    go("apply", "--auto-approve")
+    zone = "    node: pve1\n    timezone: %s\n"
+    spec.write_text((SAFETY % "debian-12").replace("    node: pve1\n", zone % "UTC"))
+    go("apply", "--auto-approve")  # a restart: a snapshot first
+    spec.write_text(SAFETY % "ubuntu-24.04")
+    go("apply", "--auto-approve")  # a replace: backup, reassign, old snapshots dropped
+    go("destroy", "--auto-approve")
+    go("restore", "db", "--auto-approve")
+    go("apply", "--auto-approve")  # started again
+    for tz in ("Europe/Berlin", "Europe/Rome"):  # a snapshot each, the older one deleted
+        spec.write_text((SAFETY % "ubuntu-24.04").replace("    node: pve1\n", zone % tz))
+        go("apply", "--auto-approve")
+    go("rollback", "db", "--auto-approve")
+    exercised = {("POST", "/nodes/{node}/lxc/{vmid}/snapshot"),
+                 ("DELETE", "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}"),
+                 ("POST", "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}/rollback"),
+                 ("POST", "/nodes/{node}/vzdump"),
+                 ("POST", "/nodes/{node}/lxc/{vmid}/move_volume")}
+    assert exercised <= called, exercised - called
+
+    needed = {(r.privilege, r.path) for r in requirements(spec_facts(load_stack(spec).stack))}
+    assert {("VM.Snapshot", "/vms"), ("VM.Backup", "/vms"),
+            ("Datastore.AllocateSpace", "/storage/local")} <= needed
+    assert "VM.Snapshot" not in privileges(Mode.APPLY)  # only for specs that use them
