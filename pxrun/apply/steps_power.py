@@ -12,6 +12,7 @@ not stop in time, and `DELETE ... purge=1`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -86,9 +87,11 @@ def reboot(run: Run) -> None:
     """Restart, which applies pending changes. A stopped container is simply started."""
     timeout = int(run.shared.options.timeout("shutdown"))
     with run.step("restart", run.node_keys()):
+        sent_at = time.monotonic()
         try:
             run.task("post", run.path("status/reboot"), kind="reboot", step="restart",
-                     task_type="vzreboot", timeout=timeout)
+                     task_type="vzreboot", verify=lambda: _rebooted(run, sent_at),
+                     timeout=timeout)
         except ApiError as exc:
             if not _not_running(exc.reason):
                 raise
@@ -175,6 +178,20 @@ def _delete(run: Run, op: DeleteContainer) -> None:
         run.task("delete", run.path(), kind="delete", step="delete", task_type="vzdestroy",
                  verify=lambda: _status(run) == "gone",
                  maybe_done=lambda e: isinstance(e, NotFoundError), purge=1)
+
+
+def _rebooted(run: Run, sent_at: float) -> bool:
+    """After a reboot whose answer was lost: running again, and the keys that were pending
+    are applied (or, with none pending, it started after the request was sent)."""
+    current = run.client.get(run.path("status/current"))
+    if not isinstance(current, dict) or current.get("status") != "running":
+        return False
+    if run.pending:
+        items = run.client.get(run.path("pending"))
+        held = {str(i.get("key")) for i in items if isinstance(i, dict)
+                and ("pending" in i or i.get("delete"))} if isinstance(items, list) else set()
+        return not held & set(run.pending)
+    return int(current.get("uptime") or 0) < time.monotonic() - sent_at
 
 
 def _status(run: Run) -> str:

@@ -34,7 +34,8 @@ def reassign(run: Run, op: ReassignVolume) -> None:
         params: dict[str, Any] = {"volume": op.volume, "target-vmid": target,
                                   "target-volume": op.target_slot}
         run.task("post", f"nodes/{op.node}/lxc/{op.source_vmid}/move_volume", kind="move",
-                 step="reassign", maybe_done=lambda e: "does not exist" in e.reason, **params)
+                 step="reassign", maybe_done=lambda e: "does not exist" in e.reason,
+                 verify=lambda: _holds(run, op.target_slot, op.volume), **params)
     run.config_rewritten = True
     if op.options is None:
         return
@@ -44,6 +45,19 @@ def reassign(run: Run, op: ReassignVolume) -> None:
     size = [part for part in line.split(",")[1:] if part.startswith("size=")]
     with run.step("config", run.node_keys(), detail=f"{op.target_slot} options"):
         put_config(run, {op.target_slot: ",".join([volid, op.options, *size])})
+
+
+def _holds(run: Run, slot: str, volume: str) -> bool:
+    """Whether `slot` of the run's container holds `volume` (a reassign whose answer was
+    lost: Proxmox keeps the volume name when no other guest uses its vmid's names... or
+    renames it, so any volume in the slot that the source no longer has counts)."""
+    config = run.client.get(run.path("config"))
+    line = str(config.get(slot, "")) if isinstance(config, dict) else ""
+    return bool(line) and (line.split(",", 1)[0] == volume or "vm-" in line)
+
+
+def _snapshot_names(run: Run) -> set[str]:
+    return {str(s.get("name")) for s in _snapshots(run)}
 
 
 def _snapshots(run: Run) -> list[dict[str, Any]]:
@@ -57,7 +71,9 @@ def _snapshots(run: Run) -> list[dict[str, Any]]:
 def _delete_snapshot(run: Run, name: str) -> None:
     with run.step("delete-snapshot", run.node_keys(), detail=name):
         run.task("delete", run.path(f"snapshot/{name}"), kind="snapshot",
-                 step="delete-snapshot", maybe_done=lambda e: isinstance(e, NotFoundError)
+                 step="delete-snapshot", task_type="vzdelsnapshot",
+                 verify=lambda: name not in _snapshot_names(run),
+                 maybe_done=lambda e: isinstance(e, NotFoundError)
                  or "does not exist" in e.reason)
 
 
@@ -80,6 +96,7 @@ def snapshot(run: Run, op: Snapshot) -> None:
     was_running = isinstance(status, dict) and status.get("status") == "running"
     with run.step("snapshot", run.node_keys(), detail=name):
         run.task("post", run.path("snapshot"), kind="snapshot", step="snapshot",
+                 task_type="vzsnapshot", verify=lambda: name in _snapshot_names(run),
                  snapname=name, description="taken by pxrun apply before a change")
     run.snapshot = (name, was_running, op.rollback)
     run.config_rewritten = True
@@ -94,7 +111,7 @@ def rollback(run: Run, name: str, *, start: bool) -> None:
     params: dict[str, Any] = {"start": 1} if start else {}
     with run.step("rollback", run.node_keys(), detail=name):
         run.task("post", run.path(f"snapshot/{name}/rollback"), kind="snapshot",
-                 step="rollback", **params)
+                 step="rollback", task_type="vzrollback", **params)
     run.running = start
 
 
@@ -105,4 +122,14 @@ def backup(run: Run, op: Backup) -> None:
                               "notes-template": backup_notes(run.shared.stack, run.address)}
     with run.acting_on(op.node, op.vmid), run.step("backup", run.node_keys(op.storage),
                                                    detail=f"to {op.storage}"):
-        run.task("post", f"nodes/{op.node}/vzdump", kind="backup", step="backup", **params)
+        before = _backups(run, op)
+        run.task("post", f"nodes/{op.node}/vzdump", kind="backup", step="backup",
+                 task_type="vzdump", verify=lambda: _backups(run, op) > before, **params)
+
+
+def _backups(run: Run, op: Backup) -> int:
+    """How many backups of the container `op.storage` holds (a vzdump whose answer was lost
+    made one more)."""
+    items = run.client.get(f"nodes/{op.node}/storage/{op.storage}/content", content="backup",
+                           vmid=op.vmid)
+    return len(items) if isinstance(items, list) else 0

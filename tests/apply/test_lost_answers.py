@@ -67,3 +67,36 @@ def test_half_the_answers_lost_migrate_resize_mount_restart_converge(stage: Stag
                    if ct.conf.get("hostname") == "app")
         assert not [k for k in app.conf if k.startswith("unused")], app.conf
     stage.assert_converged()
+
+
+def test_every_answer_lost_snapshots_a_data_keeping_replace_and_backups_converge(
+        stage: Stage) -> None:
+    """The safety nets' writes (snapshot, snapshot delete, volume reassign, vzdump) carried
+    out with their answers lost: no failure, no second snapshot or backup, the data volume
+    handed over once."""
+    body = ("db: {{unprivileged: {flag}, timezone: {tz}, "
+            "mounts: {{mp0: {{volume: 'local-lvm:1', path: /srv/data}}}}, lifecycle: "
+            "{{snapshot: before_change, snapshot_keep: 1, backup_before_destroy: local}}}}\n")
+    stage.write(spec_text(body.format(flag="true", tz="UTC")))
+    assert stage.apply().ok
+    faults = stage.env.sim.settings.faults
+    faults.lost_answers = 1.0
+    for tz in ("Europe/Berlin", "Europe/Rome"):  # a snapshot each; the older one deleted
+        stage.write(spec_text(body.format(flag="true", tz=tz)))
+        summary = stage.apply()
+        assert summary.ok, [(r.address, r.error) for r in summary.results if r.error]
+    (old,) = _ours(stage)
+    stage.write(spec_text(body.format(flag="false", tz="Europe/Rome")))  # a replace
+    summary = stage.apply()
+    assert summary.ok, [(r.address, r.error) for r in summary.results if r.error]
+    assert stage.env.sim.injected.snapshot()["lost_answer"] >= 5
+    faults.lost_answers = 0.0
+    with stage.env.sim.lock:
+        (vmid,) = _ours(stage)
+        ct = stage.env.sim.containers[vmid]
+        assert str(ct.conf["mp0"]).startswith("local-lvm:vm-"), ct.conf
+        assert not [k for k in ct.conf if k.startswith("unused")], ct.conf
+        backups = [v.volid for _, v in stage.env.sim.storages.owned(old)
+                   if v.content == "backup"]
+    assert len(backups) == 1, backups  # one backup before the replace, not two
+    stage.assert_converged()
