@@ -35,7 +35,7 @@ def reassign(run: Run, op: ReassignVolume) -> None:
                                   "target-volume": op.target_slot}
         run.task("post", f"nodes/{op.node}/lxc/{op.source_vmid}/move_volume", kind="move",
                  step="reassign", maybe_done=lambda e: "does not exist" in e.reason,
-                 verify=lambda: _holds(run, op.target_slot, op.volume), **params)
+                 verify=lambda: _holds(run, op.target_slot), **params)
     run.config_rewritten = True
     if op.options is None:
         return
@@ -47,13 +47,12 @@ def reassign(run: Run, op: ReassignVolume) -> None:
         put_config(run, {op.target_slot: ",".join([volid, op.options, *size])})
 
 
-def _holds(run: Run, slot: str, volume: str) -> bool:
-    """Whether `slot` of the run's container holds `volume` (a reassign whose answer was
-    lost: Proxmox keeps the volume name when no other guest uses its vmid's names... or
-    renames it, so any volume in the slot that the source no longer has counts)."""
+def _holds(run: Run, slot: str) -> bool:
+    """Whether `slot` of the run's container holds a volume: the new container of a replace
+    is made without the slot, so after a reassign whose answer was lost it holds one only
+    when the reassign happened (Proxmox renames the volume to the target's vmid)."""
     config = run.client.get(run.path("config"))
-    line = str(config.get(slot, "")) if isinstance(config, dict) else ""
-    return bool(line) and (line.split(",", 1)[0] == volume or "vm-" in line)
+    return isinstance(config, dict) and bool(config.get(slot))
 
 
 def _snapshot_names(run: Run) -> set[str]:
