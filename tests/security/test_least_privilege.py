@@ -191,3 +191,18 @@ def test_doctor_names_a_missing_privilege_before_apply_fails_on_it(
     status, text = pxrun(capsys, "apply", "--auto-approve", "-f", str(cluster.spec))
     assert status == 1, text
     assert missing in text, text
+
+
+def test_the_simulators_operator_token_holds_the_apply_recipe_and_the_safety_nets() -> None:
+    """`pxrun sim init`'s `pxrun@pve!pxrun` is the README's apply role plus what specs with
+    safety nets need (snapshots, backups, clones for tests), never more areas than pxrun's."""
+    from pxrun.connect.rights import CALLS, Mode, acl_paths, privileges, split_need
+    from pxrun.sim.auth import OPERATOR_PATHS, OPERATOR_PRIVILEGES
+
+    assert set(privileges(Mode.APPLY)) <= set(OPERATOR_PRIVILEGES)
+    conditional = {split_need(need)[0][0] for call in CALLS for need in call.needs
+                   if "{snapshots}" in need or "{backups}" in need}
+    assert conditional == {"VM.Snapshot", "VM.Backup"}
+    assert conditional <= set(OPERATOR_PRIVILEGES)
+    for path in acl_paths(Mode.APPLY):  # each under an area the operator's ACLs propagate on
+        assert any(path == area or path.startswith(area + "/") for area in OPERATOR_PATHS)
