@@ -74,12 +74,18 @@ def _parse_value(rest: str, *, source: str, lineno: int) -> str:
     return rest.strip()
 
 
+CONFIG_LIMIT = 1 << 20
+"""The most a `.env` or profiles file may hold (1 MiB: a few dozen lines are usual)."""
+
+
 def read_dotenv(path: Path) -> dict[str, str]:
     """The values of `path`, or an empty dict when there is no such file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    from pxrun.spec.paths import LocalFileError, read_bounded
+
+    if not path.exists():
         return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc.__class__.__name__}") from exc
+    try:  # bounded: a `.env` that is a FIFO, a device or huge must not hang or fill memory
+        text = read_bounded(path, limit=CONFIG_LIMIT, fifo=False).decode("utf-8")
+    except (LocalFileError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
     return parse_dotenv(text, source=str(path))

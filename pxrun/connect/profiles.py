@@ -77,13 +77,19 @@ def default_profiles_path(env: Mapping[str, str]) -> Path:
 
 def load_profiles(path: Path) -> ProfilesFile | None:
     """Read the profiles file; None when it does not exist."""
+    from pxrun.connect.dotenv import CONFIG_LIMIT
+    from pxrun.spec.paths import LocalFileError, read_bounded
+
     try:
-        text = path.read_text(encoding="utf-8")
         mode = path.stat().st_mode
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.__class__.__name__}") from exc
+    try:  # bounded, as `.env`: a FIFO, a device or a huge file is refused, never read
+        text = read_bounded(path, limit=CONFIG_LIMIT, fifo=False).decode("utf-8")
+    except (LocalFileError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
     try:
         data: Any = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:

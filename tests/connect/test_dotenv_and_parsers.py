@@ -32,6 +32,29 @@ def test_missing_dotenv_is_empty(tmp_path: Path) -> None:
     assert read_dotenv(tmp_path / ".env") == {}
 
 
+@pytest.mark.parametrize("kind", ["fifo", "huge", "folder"])
+@pytest.mark.parametrize("reader", ["dotenv", "profiles"])
+def test_a_hostile_config_file_is_refused_without_reading_it(tmp_path: Path, kind: str,
+                                                             reader: str) -> None:
+    """A `.env` or profiles file that is a FIFO (no writer: reading would block forever), a
+    huge file or a folder is a ConfigError naming the file, at once."""
+    import os
+
+    from pxrun.connect.profiles import load_profiles
+
+    path = tmp_path / "config"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "huge":
+        with path.open("wb") as out:
+            out.truncate(64 << 20)  # sparse: 64 MiB that cost no disk
+    else:
+        path.mkdir()
+    with pytest.raises(ConfigError) as info:
+        read_dotenv(path) if reader == "dotenv" else load_profiles(path)
+    assert str(path) in info.value.message
+
+
 @pytest.mark.parametrize(("text", "url"), ENDPOINTS, ids=[repr(e[0]) for e in ENDPOINTS])
 def test_endpoint_forms(text: str, url: str | None) -> None:
     if url is None:
