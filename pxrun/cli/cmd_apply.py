@@ -194,7 +194,8 @@ def run_apply(settings: Settings | None, *, planfile: Path | None, mode: str,
                          hint="pass them to `pxrun plan -o FILE`, then apply that plan")
     if planfile is not None:
         saved, saved_spec = read_saved_plan(planfile)
-        path = path if path is not None else saved_spec
+        if path is None and saved_spec is not None:
+            path = _recorded_spec(saved_spec, planfile, settings.allow_outside_paths)
     spec = spec_path(path)
     loaded = load_spec(settings, spec)
     spec_dir = spec if spec.is_dir() else spec.parent
@@ -260,6 +261,25 @@ def read_saved_plan(planfile: Path) -> tuple[Plan, Path | None]:
     if not isinstance(recorded, str):
         return plan, None
     return plan, Path(os.path.normpath(planfile.parent / recorded))
+
+
+def _recorded_spec(spec: Path, planfile: Path, allow_outside: bool) -> Path:
+    """The spec a saved plan names, when it is inside the current directory, the plan's
+    folder or the checkout the plan is in (the nearest folder above it with `.git`): a plan
+    file is input too (a CI artifact, a pull request) and must not make apply read any file
+    of the machine as a spec. `-f` or --allow-outside-paths says otherwise."""
+    from pxrun.errors import UsageError
+
+    if allow_outside:
+        return spec
+    where, folder = spec.resolve(), planfile.resolve().parent
+    bases = [Path.cwd().resolve(), folder]
+    bases += [d for d in folder.parents if (d / ".git").exists()][:1]
+    if any(where.is_relative_to(base) for base in bases):
+        return spec
+    raise UsageError(f"the plan {planfile} names the spec {spec}, outside the current "
+                     "directory, the plan's folder and its checkout",
+                     hint="pass -f SPEC to apply it (or --allow-outside-paths)")
 
 
 def read_plan_document(planfile: Path) -> tuple[dict[str, Any], Plan]:
