@@ -103,6 +103,16 @@ CHANGED = {
 }
 
 
+def _simulator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A fresh simulator state and the request log path; no PROXMOX_* from outside."""
+    state = tmp_path / "sim"
+    init_state(state, settings=SimSettings(time_scale=0.02, seed=3))
+    monkeypatch.chdir(tmp_path)
+    for name in [v for v in os.environ if v.startswith("PROXMOX_")]:
+        monkeypatch.delenv(name)
+    return state, tmp_path / "requests.jsonl"
+
+
 def _rows(log: Path) -> list[tuple[str, str, Call | None]]:
     patterns = [(re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(c.path)) + "$"),
                  c) for c in CALLS]
@@ -121,14 +131,9 @@ def _rows(log: Path) -> list[tuple[str, str, Call | None]]:
 def test_every_request_pxrun_makes_is_in_the_table(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    state = tmp_path / "sim"
-    init_state(state, settings=SimSettings(time_scale=0.02, seed=3))
-    monkeypatch.chdir(tmp_path)
-    for name in [v for v in os.environ if v.startswith("PROXMOX_")]:
-        monkeypatch.delenv(name)
+    state, log = _simulator(tmp_path, monkeypatch)
     spec = tmp_path / "pxrun.yaml"
     spec.write_text(SPEC % "ubuntu-24.04")  # not on the nodes yet: a download
-    log = tmp_path / "requests.jsonl"
     runs: list[tuple[Mode, list[str]]] = [
         (Mode.READ, ["plan"]), (Mode.APPLY, ["apply", "--auto-approve"]),
         (Mode.READ, ["drift"]), (Mode.READ, ["doctor"]), (Mode.READ, ["list"])]
@@ -189,13 +194,8 @@ def test_the_safety_nets_requests_are_in_the_table(tmp_path: Path,
     from pxrun.connect.rights import privileges, requirements, spec_facts
     from pxrun.spec.load import load_stack
 
-    state = tmp_path / "sim"
-    init_state(state, settings=SimSettings(time_scale=0.02, seed=3))
-    monkeypatch.chdir(tmp_path)
-    for name in [v for v in os.environ if v.startswith("PROXMOX_")]:
-        monkeypatch.delenv(name)
+    state, log = _simulator(tmp_path, monkeypatch)
     spec = tmp_path / "pxrun.yaml"
-    log = tmp_path / "requests.jsonl"
     called: set[tuple[str, str]] = set()
 
     def go(*args: str) -> None:
