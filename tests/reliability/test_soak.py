@@ -235,8 +235,16 @@ class Tally:
 
 
 def plan_for(client: ProxmoxerClient, spec: Path) -> Plan:
+    """The plan, as a user would get it: when the only errors are prunes that would destroy
+    data volumes (a removed container had a mount point), planned again with
+    --discard-data, as the error's hint says; a replace keeps its data otherwise."""
     loaded = load_stack(spec)
-    return make_plan(loaded.stack, observe_cluster(client, loaded.stack), PlanOptions())
+    observed = observe_cluster(client, loaded.stack)
+    plan = make_plan(loaded.stack, observed, PlanOptions())
+    if plan.errors and all(e.message.startswith("pruning ") and "data volumes" in e.message
+                           for e in plan.errors):
+        plan = make_plan(loaded.stack, observed, PlanOptions(discard_data=True))
+    return plan
 
 
 def locked_apply(client: ProxmoxerClient, plan: Plan, hook: Hook | None = None,
