@@ -263,22 +263,20 @@ def read_saved_plan(planfile: Path) -> tuple[Plan, Path | None]:
     return plan, Path(os.path.normpath(planfile.parent / recorded))
 
 
+SPEC_SUFFIXES = (".yaml", ".yml", ".json")
+"""What a spec file is called; a saved plan naming anything else is refused."""
+
+
 def _recorded_spec(spec: Path, planfile: Path, allow_outside: bool) -> Path:
-    """The spec a saved plan names, when it is inside the current directory, the plan's
-    folder or the checkout the plan is in (the nearest folder above it with `.git`): a plan
-    file is input too (a CI artifact, a pull request) and must not make apply read any file
-    of the machine as a spec. `-f` or --allow-outside-paths says otherwise."""
+    """The spec a saved plan names, when it is a spec folder or a YAML/JSON file: a plan file
+    is input too (a CI artifact, a pull request) and must not make apply read a key or a
+    system file as a spec. `-f` or --allow-outside-paths says otherwise."""
     from pxrun.errors import UsageError
 
-    if allow_outside:
+    if allow_outside or spec.is_dir() or spec.suffix.lower() in SPEC_SUFFIXES:
         return spec
-    where, folder = spec.resolve(), planfile.resolve().parent
-    bases = [Path.cwd().resolve(), folder]
-    bases += [d for d in folder.parents if (d / ".git").exists()][:1]
-    if any(where.is_relative_to(base) for base in bases):
-        return spec
-    raise UsageError(f"the plan {planfile} names the spec {spec}, outside the current "
-                     "directory, the plan's folder and its checkout",
+    raise UsageError(f"the plan {planfile} names {spec} as its spec, which is neither a "
+                     "spec folder nor a .yaml/.yml/.json file",
                      hint="pass -f SPEC to apply it (or --allow-outside-paths)")
 
 

@@ -17,7 +17,6 @@ from tests.cli.conftest import run, spec_text
 def checkout(simdir: Path) -> Path:
     """A checkout with the spec in stacks/ and plans saved to plans/."""
     root = Path.cwd()
-    (root / ".git").mkdir()
     (root / "stacks").mkdir()
     (root / "plans").mkdir()
     (root / "deep" / "er").mkdir(parents=True)
@@ -73,21 +72,21 @@ def test_an_explicit_spec_wins_over_the_recorded_one(simdir: Path, checkout: Pat
     assert run(simdir, "apply", "p.json", "-f", "moved.yaml") == 0
 
 
-def test_a_plan_naming_a_spec_outside_its_checkout_is_refused(
+def test_a_plan_naming_a_file_that_is_no_spec_is_refused(
         simdir: Path, checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A saved plan is input: its `spec_path` may not make apply read a file elsewhere on
-    the machine (here a spec beside the checkout); -f, or --allow-outside-paths, may."""
+    """A saved plan is input: its `spec_path` may not make apply read a key or a system
+    file as a spec; -f, or --allow-outside-paths, may."""
     assert run(simdir, "plan", "-f", "stacks/web.yaml", "-o", "plans/p.json") == 0
-    outside = checkout.parent / f"{checkout.name}-elsewhere.yaml"
-    outside.write_text((checkout / "stacks" / "web.yaml").read_text(encoding="utf-8"),
-                       encoding="utf-8")
+    key = checkout / "id_ed25519"
+    key.write_text((checkout / "stacks" / "web.yaml").read_text(encoding="utf-8"),
+                   encoding="utf-8")
     plan = checkout / "plans" / "p.json"
     doc = json.loads(plan.read_text(encoding="utf-8"))
-    doc["spec_path"] = f"../../{outside.name}"
+    doc["spec_path"] = "../id_ed25519"
     plan.write_text(json.dumps(doc), encoding="utf-8")
     capsys.readouterr()
     assert run(simdir, "apply", "plans/p.json") == 3
     err = capsys.readouterr().err
-    assert "outside the current directory, the plan's folder and its checkout" in err
+    assert "neither a spec folder nor a .yaml/.yml/.json file" in err
     assert run(simdir, "apply", "plans/p.json", "--allow-outside-paths") == 0, \
         capsys.readouterr().err
