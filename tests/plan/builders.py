@@ -144,10 +144,19 @@ def _first_node(want: Container, nodes: list[str]) -> str:
 
 
 def recorded(want: Container, stack: Stack, sources: dict[str, bytes] | None = None,
-             secrets: dict[str, str] | None = None) -> str | None:
-    """The fingerprint record of a container provisioned exactly as `want` says."""
-    options = PlanOptions(file_sources=sources or {}, secrets=secrets or {})
-    return encode_fingerprints(Provisioning(stack, options).wanted(want).fingerprints) or None
+             secrets: dict[str, str] | None = None,
+             made: dict[tuple[Any, ...], Provisioning] | None = None) -> str | None:
+    """The fingerprint record of a container provisioned exactly as `want` says. `made`:
+    the Provisioning of each (sources, secrets) already made (one per stack would walk the
+    whole stack again for every container of a 10,000-container benchmark)."""
+    key = (tuple(sorted((sources or {}).items())), tuple(sorted((secrets or {}).items())))
+    provisioning = made.get(key) if made is not None else None
+    if provisioning is None:
+        options = PlanOptions(file_sources=sources or {}, secrets=secrets or {})
+        provisioning = Provisioning(stack, options)
+        if made is not None:
+            made[key] = provisioning
+    return encode_fingerprints(provisioning.wanted(want).fingerprints) or None
 
 
 def build_observed(fragment: dict[str, Any] | None, stack: Stack,
@@ -163,6 +172,7 @@ def build_observed(fragment: dict[str, Any] | None, stack: Stack,
     containers: dict[str, ObservedContainer] = {}
     strays: list[ObservedContainer] = []
     guests: dict[int, GuestRef] = {}
+    made: dict[tuple[Any, ...], Provisioning] = {}
     for index, (name, given) in enumerate((fragment.get("containers") or {}).items()):
         entry = given or {}
         desired = stack.containers.get(name)
@@ -186,7 +196,7 @@ def build_observed(fragment: dict[str, Any] | None, stack: Stack,
         future = future.model_copy(update={"state": current.state})
         own = {k: v.encode() for k, v in (entry.get("sources") or {}).items()}
         fingerprint = entry.get("fingerprint", recorded(want, stack, own or sources,
-                                                        entry.get("secrets", secrets)))
+                                                        entry.get("secrets", secrets), made))
         marked, tagged = bool(entry.get("marked", True)), bool(entry.get("tagged", True))
         key = name if marked else f"ct{vmid}"  # observe names a stray ct<vmid>
         if not marked:  # and there is no fingerprint to read
