@@ -29,6 +29,9 @@ class PlanContext:
     diagnostics: list[PlanDiagnostic] = field(default_factory=list)
     _secret_digests: dict[str, str] = field(default_factory=dict, repr=False)
     known: Known = field(default=(), repr=False)  # secrets by value, for `seal`
+    _new_site: Site | None = field(default=None, init=False, repr=False)
+    _sensitive: frozenset[str] | None = field(default=None, init=False, repr=False)
+    _bridges: dict[str, frozenset[str]] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def start(cls, stack: Stack, observed: Observed, options: PlanOptions) -> PlanContext:
@@ -47,8 +50,10 @@ class PlanContext:
 
     def site(self, observed: ObservedContainer | None = None) -> Site:
         """What printing a value for `observed` (None: a new container) needs to know."""
-        if observed is None:
-            return Site(stack=self.stack.stack)
+        if observed is None:  # the same for every create: made once
+            if self._new_site is None:
+                self._new_site = Site(stack=self.stack.stack)
+            return self._new_site
         return Site(stack=self.stack.stack, vmid=observed.vmid, have=observed.future,
                     volids=observed.volids)
 
@@ -62,4 +67,13 @@ class PlanContext:
 
     def view_secrets(self) -> frozenset[str]:
         """Secret values, to show as SENSITIVE in views (display only)."""
-        return frozenset(value for value, _ in self.known)
+        if self._sensitive is None:
+            self._sensitive = frozenset(value for value, _ in self.known)
+        return self._sensitive
+
+    def bridges_on(self, node: str) -> frozenset[str]:
+        """The bridges of `node` (asked for every container created or re-networked)."""
+        found = self._bridges.get(node)
+        if found is None:
+            found = self._bridges[node] = frozenset(self.observed.bridges_on(node))
+        return found

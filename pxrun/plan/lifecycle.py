@@ -63,7 +63,7 @@ def power_tail(running: bool, want_running: bool, provision: Reprovision | None,
 
 def _check_placed(ctx: PlanContext, want: Container, node: str) -> None:
     """Validation of everything a create writes on `node`."""
-    for message in missing_bridges(want, node, ctx.observed):
+    for message in missing_bridges(want, node, ctx.bridges_on(node)):
         ctx.error(want.name, message)
     for message in new_volume_problems(want, node, ctx.observed):
         ctx.error(want.name, message)

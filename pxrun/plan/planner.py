@@ -12,8 +12,10 @@ deleted, only reported.
 
 from __future__ import annotations
 
+import gc
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from pxrun.observe.model import Observed
 from pxrun.plan import pve9
@@ -49,12 +51,51 @@ def natural_sorted(names: Iterable[str]) -> list[str]:
     return sorted(names, key=natural_key)
 
 
+class _Order:
+    """Every address of the plan in natural order, ranked once: a 10,000-container plan
+    sorts its names several times, and splitting each name into digits and text is most
+    of a sort's cost."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.rank = {name: i for i, name in enumerate(natural_sorted(set(names)))}
+
+    def sorted(self, names: Iterable[str]) -> list[str]:
+        """`natural_sorted(names)`, the same list."""
+        rank, listed = self.rank, list(names)
+        if not all(name in rank for name in listed):
+            return natural_sorted(listed)
+        return sorted(listed, key=rank.__getitem__)
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause Python's cycle collector for the duration of a plan, restoring it after.
+
+    Why: a plan allocates many small values that all survive into the Plan (views, diffs,
+    operations), and every so many of them CPython's collector re-scans every object alive,
+    the whole spec and cluster included: for 10,000 creates that was 4 full scans, 3 of the
+    8 seconds, and none found garbage (the plan builds no reference cycles). Whatever cyclic
+    garbage does arise is collected after the plan, as usual."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def plan(desired: Stack, observed: Observed, options: PlanOptions | None = None) -> Plan:
     """Diff the desired stack against the observed cluster into a Plan. Pure."""
-    options = options or PlanOptions()
+    with _no_cycle_collection():
+        return _plan(desired, observed, options or PlanOptions())
+
+
+def _plan(desired: Stack, observed: Observed, options: PlanOptions) -> Plan:
     ctx = PlanContext.start(desired, observed, options)
     recognised = recognise(ctx)  # strays keyed by their spec names: ctx.observed updated
     observed = ctx.observed
+    natural = _Order([*desired.containers, *observed.containers])
     scope = _scope(ctx)
     _stack_checks(ctx, scope)
     unknown = tuple(UnknownContainer(vmid=g.vmid, node=g.node, name=g.name)
@@ -66,16 +107,15 @@ def plan(desired: Stack, observed: Observed, options: PlanOptions | None = None)
     changes: list[ResourceChange] = []
     drift: list[ResourceChange] = []
     if options.mode == "refresh-only":
-        drift = _drift(ctx, scope) + stale_drift(ctx, scope)
+        drift = _drift(ctx, scope, natural) + stale_drift(ctx, scope)
     elif options.mode == "destroy":
         changes = [plan_delete(ctx, observed.containers[name], desired.containers.get(name),
                                prune=False, reason="destroy mode")
-                   for name in natural_sorted(observed.containers) if name in scope]
+                   for name in natural.sorted(observed.containers) if name in scope]
         changes += stale_changes(ctx, scope, destroy_mode=True)
     else:
-        changes = _normal(ctx, scope, recognised) + stale_changes(ctx, scope)
-    order = {name: i for i, name in enumerate(natural_sorted(
-        set(desired.containers) | set(observed.containers)))}
+        changes = _normal(ctx, scope, recognised, natural) + stale_changes(ctx, scope)
+    order = natural.rank
     def rank(address: str) -> int:
         return order.get(address, len(order))  # stale copies last
 
@@ -87,7 +127,7 @@ def plan(desired: Stack, observed: Observed, options: PlanOptions | None = None)
         restart_policy=options.restart, changes=tuple(changes), drift=tuple(drift),
         diagnostics=tuple(ctx.diagnostics), unknown=unknown,
         observed_digests={name: observed.containers[name].digest
-                          for name in natural_sorted(observed.containers) if name in scope},
+                          for name in natural.sorted(observed.containers) if name in scope},
         summary=_summary(changes, drift))
 
 
@@ -136,9 +176,10 @@ def _is_unknown(ctx: PlanContext, want: Container) -> bool:
     return any(g.vmid == want.vmid or g.name == want.hostname for g in ctx.observed.unknown)
 
 
-def _normal(ctx: PlanContext, scope: set[str], recognised: Recognised) -> list[ResourceChange]:
+def _normal(ctx: PlanContext, scope: set[str], recognised: Recognised,
+            natural: _Order) -> list[ResourceChange]:
     stack, observed = ctx.stack, ctx.observed
-    names = natural_sorted(n for n in stack.containers if n in scope)
+    names = natural.sorted(n for n in stack.containers if n in scope)
     changes = [plan_existing(ctx, stack.containers[n], observed.containers[n])
                for n in names if n in observed.containers]
     for name in names:
@@ -151,7 +192,7 @@ def _normal(ctx: PlanContext, scope: set[str], recognised: Recognised) -> list[R
         if not create_allowed(ctx, recognised, stack.containers[name]):
             continue
         changes.append(plan_create(ctx, stack.containers[name]))
-    for name in natural_sorted(observed.containers):
+    for name in natural.sorted(observed.containers):
         ct = observed.containers[name]
         if name in stack.containers or name not in scope:
             continue
@@ -163,12 +204,12 @@ def _normal(ctx: PlanContext, scope: set[str], recognised: Recognised) -> list[R
     return changes
 
 
-def _drift(ctx: PlanContext, scope: set[str]) -> list[ResourceChange]:
+def _drift(ctx: PlanContext, scope: set[str], natural: _Order) -> list[ResourceChange]:
     """Refresh-only: what differs between spec and cluster, as read-only changes
     (before = the spec, after = the cluster)."""
     stack, observed, secrets = ctx.stack, ctx.observed, ctx.view_secrets()
     drift: list[ResourceChange] = []
-    for name in natural_sorted(scope):
+    for name in natural.sorted(scope):
         desired, have = stack.containers.get(name), observed.containers.get(name)
         base = {"address": name, "action": Action.READ}
         if desired is not None and have is not None:

@@ -53,4 +53,6 @@ def seal(text: str, known: Known) -> ConfigValue:
 
 
 def seal_all(values: Mapping[str, str], known: Known) -> dict[str, ConfigValue]:
+    if not known:  # no secrets in this run: nothing to look for, key by key
+        return dict(values)
     return {key: seal(text, known) for key, text in values.items()}

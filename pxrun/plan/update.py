@@ -149,7 +149,7 @@ def _validate(ctx: PlanContext, work: _Work, want: Container, node: str) -> None
     """Check what this update writes, on the node it will be on."""
     nets = list(want.networks) if work.migrate else [
         k for k in work.set_keys if k.startswith("net")]
-    for message in missing_bridges(want, node, ctx.observed, nets) if nets else ():
+    for message in missing_bridges(want, node, ctx.bridges_on(node), nets) if nets else ():
         ctx.error(want.name, message)
     new_slots = [a.slot for a in work.attach]
     for message in new_volume_problems(want, node, ctx.observed, new_slots):

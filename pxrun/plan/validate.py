@@ -9,7 +9,7 @@ blocked by a fact the plan does not touch.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from pxrun.observe.model import Observed
 from pxrun.spec.model import Container, Stack
@@ -41,10 +41,10 @@ def vmid_conflict(want: Container, observed: Observed) -> str | None:
             "which pxrun does not manage")
 
 
-def missing_bridges(want: Container, node: str, observed: Observed,
+def missing_bridges(want: Container, node: str, bridges: Collection[str],
                     slots: Iterable[str] | None = None) -> list[str]:
-    """Messages for interfaces whose bridge does not exist on `node`."""
-    bridges = set(observed.bridges_on(node))
+    """Messages for interfaces whose bridge does not exist on `node`, which has `bridges`
+    (`PlanContext.bridges_on`)."""
     out = []
     for slot in sorted(want.networks if slots is None else slots):
         net = want.networks.get(slot)

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from pxrun.pve.memo import by_value
 from pxrun.pve.propstr import DEV, FEATURES, MP, NET, ROOTFS, parse_propstr, print_propstr
 from pxrun.pve.values import GIB, parse_bool, parse_size, parse_startup, print_startup
 from pxrun.pve.values import StartupOrder as _StartupOrder
@@ -47,6 +48,11 @@ def print_network(net: Network, *, hwaddr: str | None = None) -> str:
     `hwaddr` is the observed MAC to keep when the spec leaves it unset: a net PUT without a
     MAC makes Proxmox generate a new one, which restarts the interface for nothing.
     """
+    return _print_network(net, hwaddr)
+
+
+@by_value
+def _print_network(net: Network, hwaddr: str | None) -> str:
     tokens: dict[str, Any] = {}
     for field, value in net.model_dump(exclude_none=True).items():
         text = ";".join(str(v) for v in value) if field == "trunks" else value
@@ -101,6 +107,7 @@ def parse_rootfs(text: str) -> RootVolume:
                       options=RootFs.model_validate(options) if options else None, volid=volid)
 
 
+@by_value
 def print_rootfs(volume: str, options: RootFs | None = None, size: str | None = None) -> str:
     """A rootfs string from a volid (or `storage:GiB` at create), its options and size."""
     tokens: dict[str, Any] = {"volume": volume, "size": size}
@@ -153,6 +160,11 @@ def print_mount(mount: Mount, *, volid: str | None = None, size: str | None = No
     `volid` (the observed volume) replaces a `storage:GiB` volume when the mount point
     exists already: PUTting `storage:GiB` again would allocate a second, empty volume.
     """
+    return _print_mount(mount, volid, size)
+
+
+@by_value
+def _print_mount(mount: Mount, volid: str | None, size: str | None) -> str:
     tokens: dict[str, Any] = {
         "volume": mount.host_path or volid or mount.volume,
         "mp": mount.path, "ro": mount.read_only, "backup": mount.backup, "acl": mount.acl,
@@ -178,6 +190,7 @@ def parse_device(text: str) -> Device:
     return Device.model_validate(fields)
 
 
+@by_value
 def print_device(device: Device) -> str:
     tokens: dict[str, Any] = device.model_dump(exclude_none=True)
     if "deny_write" in tokens:
@@ -195,6 +208,7 @@ def parse_features(text: str | None) -> Features | None:
     return Features.model_validate(fields) if fields else None
 
 
+@by_value
 def print_features(features: Features) -> str:
     tokens: dict[str, Any] = features.model_dump(exclude_none=True)
     if "mount" in tokens:
