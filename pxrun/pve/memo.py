@@ -32,11 +32,11 @@ def by_value(function: Callable[P, R]) -> Callable[P, R]:
         try:
             found = cache.get(args, _MISS)
         except TypeError:  # an unhashable value: no memo for it
-            return function(*args)
+            return function(*args, **kwargs)
         if found is _MISS:
             if len(cache) >= MAXSIZE:
                 cache.clear()
-            found = cache[args] = function(*args)
+            found = cache[args] = function(*args, **kwargs)
         return found  # type: ignore[no-any-return]
 
     return call
