@@ -7,10 +7,11 @@ mutable state (bookings, collected diagnostics, provisioning fingerprints) lives
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from pxrun.observe.model import Observed, ObservedContainer
 from pxrun.plan.fingerprint import spec_hash
-from pxrun.plan.model import PlanDiagnostic, RestartPolicy
+from pxrun.plan.model import FieldDiff, Json, PlanDiagnostic, RestartPolicy
 from pxrun.plan.options import PlanOptions
 from pxrun.plan.placement import Placer
 from pxrun.plan.provision import Provisioning
@@ -32,6 +33,8 @@ class PlanContext:
     _new_site: Site | None = field(default=None, init=False, repr=False)
     _sensitive: frozenset[str] | None = field(default=None, init=False, repr=False)
     _bridges: dict[str, frozenset[str]] = field(default_factory=dict, init=False, repr=False)
+    _added: dict[tuple[str, Any], FieldDiff] = field(default_factory=dict, init=False,
+                                                     repr=False)
 
     @classmethod
     def start(cls, stack: Stack, observed: Observed, options: PlanOptions) -> PlanContext:
@@ -71,9 +74,29 @@ class PlanContext:
             self._sensitive = frozenset(value for value, _ in self.known)
         return self._sensitive
 
+    def added(self, path: str, value: Json) -> FieldDiff:
+        """The diff `+ path: value` of a new container. Frozen, and most of them alike
+        across a plan's creates (replicas of a `count`): one per distinct value."""
+        key = (path, _frozen(value))
+        found = self._added.get(key)
+        if found is None:
+            found = self._added[key] = FieldDiff(op="add", path=path, new=value)
+        return found
+
     def bridges_on(self, node: str) -> frozenset[str]:
         """The bridges of `node` (asked for every container created or re-networked)."""
         found = self._bridges.get(node)
         if found is None:
             found = self._bridges[node] = frozenset(self.observed.bridges_on(node))
         return found
+
+
+def _frozen(value: Json) -> Any:
+    """A JSON value as a hashable key, equal only for equal values of the same types and
+    key order (1, 1.0 and True stay apart)."""
+    kind = value.__class__
+    if kind is dict:
+        return (dict, tuple((k, _frozen(v)) for k, v in value.items()))
+    if kind is list:
+        return (list, tuple(_frozen(v) for v in value))
+    return (kind, value)

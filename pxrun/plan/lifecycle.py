@@ -19,7 +19,6 @@ from pxrun.plan.model import (
     Action,
     CreateContainer,
     DeleteContainer,
-    FieldDiff,
     Operation,
     Power,
     Reprovision,
@@ -43,6 +42,12 @@ def expects_address(want: Container) -> bool:
     return any(net.ip not in (None, "manual") for net in want.networks.values())
 
 
+_START = {address: Power(action="start", await_address="wait" if address else "no")
+          for address in (False, True)}
+_STOP = Power(action="stop")
+"""Values every create shares (frozen, so one of each serves them all)."""
+
+
 def power_tail(running: bool, want_running: bool, provision: Reprovision | None,
                restart: Power | None = None, *, address: bool = False) -> list[Operation]:
     """Power and provisioning operations that end every change: start or restart, run
@@ -50,14 +55,14 @@ def power_tail(running: bool, want_running: bool, provision: Reprovision | None,
     `address`: wait for the container's IPv4 address after it starts."""
     ops: list[Operation] = []
     if (want_running or provision) and not running:
-        ops.append(Power(action="start", await_address="wait" if address else "no"))
+        ops.append(_START[address])
         running = True
     elif restart is not None:
         ops.append(restart)
     if provision is not None:
         ops.append(provision)
     if running and not want_running:
-        ops.append(Power(action="stop"))
+        ops.append(_STOP)
     return ops
 
 
@@ -130,7 +135,7 @@ def plan_create(ctx: PlanContext, desired: Container) -> ResourceChange:
     if placement.template is not None and placement.template.pull:
         download = " (image pulled first)"
     return ResourceChange(**{**base, "node": placement.node}, after=after,
-                          diffs=tuple(FieldDiff(op="add", path=k, new=v)
+                          diffs=tuple(ctx.added(k, v)
                                       for k, v in sorted(after.items()) if v is not None),
                           operations=tuple(ops),
                           reason=f"not in the cluster: create on {placement.node}{download}")

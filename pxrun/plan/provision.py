@@ -71,6 +71,7 @@ class Provisioning:
         self._key: bytes | None = None
         self._wanted: dict[str, Wanted] = {}
         self._by_content: dict[tuple[Any, ...], Wanted] = {}
+        self._created: dict[int, Reprovision | None] = {}  # id(Wanted) -> a create's steps
 
     def key(self) -> bytes:
         if self._key is None:
@@ -86,6 +87,18 @@ class Provisioning:
                 found = self._by_content[key] = self._make(container)
             self._wanted[container.name] = found
         return found
+
+    def created(self, wanted: Wanted) -> Reprovision | None:
+        """The steps a new container with `wanted` runs (every one), made once per
+        distinct `wanted` (the Wanted values live as long as this Provisioning)."""
+        key = id(wanted)
+        if key not in self._created:
+            chosen = steps_to_run(list(wanted.steps), dict(wanted.fingerprints), None,
+                                  first=True)
+            self._created[key] = Reprovision(steps=tuple(s.label for s in chosen),
+                                             fingerprints=dict(wanted.fingerprints)) \
+                if chosen else None
+        return self._created[key]
 
     def _make(self, container: Container) -> Wanted:
         steps = tuple(provision_steps(container))
@@ -148,6 +161,11 @@ def provision_operation(ctx: PlanContext, desired: Container,
         return None
     if not wanted.steps or (observed is not None and not observed.marked):
         return None
+    if observed is None:  # every step runs: the same operation for every alike container
+        made = ctx.provisioning.created(wanted)
+        if made is not None and check:
+            check_needs(ctx, desired, made)
+        return made
     steps, fingerprints = held(ctx, desired, observed)
     first = observed is None
     recorded = None
