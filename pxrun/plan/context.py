@@ -6,6 +6,7 @@ mutable state (bookings, collected diagnostics, provisioning fingerprints) lives
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,10 +94,8 @@ class PlanContext:
 
 def _frozen(value: Json) -> Any:
     """A JSON value as a hashable key, equal only for equal values of the same types and
-    key order (1, 1.0 and True stay apart)."""
+    key order (1, 1.0 and True stay apart; JSON text keeps them apart too)."""
     kind = value.__class__
-    if kind is dict:
-        return (dict, tuple((k, _frozen(v)) for k, v in value.items()))
-    if kind is list:
-        return (list, tuple(_frozen(v) for v in value))
+    if kind is dict or kind is list:
+        return (kind, json.dumps(value))
     return (kind, value)

@@ -182,10 +182,11 @@ def plan_existing(ctx: PlanContext, desired: Container,
     """The change for a container that the spec and the cluster both have."""
     provision = provision_operation(ctx, desired, observed, check=False)
     owned = observed.marked and observed.tagged
-    updated = pve9.image_update(ctx, canonical(desired), observed)
+    spelled = canonical(desired)
+    updated = pve9.image_update(ctx, spelled, observed)
     if (provision is None and owned and updated is None
             and not (observed.tainted or observed.pending or desired.name in ctx.options.replace)
-            and matches_quickly(canonical(desired), observed)):
+            and matches_quickly(spelled, observed)):
         return _no_op(ctx, desired, observed)  # the common case, kept cheap (bench_plan.py)
     want, have = essence_pair(desired, observed)
     secrets = ctx.view_secrets()
