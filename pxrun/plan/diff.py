@@ -104,20 +104,30 @@ def matches_quickly(want: Container, observed: ObservedContainer) -> bool:
     node = want.node
     if not (node in ("auto", have.node) or (isinstance(node, list) and have.node in node)):
         return False
-    mine, theirs = want.__dict__, have.__dict__
-    return all(_same(value, theirs[key]) for key, value in mine.items()
-               if key not in _SKIPPED)
+    theirs = have.__dict__
+    for key, value in want.__dict__.items():  # a plain loop: this runs for every container
+        if value is None or key in _SKIPPED:
+            continue
+        if not _same(value, theirs[key]):
+            return False
+    return True
 
 
 def _same(want: Any, have: Any) -> bool:
-    if want is None or want == have:
+    """`want` unset, or equal to `have` in every field it sets. Models are walked field by
+    field rather than compared with pydantic's `==` (Python code per model, and it would
+    fail on every unset field anyway, such as a MAC the spec leaves to Proxmox)."""
+    if want is None or want is have:
         return True
     if isinstance(want, BaseModel) and isinstance(have, BaseModel):
         theirs = have.__dict__
-        return all(_same(v, theirs[k]) for k, v in want.__dict__.items())
+        for key, value in want.__dict__.items():
+            if value is not None and not _same(value, theirs[key]):
+                return False
+        return True
     if isinstance(want, dict) and isinstance(have, dict):
         return want.keys() == have.keys() and all(_same(v, have[k]) for k, v in want.items())
-    return False
+    return bool(want == have)
 
 
 def get_path(model: Any, parts: list[str]) -> Any:
