@@ -6,7 +6,6 @@ mutable state (bookings, collected diagnostics, provisioning fingerprints) lives
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,8 +76,13 @@ class PlanContext:
 
     def added(self, path: str, value: Json) -> FieldDiff:
         """The diff `+ path: value` of a new container. Frozen, and most of them alike
-        across a plan's creates (replicas of a `count`): one per distinct value."""
-        key = (path, _frozen(value))
+        across a plan's creates (replicas of a `count`): one per distinct scalar value
+        (keyed with its type, so 1, 1.0 and True stay apart); a list or mapping is cheaper
+        to build again than to key."""
+        kind = value.__class__
+        if kind is dict or kind is list:
+            return FieldDiff(op="add", path=path, new=value)
+        key = (path, kind, value)
         found = self._added.get(key)
         if found is None:
             found = self._added[key] = FieldDiff(op="add", path=path, new=value)
@@ -91,11 +95,3 @@ class PlanContext:
             found = self._bridges[node] = frozenset(self.observed.bridges_on(node))
         return found
 
-
-def _frozen(value: Json) -> Any:
-    """A JSON value as a hashable key, equal only for equal values of the same types and
-    key order (1, 1.0 and True stay apart; JSON text keeps them apart too)."""
-    kind = value.__class__
-    if kind is dict or kind is list:
-        return (kind, json.dumps(value))
-    return (kind, value)

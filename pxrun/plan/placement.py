@@ -128,7 +128,7 @@ class Placer:
             hard, short, placement = self.check(want, node, need_template=need_template)
             if placement is not None and (not short or pinned):
                 fits.append(Placement(node, placement.template, tuple(
-                    f"node {node} is short: {s}" for s in short)))
+                    f"node {node} is short: {s}" for s in short)) if short else placement)
             else:
                 notes.append(f"{node}: {', '.join(hard + short)}")
         if not fits:

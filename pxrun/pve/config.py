@@ -27,6 +27,13 @@ _SLOT_ROWS: dict[str, Option] = {row.key[:-3]: row for row in OPTIONS
                                  if row.key is not None and row.key.endswith("[n]")}
 _PRINTERS: dict[str, Option] = {row.key: row for row in OPTIONS if row.printer is not None
                                 and row.key is not None and not row.key.endswith("[n]")}
+_CREATE_PRINTERS = tuple((key, row.printer) for key, row in _PRINTERS.items()
+                         if row.kind is not ChangeKind.RAW and row.printer is not None)
+"""What a create prints, key by key (raw lines are no API parameter: `raw_lines`)."""
+_RAW_PRINTERS = tuple((key, row.printer) for key, row in _PRINTERS.items()
+                      if row.kind is ChangeKind.RAW and row.printer is not None)
+_SLOT_PRINTERS = tuple((row.path[:-2], row.printer) for row in _SLOT_ROWS.values()
+                       if row.printer is not None)
 SPEC_ONLY = frozenset(row.path for row in OPTIONS if row.spec_only)
 """Fields the cluster does not hold: compared as the spec says, never shown in views."""
 
@@ -78,16 +85,13 @@ def create_params(want: Container, site: Site) -> dict[str, str]:
     """Parameters of `POST /nodes/{node}/lxc` for a new container, in key order (no vmid,
     node or template: the create operation holds those)."""
     params: dict[str, str] = {}
-    for key, row in _PRINTERS.items():
-        if row.kind is ChangeKind.RAW:  # no API parameter: the config file (raw_lines)
-            continue
-        value = row.printer(want, key, site) if row.printer is not None else None
+    for key, printer in _CREATE_PRINTERS:
+        value = printer(want, key, site)
         if value is not None:
             params[key] = value
-    for row in _SLOT_ROWS.values():
-        assert row.printer is not None
-        for slot in getattr(want, row.path[:-2]):
-            params[slot] = row.printer(want, slot, site) or ""
+    for field, printer in _SLOT_PRINTERS:
+        for slot in getattr(want, field):
+            params[slot] = printer(want, slot, site) or ""
     if want.pool is not None:  # no config key, but the create call takes it
         params["pool"] = want.pool
     return dict(sorted(params.items()))
@@ -212,10 +216,9 @@ for _row in OPTIONS:
 def raw_lines(want: Container, site: Site) -> list[str] | None:
     """The raw `lxc.*` lines the container's config file is to hold (None: the spec
     manages none), printed by the rows of kind RAW; no API call can write them."""
-    for key, row in _PRINTERS.items():
-        if row.kind is ChangeKind.RAW and row.printer is not None:
-            text = row.printer(want, key, site)
-            return None if text is None else [line for line in text.split("\n") if line]
+    for key, printer in _RAW_PRINTERS:
+        text = printer(want, key, site)
+        return None if text is None else [line for line in text.split("\n") if line]
     return None
 _CANONICAL = tuple((row.path, row.canonical) for row in OPTIONS if row.canonical is not None)
 
