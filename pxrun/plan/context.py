@@ -7,7 +7,6 @@ mutable state (bookings, collected diagnostics, provisioning fingerprints) lives
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from pxrun.observe.model import Observed, ObservedContainer
 from pxrun.plan.fingerprint import spec_hash
@@ -33,7 +32,7 @@ class PlanContext:
     _new_site: Site | None = field(default=None, init=False, repr=False)
     _sensitive: frozenset[str] | None = field(default=None, init=False, repr=False)
     _bridges: dict[str, frozenset[str]] = field(default_factory=dict, init=False, repr=False)
-    _added: dict[tuple[str, Any], FieldDiff] = field(default_factory=dict, init=False,
+    _added: dict[tuple[str, type, Json], FieldDiff] = field(default_factory=dict, init=False,
                                                      repr=False)
 
     @classmethod
