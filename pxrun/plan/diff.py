@@ -114,13 +114,15 @@ def matches_quickly(want: Container, observed: ObservedContainer) -> bool:
 
 
 def _same(want: Any, have: Any) -> bool:
-    """`want` unset, or equal to `have` in every field it sets. Models are walked field by
-    field rather than compared with pydantic's `==` (Python code per model, and it would
-    fail on every unset field anyway, such as a MAC the spec leaves to Proxmox)."""
+    """`want` unset, or equal to `have` in every field it sets. Models compare their field
+    values at once, and when those differ (a MAC the spec leaves to Proxmox) field by
+    field; pydantic's `==` would add Python code per model and then fail anyway."""
     if want is None or want is have:
         return True
     if isinstance(want, BaseModel) and isinstance(have, BaseModel):
         theirs = have.__dict__
+        if want.__class__ is have.__class__ and want.__dict__ == theirs:
+            return True  # equal in every field: one comparison of the field values
         for key, value in want.__dict__.items():
             if value is not None and not _same(value, theirs[key]):
                 return False

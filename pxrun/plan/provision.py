@@ -72,6 +72,7 @@ class Provisioning:
         self._wanted: dict[str, Wanted] = {}
         self._by_content: dict[tuple[Any, ...], Wanted] = {}
         self._created: dict[int, Reprovision | None] = {}  # id(Wanted) -> a create's steps
+        self._decoded: dict[str | None, dict[str, str] | None] = {}
 
     def key(self) -> bytes:
         if self._key is None:
@@ -87,6 +88,14 @@ class Provisioning:
                 found = self._by_content[key] = self._make(container)
             self._wanted[container.name] = found
         return found
+
+    def recorded(self, text: str | None) -> dict[str, str] | None:
+        """`decode_fingerprints(text)`, decoded once per distinct record (the replicas of
+        a group carry the same one); a copy, the caller's to change."""
+        if text not in self._decoded:
+            self._decoded[text] = decode_fingerprints(text)
+        found = self._decoded[text]
+        return None if found is None else dict(found)
 
     def created(self, wanted: Wanted) -> Reprovision | None:
         """The steps a new container with `wanted` runs (every one), made once per
@@ -142,7 +151,7 @@ def held(ctx: PlanContext, desired: Container, observed: ObservedContainer | Non
     wanted = ctx.provisioning.wanted(desired)
     if observed is None:
         return list(wanted.steps), dict(wanted.fingerprints)
-    recorded = decode_fingerprints(observed.fingerprint) if observed.marked else None
+    recorded = ctx.provisioning.recorded(observed.fingerprint) if observed.marked else None
     return held_steps(desired, wanted.steps, wanted.fingerprints, recorded)
 
 
@@ -170,7 +179,7 @@ def provision_operation(ctx: PlanContext, desired: Container,
     first = observed is None
     recorded = None
     if observed is not None and not ctx.options.reprovision:
-        recorded = decode_fingerprints(observed.fingerprint)
+        recorded = ctx.provisioning.recorded(observed.fingerprint)
     if observed is not None and observed.tainted:
         first = True  # not finished: `when: create` steps that never ran still run
         if observed.taint_step and recorded is not None:
