@@ -73,6 +73,7 @@ class Provisioning:
         self._by_content: dict[tuple[Any, ...], Wanted] = {}
         self._created: dict[int, Reprovision | None] = {}  # id(Wanted) -> a create's steps
         self._decoded: dict[str | None, dict[str, str] | None] = {}
+        self.existing: dict[tuple[Any, ...], Reprovision | None] = {}  # provision_operation
 
     def key(self) -> bytes:
         if self._key is None:
@@ -175,31 +176,43 @@ def provision_operation(ctx: PlanContext, desired: Container,
         if made is not None and check:
             check_needs(ctx, desired, made)
         return made
+    # The same for every container with these steps, record and create-only kinds (the
+    # converged replicas of a group): worked out once per distinct combination.
+    key = (id(wanted), observed.fingerprint, observed.tainted, observed.taint_step,
+           create_only_kinds(desired))
+    if key not in ctx.provisioning.existing:
+        ctx.provisioning.existing[key] = _existing_steps(ctx, desired, observed)
+    op = ctx.provisioning.existing[key]
+    if op is None:
+        return None
+    if check:
+        check_needs(ctx, desired, op)
+    return op
+
+
+def _existing_steps(ctx: PlanContext, desired: Container,
+                    observed: ObservedContainer) -> Reprovision | None:
+    """The steps a marked, existing container runs (None: none)."""
     steps, fingerprints = held(ctx, desired, observed)
-    first = observed is None
+    first = False
     recorded = None
-    if observed is not None and not ctx.options.reprovision:
+    if not ctx.options.reprovision:
         recorded = ctx.provisioning.recorded(observed.fingerprint)
-    if observed is not None and observed.tainted:
+    if observed.tainted:
         first = True  # not finished: `when: create` steps that never ran still run
         if observed.taint_step and recorded is not None:
             failed = label_id(observed.taint_step)
             recorded = {k: v for k, v in recorded.items() if k != failed}
         else:
             recorded = None
-    if observed is not None:  # create-only steps stay as they ran, whatever else runs
-        fixed = create_only_kinds(desired)
-        recorded = {**(recorded or {}), **{label_id(s.label): fingerprints[s.label]
-                                           for s in steps if s.kind in fixed
-                                           and s.label in fingerprints}} if fixed else recorded
+    fixed = create_only_kinds(desired)  # create-only steps stay as they ran, whatever runs
+    recorded = {**(recorded or {}), **{label_id(s.label): fingerprints[s.label]
+                                       for s in steps if s.kind in fixed
+                                       and s.label in fingerprints}} if fixed else recorded
     chosen = steps_to_run(steps, fingerprints, recorded, first=first)
     if not chosen:
         return None
-    op = Reprovision(steps=tuple(s.label for s in chosen), fingerprints=fingerprints)
-    if check:
-        check_needs(ctx, desired, op)
-    return op
-
+    return Reprovision(steps=tuple(s.label for s in chosen), fingerprints=fingerprints)
 
 def restored_fingerprints(ctx: PlanContext, desired: Container,
                           observed: ObservedContainer) -> dict[str, str]:
