@@ -7,6 +7,7 @@ mutable state (bookings, collected diagnostics, provisioning fingerprints) lives
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from pxrun.observe.model import Observed, ObservedContainer
 from pxrun.plan.fingerprint import spec_hash
@@ -32,6 +33,8 @@ class PlanContext:
     _new_site: Site | None = field(default=None, init=False, repr=False)
     _sensitive: frozenset[str] | None = field(default=None, init=False, repr=False)
     _bridges: dict[str, frozenset[str]] = field(default_factory=dict, init=False, repr=False)
+    memo: dict[tuple[str, int], Any] = field(default_factory=dict, init=False, repr=False)
+    """Facts worked out once per plan (`identity`), kept with what they were made from."""
     _added: dict[tuple[str, type, Json], FieldDiff] = field(default_factory=dict, init=False,
                                                      repr=False)
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from pxrun.observe.model import ObservedContainer
+from pxrun.observe.model import GuestRef, ObservedContainer
 from pxrun.plan.context import PlanContext
 from pxrun.plan.model import FieldDiff
 from pxrun.pve.marker import Marker, join_description, stack_tag
@@ -107,6 +107,28 @@ def recognise(ctx: PlanContext) -> Recognised:
     return Recognised(taken=frozenset(taken), strays=tuple(left))
 
 
+_Claims = tuple[frozenset[int], frozenset[str], dict[str, list[GuestRef]]]
+
+
+def _claims(ctx: PlanContext, recognised: Recognised) -> _Claims:
+    """(vmids of this stack's containers, online nodes, guests by lower-case name): the
+    same for every create of the plan, so worked out once (every create walked them all)."""
+    key = id(recognised)
+    found: tuple[frozenset[int], frozenset[str], dict[str, list[GuestRef]], Recognised] | None
+    found = ctx.memo.get(("claims", key))
+    if found is None:
+        observed = ctx.observed
+        ours = frozenset({c.vmid for c in observed.containers.values()}
+                         | {s.vmid for s in recognised.strays}
+                         | {g.vmid for g in observed.unknown})
+        online = frozenset(name for name, node in observed.nodes.items() if node.online)
+        by_name: dict[str, list[GuestRef]] = {}
+        for guest in observed.guests.values():
+            by_name.setdefault(guest.name.lower(), []).append(guest)
+        found = ctx.memo[("claims", key)] = (ours, online, by_name, recognised)
+    return found[0], found[1], found[2]
+
+
 def create_allowed(ctx: PlanContext, recognised: Recognised, want: Container) -> bool:
     """Whether `want`, which no observed container is, may be created; the reasons it may
     not are plan errors (warnings where a partial spec cannot know)."""
@@ -133,10 +155,8 @@ def create_allowed(ctx: PlanContext, recognised: Recognised, want: Container) ->
         else:
             ctx.error(want.name, message, hint)
             allowed = False
-    ours = ({c.vmid for c in observed.containers.values()}
-            | {s.vmid for s in recognised.strays} | {g.vmid for g in observed.unknown})
-    online = {name for name, node in observed.nodes.items() if node.online}
-    for guest in observed.guests.values():
+    ours, online, by_name = _claims(ctx, recognised)
+    for guest in by_name.get(want.hostname.lower(), ()):
         if (guest.type != "lxc" or guest.template or guest.vmid in ours
                 or guest.node not in online  # unknown: the unknown-node rules decide
                 or guest.name.lower() != want.hostname.lower()):
