@@ -85,7 +85,8 @@ def essence_pair(desired: Container, observed: ObservedContainer) -> tuple[Conta
     return want, have
 
 
-_SKIPPED = SPEC_ONLY | {"template", "node"}  # template and node: matched by their own rules
+_SKIPPED = SPEC_ONLY | {"template", "node"}
+_NOT_VIEWED = set(SPEC_ONLY)  # made once: every view of every container leaves them out  # template and node: matched by their own rules
 
 
 def matches_quickly(want: Container, observed: ObservedContainer) -> bool:
@@ -171,7 +172,7 @@ def view(container: Container, provision: list[str] | None = None,
     """A container as a JSON view for before/after: no identity or lifecycle fields, no
     secret values; `provision`: the names of the provisioning steps it runs (a new
     container's), never fingerprints."""
-    data: dict[str, Json] = container.model_dump(mode="json", exclude=set(SPEC_ONLY))
+    data: dict[str, Json] = container.model_dump(mode="json", exclude=_NOT_VIEWED)
     if provision:
         data["provision"] = list(provision)
     return redact(data, sensitive) if sensitive else data

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pxrun.pve.memo import by_value
 from pxrun.spec.model import Container, Features
 
 
@@ -58,7 +59,13 @@ def bind_mount(key: str, want: Container | None, have: Container | None) -> list
 def _flags_on(features: Features | None) -> dict[str, object]:
     if features is None:
         return {}
-    return {k: v for k, v in features.model_dump(exclude_none=True).items() if v}
+    return dict(_flags_of(features))
+
+
+@by_value
+def _flags_of(features: Features) -> tuple[tuple[str, object], ...]:
+    """The flags that are on, once per distinct value (asked for every create)."""
+    return tuple((k, v) for k, v in features.model_dump(exclude_none=True).items() if v)
 
 
 def features(key: str, want: Container | None, have: Container | None) -> list[RootNeed]:
