@@ -85,8 +85,8 @@ def essence_pair(desired: Container, observed: ObservedContainer) -> tuple[Conta
     return want, have
 
 
-_SKIPPED = SPEC_ONLY | {"template", "node"}
-_NOT_VIEWED = set(SPEC_ONLY)  # made once: every view of every container leaves them out  # template and node: matched by their own rules
+_SKIPPED = SPEC_ONLY | {"template", "node"}  # template and node: matched by their own rules
+_NOT_VIEWED = set(SPEC_ONLY)  # made once: every view of every container leaves them out
 
 
 def matches_quickly(want: Container, observed: ObservedContainer) -> bool:
