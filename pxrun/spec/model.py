@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, model_validator
+from pydantic import model_validator
 
 from pxrun.spec.model_base import SpecModel, slot_index
 from pxrun.spec.model_cluster import ClusterBlock, SshSettings
@@ -142,8 +142,6 @@ ContainerDefaults = raw_model(Container, frozenset({"name"}))
 
 class ContainerEntry(ContainerDefaults):  # type: ignore[misc,valid-type]
     """One container in a stack file; fields left out come from defaults."""
-
-    model_config = ConfigDict(use_attribute_docstrings=True)  # the twins' base turns it off
 
     count: Annotated[int, between("count", 1, 1000), TEMPLATED] | None = None
     """Number of replicas, named <name>-1 .. <name>-N."""

@@ -3,7 +3,7 @@
 Why frozen and extra="forbid": desired state is a value that the planner compares, never
 mutates; and an unknown key is almost always a typo, which the loader turns into
 "unknown key 'memroy' (did you mean 'memory'?)". Field docstrings become the JSON Schema's
-descriptions (use_attribute_docstrings), so editors show the same help as this code.
+descriptions (`docstrings.describe_fields`), so editors show the same help as this code.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict
 
+from pxrun.spec.docstrings import describe_fields
 from pxrun.spec.rules import Check, fail
 
 
@@ -21,9 +22,12 @@ class SpecModel(BaseModel):
     model_config = ConfigDict(
         frozen=True,
         extra="forbid",
-        use_attribute_docstrings=True,
         populate_by_name=True,
     )
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        describe_fields(cls)  # before pydantic collects the fields
+        super().__init_subclass__(**kwargs)
 
 
 _UP_TO = {
