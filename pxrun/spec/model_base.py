@@ -4,6 +4,12 @@ Why frozen and extra="forbid": desired state is a value that the planner compare
 mutates; and an unknown key is almost always a typo, which the loader turns into
 "unknown key 'memroy' (did you mean 'memory'?)". Field docstrings become the JSON Schema's
 descriptions (`docstrings.describe_fields`), so editors show the same help as this code.
+
+Why defer_build: building a model's validator (core schema, then pydantic-core) is most of
+the cost of importing the spec, and a command validates with few of the models: `Stack`
+builds its whole tree in one go on first use, `Container` its own when observe first reads
+a container. Defaults that are models are made with `model_construct()` (the same value as
+`Model()`, whose defaults are never validated), so defining a class builds nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ class SpecModel(BaseModel):
         frozen=True,
         extra="forbid",
         populate_by_name=True,
+        defer_build=True,
     )
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

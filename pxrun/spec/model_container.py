@@ -183,7 +183,7 @@ class Container(SpecModel):
     docker.io/library/nginx:1.27; takes the place of template."""
     storage: StorageId = "local-lvm"
     """Storage of the root filesystem."""
-    resources: Resources = Resources()
+    resources: Resources = Resources.model_construct()
     """CPU, memory and disk."""
     rootfs: RootFs | None = None
     """Root filesystem options."""
@@ -245,7 +245,7 @@ class Container(SpecModel):
     """Root password (set by provisioning). Never shown."""
     ssh_keys: Annotated[list[SshPublicKey], BeforeValidator(as_list)] = []
     """Public keys authorized for root (set by provisioning)."""
-    lifecycle: Lifecycle = Lifecycle()
+    lifecycle: Lifecycle = Lifecycle.model_construct()
     """How pxrun may change this container."""
     depends_on: list[ContainerName] = []
     """Containers to create and provision before this one."""
