@@ -165,7 +165,10 @@ class Lifecycle(SpecModel):
         return paths
 
 
-class Container(SpecModel):
+# Built at import, unlike the other spec models (`model_base`): the stack, the observed
+# container and the plan all hold containers, and each reuses this schema instead of
+# generating its own copy of the whole container tree.
+class Container(SpecModel, defer_build=False):
     """One container as it should be."""
 
     name: ContainerName
