@@ -62,8 +62,21 @@ def describe_fields(cls: type[Any]) -> None:
         current = cls.__dict__.get(name, PydanticUndefined)
         if isinstance(current, FieldInfo):
             if current.description is None:
-                current.description = doc
+                setattr(cls, name, _described(current, doc, f"{cls.__name__}.{name}"))
         elif current is PydanticUndefined:
             setattr(cls, name, Field(description=doc))
         else:
             setattr(cls, name, Field(default=current, description=doc))
+
+
+def _described(info: FieldInfo, doc: str, where: str) -> FieldInfo:
+    """`Field(default=...)` or `Field(default_factory=...)` again, with a description.
+
+    Why a new one: pydantic merges a field's FieldInfos by the arguments each was made
+    with, so a description set on the object afterwards would be dropped.
+    """
+    if info.metadata or info.alias or info.json_schema_extra or info.title:
+        raise TypeError(f"{where}: give this Field its description= itself")
+    if info.default_factory is not None:
+        return Field(default_factory=info.default_factory, description=doc)  # type: ignore[no-any-return]
+    return Field(default=info.default, description=doc)  # type: ignore[no-any-return]
