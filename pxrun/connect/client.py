@@ -150,7 +150,6 @@ class ProxmoxerClient:
         def once() -> Any:
             with self._count_lock:
                 self._count += 1
-            resource = self._api(path) if path else self._api
             try:
                 if method == "GET" and path and (reply := self._fast.fetch(path, values)):
                     if not reply.ok:  # the same error as proxmoxer's answer would give
@@ -159,6 +158,7 @@ class ProxmoxerClient:
                     parsed, data = reply.data()
                     if parsed:
                         return data
+                resource = self._api(path) if path else self._api
                 return getattr(resource, method.lower())(**values)
             except resource_error as exc:
                 raise classify(getattr(exc, "status_code", 0), str(getattr(exc, "content", "")),
