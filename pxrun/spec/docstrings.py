@@ -1,11 +1,16 @@
-"""Field docstrings as field descriptions, read once per module.
+"""Field docstrings as field descriptions, read when something first asks for them.
 
 Why not pydantic's `use_attribute_docstrings`: for each class it walks the call stack and
 asks `inspect.getmodule` of every frame, which scans all of `sys.modules` each time; for the
 spec's fifty-odd models that was a quarter of pxrun's start-up. Here each model module's
-source is parsed once (`ast`), and a class's docstrings become `Field(description=...)`
-before pydantic collects its fields, so the JSON Schema, the spec reference and the twins
-(`model_partial`) read the same descriptions as before.
+source is parsed once (`ast`).
+
+Why only when asked: validating a spec never reads a description, yet parsing the model
+modules' source was a tenth of `pxrun validate`. So a spec model only registers itself when
+it is defined (`register`); `describe()` gives every registered model's fields their
+descriptions, and rebuilds the models whose schema was already built, before anything
+reads them: the file-form twins (`model_file`, hence the JSON Schema and the spec
+reference) and the field hints of diagnostics (`introspect.field_description`).
 """
 
 from __future__ import annotations
@@ -14,11 +19,11 @@ import ast
 import functools
 import inspect
 import sys
+import threading
 from typing import Any
 
-from pydantic import Field
-from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined
+_pending: list[type[Any]] = []
+_lock = threading.Lock()
 
 
 @functools.cache
@@ -44,39 +49,34 @@ def module_docstrings(filename: str) -> dict[str, dict[str, str]]:
     return found
 
 
-def describe_fields(cls: type[Any]) -> None:
-    """Give each annotated attribute of `cls` with a docstring a description, by turning its
-    default into a `Field` (or setting the description of the `Field` it already has).
-    Called from `__init_subclass__`, before pydantic collects the fields."""
+def register(cls: type[Any]) -> None:
+    """Remember a model whose field docstrings `describe()` is to read."""
+    with _lock:
+        _pending.append(cls)
+
+
+def _docs_of(cls: type[Any]) -> dict[str, str]:
+    """The field docstrings written in `cls`'s own class body."""
     module = sys.modules.get(cls.__module__)
     filename = getattr(module, "__file__", None)
-    if not filename:
-        return
-    docs = module_docstrings(filename).get(cls.__name__)
-    if not docs:
-        return
-    own = inspect.get_annotations(cls)
-    for name, doc in docs.items():
-        if name not in own:
-            continue
-        current = cls.__dict__.get(name, PydanticUndefined)
-        if isinstance(current, FieldInfo):
-            if current.description is None:
-                setattr(cls, name, _described(current, doc, f"{cls.__name__}.{name}"))
-        elif current is PydanticUndefined:
-            setattr(cls, name, Field(description=doc))
-        else:
-            setattr(cls, name, Field(default=current, description=doc))
+    return module_docstrings(filename).get(cls.__name__, {}) if filename else {}
 
 
-def _described(info: FieldInfo, doc: str, where: str) -> FieldInfo:
-    """`Field(default=...)` or `Field(default_factory=...)` again, with a description.
-
-    Why a new one: pydantic merges a field's FieldInfos by the arguments each was made
-    with, so a description set on the object afterwards would be dropped.
-    """
-    if info.metadata or info.alias or info.json_schema_extra or info.title:
-        raise TypeError(f"{where}: give this Field its description= itself")
-    if info.default_factory is not None:
-        return Field(default_factory=info.default_factory, description=doc)  # type: ignore[no-any-return]
-    return Field(default=info.default, description=doc)  # type: ignore[no-any-return]
+def describe() -> None:
+    """Give the fields of every registered model their docstrings as descriptions (a field
+    with a description of its own keeps it), and rebuild the models already built so their
+    schema carries them. Cheap when nothing new was registered."""
+    with _lock:
+        classes, _pending[:] = list(_pending), []
+        for cls in classes:
+            fields, changed = cls.__pydantic_fields__, False
+            for klass in cls.__mro__:
+                docs = _docs_of(klass) if klass in classes else {}
+                own = inspect.get_annotations(klass) if docs else {}
+                for name, doc in docs.items():
+                    info = fields.get(name)
+                    if name in own and info is not None and info.description is None:
+                        info.description = doc
+                        changed = True
+            if changed and cls.__pydantic_complete__:
+                cls.model_rebuild(force=True)

@@ -3,7 +3,7 @@
 Why frozen and extra="forbid": desired state is a value that the planner compares, never
 mutates; and an unknown key is almost always a typo, which the loader turns into
 "unknown key 'memroy' (did you mean 'memory'?)". Field docstrings become the JSON Schema's
-descriptions (`docstrings.describe_fields`), so editors show the same help as this code.
+descriptions (`docstrings.describe`), so editors show the same help as this code.
 
 Why defer_build: building a model's validator (core schema, then pydantic-core) is most of
 the cost of importing the spec, and a command validates with few of the models: `Stack`
@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict
 
-from pxrun.spec.docstrings import describe_fields
+from pxrun.spec.docstrings import register
 from pxrun.spec.rules import Check, fail
 
 
@@ -33,8 +33,8 @@ class SpecModel(BaseModel):
     )
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        describe_fields(cls)  # before pydantic collects the fields
         super().__init_subclass__(**kwargs)
+        register(cls)  # its field docstrings become descriptions when first needed
 
 
 _UP_TO = {

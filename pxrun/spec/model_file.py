@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from pxrun.spec.docstrings import describe
 from pxrun.spec.model import Cluster, Container, HaRule
 from pxrun.spec.model_base import SpecModel
 from pxrun.spec.model_partial import TEMPLATED, raw_model
 from pxrun.spec.model_pve9 import RuleName
 from pxrun.spec.rules import ContainerName, StackName, between
 
+describe()  # the twins copy the descriptions of the models' fields
 ContainerDefaults = raw_model(Container, frozenset({"name"}))
 """`defaults:` of a stack file: any container field, deep-merged under every container."""
 
@@ -46,3 +48,6 @@ class StackFile(SpecModel):
     """Containers by name."""
     ha_rules: dict[RuleName, HaRule] | None = None
     """PVE 9 HA rules (node and resource affinity) over the stack's containers."""
+
+
+describe()  # and these two their own
