@@ -108,6 +108,7 @@ class ProxmoxerClient:
         self._session.proxies.update(environ["proxies"])
         self._session.trust_env = False
         self._session.mount("https://", PooledAdapter(pool_size=pool_size,
+                                                      verify=environ["verify"],
                                                       fingerprint=settings.fingerprint))
         self._fast = FastGet(self._session, self._api._store["base_url"],
                              verify=environ["verify"], timeout=settings.timeout)
