@@ -43,19 +43,26 @@ def generate_spec(containers: int) -> str:
         "  features: {nesting: true}",
         "  tags: [bench]",
         "containers:",
-        "  web:",
-        f"    count: {counted}",
-        '    hostname: "web-{{ index }}.{{ vars.domain }}"',
-        "    resources: {memory: 2048}",
-        "    networks:",
-        '      net0: {bridge: vmbr0, ip: "10.1.{{ index // 250 }}.{{ index % 250 + 1 }}/16",'
-        " gw: \"{{ vars.gateway }}\"}",
-        "    depends_on: [db-1]",
-        "    provision:",
-        "      packages: [nginx, curl]",
-        "      run:",
-        '        - {name: hello, command: "echo {{ name }}"}',
     ]
+    # count is at most 1,000 per group (Proxmox-sized stacks split into groups)
+    for group, start in enumerate(range(0, counted, 1000)):
+        size = min(1000, counted - start)
+        name = "web" if group == 0 else f"web{group + 1}"
+        lines += [
+            f"  {name}:",
+            f"    count: {size}",
+            f'    hostname: "{name}-{{{{ index }}}}.{{{{ vars.domain }}}}"',
+            "    resources: {memory: 2048}",
+            "    networks:",
+            f'      net0: {{bridge: vmbr0, ip: "10.{100 + group}.{{{{ index // 250 }}}}.'
+            '{{ index % 250 + 1 }}/16",'
+            " gw: \"{{ vars.gateway }}\"}",
+            "    depends_on: [db-1]",
+            "    provision:",
+            "      packages: [nginx, curl]",
+            "      run:",
+            '        - {name: hello, command: "echo {{ name }}"}',
+        ]
     for i in range(1, containers - counted + 1):
         lines += [
             f"  db-{i}:",

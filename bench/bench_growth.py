@@ -27,7 +27,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from bench_cli import generate_spec  # noqa: E402
 from bench_plan import NODES, STORAGES, make_stack  # noqa: E402
-from bench_plan_e2e import seeded_simulator  # noqa: E402
+from bench_plan_e2e import seeded_simulator, spec_text  # noqa: E402
 from results import emit, run_measured  # noqa: E402
 
 from tests.plan.builders import build_observed  # noqa: E402
@@ -85,7 +85,7 @@ def apply_creates(n: int, latency_ms: float) -> None:
     from pxrun.spec.load import load_stack
 
     with seeded_simulator(0, latency_ms, 32, nodes=4) as (runtime, _work, spec, _env):
-        spec.write_text(spec.read_text().replace("count: 0", f"count: {n}"), encoding="utf-8")
+        spec.write_text(spec_text(n), encoding="utf-8")
         facts = runtime.facts
         conn = ConnectionSettings(endpoint=Endpoint("127.0.0.1", facts.port),
                                   token_id=facts.token_id,

@@ -44,9 +44,24 @@ defaults:
     net0: {{bridge: vmbr0, ip: dhcp}}
   state: stopped
 containers:
-  ct:
-    count: {count}
-"""
+{groups}"""
+
+
+def spec_text(count: int) -> str:
+    """The bench stack: `count` containers in count groups of at most 1,000 (the spec's
+    limit per group): ct-1..ct-1000, then ct2-1.., named as `container_name` says."""
+    groups = "".join(f"  {_group(g)}:\n    count: {min(1000, count - start)}\n"
+                     for g, start in enumerate(range(0, count, 1000)))
+    return SPEC.format(template=TEMPLATE, groups=groups or "  ct:\n    count: 0\n")
+
+
+def _group(number: int) -> str:
+    return "ct" if number == 0 else f"ct{number + 1}"
+
+
+def container_name(index: int) -> str:
+    """The spec name of the `index`-th container (1-based)."""
+    return f"{_group((index - 1) // 1000)}-{(index - 1) % 1000 + 1}"
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -67,7 +82,7 @@ def seed(client: object, nodes: tuple[str, ...], count: int) -> None:
 def _create(client: object, nodes: tuple[str, ...], index: int) -> None:
     from pxrun.pve.marker import Marker, join_description, stack_tag
 
-    name = f"ct-{index}"
+    name = container_name(index)
     marker = Marker(stack="bench", name=name, extra={"template": TEMPLATE})
     upid = client.post(  # type: ignore[attr-defined]
         f"nodes/{nodes[index % len(nodes)]}/lxc", vmid=1000 + index, hostname=name,
@@ -89,6 +104,7 @@ def _set_nodes(state: Path, count: int) -> None:
                                 nodeid=i, ip=f"10.20.0.{i + 1}")
                      for i, name in enumerate(names, start=1)}
         sim.storages = default_storages(names)
+        sim.storages.defs["local-lvm"].total = 8192 * GIB  # room for 5,000 1-GiB disks
         sim.bridges = default_bridges(names)
         sim.save(state)
         sim.needs_full_save = True
@@ -117,7 +133,7 @@ def seeded_simulator(containers: int, latency_ms: float, concurrency: int,
         if nodes:
             _set_nodes(state, nodes)
         spec = work / "pxrun.yaml"
-        spec.write_text(SPEC.format(template=TEMPLATE, count=containers))
+        spec.write_text(spec_text(containers))
         with SimRuntime(state, settings=settings) as runtime:
             facts = runtime.facts
             conn = ConnectionSettings(endpoint=Endpoint("127.0.0.1", facts.port),

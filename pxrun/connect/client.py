@@ -108,6 +108,7 @@ class ProxmoxerClient:
         self._session.proxies.update(environ["proxies"])
         self._session.trust_env = False
         self._session.mount("https://", PooledAdapter(pool_size=pool_size,
+                                                      verify=environ["verify"],
                                                       fingerprint=settings.fingerprint))
         self._fast = FastGet(self._session, self._api._store["base_url"],
                              verify=environ["verify"], timeout=settings.timeout)
@@ -150,7 +151,6 @@ class ProxmoxerClient:
         def once() -> Any:
             with self._count_lock:
                 self._count += 1
-            resource = self._api(path) if path else self._api
             try:
                 if method == "GET" and path and (reply := self._fast.fetch(path, values)):
                     if not reply.ok:  # the same error as proxmoxer's answer would give
@@ -159,6 +159,7 @@ class ProxmoxerClient:
                     parsed, data = reply.data()
                     if parsed:
                         return data
+                resource = self._api(path) if path else self._api
                 return getattr(resource, method.lower())(**values)
             except resource_error as exc:
                 raise classify(getattr(exc, "status_code", 0), str(getattr(exc, "content", "")),

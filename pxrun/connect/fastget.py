@@ -69,6 +69,7 @@ class FastGet:
         self._lock = threading.Lock()
         self._pool: HTTPConnectionPool | None = None
         self._headers: dict[str, str] = {}
+        self._timeouts: Any = None  # urllib3's Timeout, made with the pool
         self._usable = True
 
     def _ready(self) -> HTTPConnectionPool | None:
@@ -88,7 +89,10 @@ class FastGet:
                         adapter, "get_connection_with_tls_context"):
                     self._usable = False
                     return None
+                from urllib3.util import Timeout
+
                 self._headers = {**probe.headers, "Accept": "application/json"}
+                self._timeouts = Timeout(connect=self._timeout, read=self._timeout)
                 self._pool = adapter.get_connection_with_tls_context(
                     probe, self._verify, proxies={}, cert=None)
         return self._pool
@@ -100,21 +104,20 @@ class FastGet:
         pool = self._ready()
         if pool is None:
             return None
-        import requests
+        from requests.exceptions import ConnectTimeout, ReadTimeout
         from requests.utils import requote_uri
         from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
-        from urllib3.util import Timeout
 
         target = f"{self._prefix}/{path}" + (f"?{urlencode(params)}" if params else "")
         try:
             answer = pool.urlopen(
                 "GET", requote_uri(target), headers=self._headers, retries=False,
                 redirect=False, assert_same_host=False, preload_content=True,
-                timeout=Timeout(connect=self._timeout, read=self._timeout))
+                timeout=self._timeouts)
         except ConnectTimeoutError as exc:
-            raise requests.exceptions.ConnectTimeout(exc) from exc
+            raise ConnectTimeout(exc) from exc
         except ReadTimeoutError as exc:
-            raise requests.exceptions.ReadTimeout(exc) from exc
+            raise ReadTimeout(exc) from exc
         except Exception:  # refused, reset, TLS: the ordinary way fails with its own words
             return None
         return Reply(status=answer.status, reason=str(answer.reason or ""), body=answer.data)

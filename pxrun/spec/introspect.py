@@ -105,6 +105,9 @@ def field_description(model: type[BaseModel], loc: tuple[str | int, ...]) -> str
 
     Why: a field's unit is written once, in its docstring (which is also the JSON Schema's
     description); a diagnostic that names the unit reads it from there."""
+    from pxrun.spec.docstrings import describe
+
+    describe()
     candidates: list[Any] = [model]
     for key in loc[:-1]:
         candidates, _ = _step(candidates, key)

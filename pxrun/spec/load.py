@@ -27,6 +27,7 @@ from pxrun.spec.derived import Secrecy, Shadow, ref_name
 from pxrun.spec.diagnose import Problem, Where, fold, validation_problems
 from pxrun.spec.graph import did_you_mean, resolve_dependencies
 from pxrun.spec.legacy import convert, is_legacy
+from pxrun.spec.locations import LazyLocations
 from pxrun.spec.merge import Layer, Provenance, StrictUnion, deep_merge
 from pxrun.spec.overrides import VarOverride, apply_overrides
 from pxrun.spec.paths import LocalFileError, outside_files, resolve_inside
@@ -424,6 +425,27 @@ class _Stack:
             doc = self.found[str(path[0])][1]
         return Where(doc.mark(path), doc.key_mark(path), "", path)
 
+    def location_keys(self) -> Iterator[str]:
+        """The keys of `LoadedStack.locations`: each container, and each field written
+        for it (`web.memory`)."""
+        for name, resolved in self.containers.items():
+            yield name
+            yield from (f"{name}.{key}" for key in resolved.data if key != "name")
+
+    def location(self, key: str) -> str | None:
+        """'file:line:col' of a container's entry (`web`) or of where one of its fields was
+        written (`web.memory`: the line to change); None for anything else."""
+        if key in self.containers:
+            resolved = self.containers[key]
+            mark = resolved.entry.doc.key_mark(("containers", resolved.entry.name))
+        else:
+            name, _, field = key.rpartition(".")
+            if name not in self.containers or field == "name" or (
+                    field not in self.containers[name].data):
+                return None
+            mark = self.locate(("containers", name, field)).mark
+        return f"{mark.file}:{mark.line}:{mark.col}"
+
     def local_files(self, model: Stack) -> None:
         """`files[].src` and `template` outside the spec's folder, where they are written."""
         for name, rel, message in outside_files(model, self.loader.spec_dir,
@@ -486,15 +508,8 @@ def load_stack(path: Path, *, environ: Mapping[str, str] | None = None,
                  for d in diags]
     if diags or model is None:
         raise SpecError(diags or [Diagnostic(str(path), 0, 0, "the spec is empty")])
-    locations = {}
-    for name, resolved in stack.containers.items():
-        mark = resolved.entry.doc.key_mark(("containers", resolved.entry.name))
-        locations[name] = f"{mark.file}:{mark.line}:{mark.col}"
-        for key in resolved.data:  # where each field was written: the line to change
-            if key != "name":
-                where = stack.locate(("containers", name, key)).mark
-                locations[f"{name}.{key}"] = f"{where.file}:{where.line}:{where.col}"
     return LoadedStack(model, tuple(file for file, _ in docs),
                        stack.found["secrets"][0] if "secrets" in stack.found else None,
-                       locations, dict(sorted(loader.secret_values.items())),
+                       LazyLocations(stack.location_keys, stack.location),
+                       dict(sorted(loader.secret_values.items())),
                        loader.spec_dir, allow_outside_paths)

@@ -10,9 +10,9 @@ Other layers import from here only; the sub-modules are an implementation detail
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import ConfigDict, model_validator
+from pydantic import model_validator
 
 from pxrun.spec.model_base import SpecModel, slot_index
 from pxrun.spec.model_cluster import ClusterBlock, SshSettings
@@ -26,11 +26,13 @@ from pxrun.spec.model_container import (
     Startup,
 )
 from pxrun.spec.model_net import Network
-from pxrun.spec.model_partial import TEMPLATED, raw_model
 from pxrun.spec.model_provision import DockerOptions, File, Provision, RunStep, Tailscale, User
 from pxrun.spec.model_pve9 import HaRule, HaSettings, IdMap, IdRange, RuleName, rule_members
 from pxrun.spec.model_storage import Device, Mount, RootFs
-from pxrun.spec.rules import ContainerName, StackName, between, fail, matches
+from pxrun.spec.rules import ContainerName, StackName, fail, matches
+
+if TYPE_CHECKING:
+    from pxrun.spec.model_file import ContainerDefaults, ContainerEntry, StackFile
 
 __all__ = [
     "Arch",
@@ -135,36 +137,14 @@ def _find_cycle(graph: dict[str, list[str]]) -> list[str]:
     return []
 
 
-ContainerDefaults = raw_model(Container, frozenset({"name"}))
-"""`defaults:` of a stack file: any container field, deep-merged under every container."""
+_FILE_FORM = frozenset({"ContainerDefaults", "ContainerEntry", "StackFile"})
 
 
+def __getattr__(name: str) -> Any:
+    """The file-form models (`model_file`), built when first asked for: the loader never
+    validates with them, so most commands never pay for them."""
+    if name in _FILE_FORM:
+        from pxrun.spec import model_file
 
-class ContainerEntry(ContainerDefaults):  # type: ignore[misc,valid-type]
-    """One container in a stack file; fields left out come from defaults."""
-
-    model_config = ConfigDict(use_attribute_docstrings=True)  # the twins' base turns it off
-
-    count: Annotated[int, between("count", 1, 1000), TEMPLATED] | None = None
-    """Number of replicas, named <name>-1 .. <name>-N."""
-
-
-class StackFile(SpecModel):
-    """One pxrun spec file (a folder of them merges into one stack)."""
-
-    version: Literal[1] | None = None
-    """Spec language version: 1."""
-    stack: StackName | None = None
-    """Ownership scope: containers carry this stack's tag. Lowercase [a-z0-9_-]."""
-    cluster: Cluster | None = None
-    """A connection profile name, or an inline block."""
-    vars: dict[str, Any] | None = None
-    """Variables for {{ vars.x }} expressions."""
-    secrets: str | None = None
-    """A sops-encrypted YAML file; its values are {{ secrets.x }}."""
-    defaults: ContainerDefaults | None = None  # type: ignore[valid-type]
-    """Deep-merged under every container."""
-    containers: dict[ContainerName, ContainerEntry] | None = None
-    """Containers by name."""
-    ha_rules: dict[RuleName, HaRule] | None = None
-    """PVE 9 HA rules (node and resource affinity) over the stack's containers."""
+        return getattr(model_file, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,7 +3,13 @@
 Why frozen and extra="forbid": desired state is a value that the planner compares, never
 mutates; and an unknown key is almost always a typo, which the loader turns into
 "unknown key 'memroy' (did you mean 'memory'?)". Field docstrings become the JSON Schema's
-descriptions (use_attribute_docstrings), so editors show the same help as this code.
+descriptions (`docstrings.describe`), so editors show the same help as this code.
+
+Why defer_build: building a model's validator (core schema, then pydantic-core) is most of
+the cost of importing the spec, and a command validates with few of the models: `Stack`
+builds its whole tree in one go on first use, `Container` its own when observe first reads
+a container. Defaults that are models are made with `model_construct()` (the same value as
+`Model()`, whose defaults are never validated), so defining a class builds nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict
 
+from pxrun.spec.docstrings import register
 from pxrun.spec.rules import Check, fail
 
 
@@ -21,9 +28,13 @@ class SpecModel(BaseModel):
     model_config = ConfigDict(
         frozen=True,
         extra="forbid",
-        use_attribute_docstrings=True,
         populate_by_name=True,
+        defer_build=True,
     )
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        register(cls)  # its field docstrings become descriptions when first needed
 
 
 _UP_TO = {

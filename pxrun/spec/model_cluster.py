@@ -59,7 +59,7 @@ class ClusterBlock(SpecModel):
     """CA certificate file for a self-signed cluster."""
     fingerprint: Fingerprint | None = None
     """Pin the server certificate's SHA-256 fingerprint."""
-    ssh: SshSettings = SshSettings()
+    ssh: SshSettings = SshSettings.model_construct()
     """SSH settings for provisioning."""
 
     @model_validator(mode="after")

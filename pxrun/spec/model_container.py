@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, ValidationInfo, field_validator, model_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from pxrun.spec.model_base import DeviceSlot, MountSlot, NetSlot, SpecModel, as_list, slot_index
 from pxrun.spec.model_net import Network
@@ -123,9 +123,9 @@ class Lifecycle(SpecModel):
 
     prevent_destroy: bool = False
     """Refuse any plan that would delete or replace the container."""
-    ignore_changes: list[str] = []
+    ignore_changes: list[str] = Field(default_factory=list)
     """Field paths whose drift is ignored, e.g. description or resources.memory."""
-    create_only: list[str] = []
+    create_only: list[str] = Field(default_factory=list)
     """Field paths used only when the container is created (or re-created), e.g. template,
     password, ssh_keys: on an existing container they are never compared, never force a
     replace and never re-run provisioning. `pxrun import` sets it for what Proxmox cannot
@@ -165,7 +165,10 @@ class Lifecycle(SpecModel):
         return paths
 
 
-class Container(SpecModel):
+# Built at import, unlike the other spec models (`model_base`): the stack, the observed
+# container and the plan all hold containers, and each reuses this schema instead of
+# generating its own copy of the whole container tree.
+class Container(SpecModel, defer_build=False):
     """One container as it should be."""
 
     name: ContainerName
@@ -183,15 +186,15 @@ class Container(SpecModel):
     docker.io/library/nginx:1.27; takes the place of template."""
     storage: StorageId = "local-lvm"
     """Storage of the root filesystem."""
-    resources: Resources = Resources()
+    resources: Resources = Resources.model_construct()
     """CPU, memory and disk."""
     rootfs: RootFs | None = None
     """Root filesystem options."""
-    networks: dict[NetSlot, Network] = {}
+    networks: dict[NetSlot, Network] = Field(default_factory=dict)
     """Network interfaces by slot, net0..net31."""
-    mounts: dict[MountSlot, Mount] = {}
+    mounts: dict[MountSlot, Mount] = Field(default_factory=dict)
     """Mount points by slot, mp0..mp255."""
-    devices: dict[DeviceSlot, Device] = {}
+    devices: dict[DeviceSlot, Device] = Field(default_factory=dict)
     """Device passthrough by slot, dev0..dev255."""
     features: Features | None = None
     """Advanced features (nesting, keyctl, fuse, mknod, mount)."""
@@ -243,11 +246,12 @@ class Container(SpecModel):
     """Runtime environment variables of the container (PVE 9)."""
     password: Password | None = None
     """Root password (set by provisioning). Never shown."""
-    ssh_keys: Annotated[list[SshPublicKey], BeforeValidator(as_list)] = []
+    ssh_keys: Annotated[list[SshPublicKey], BeforeValidator(as_list)] = Field(
+        default_factory=list)
     """Public keys authorized for root (set by provisioning)."""
-    lifecycle: Lifecycle = Lifecycle()
+    lifecycle: Lifecycle = Field(default_factory=Lifecycle)
     """How pxrun may change this container."""
-    depends_on: list[ContainerName] = []
+    depends_on: list[ContainerName] = Field(default_factory=list)
     """Containers to create and provision before this one."""
     provision: Provision | None = None
     """Steps run inside the container after creation."""

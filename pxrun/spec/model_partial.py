@@ -19,7 +19,6 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
@@ -100,15 +99,6 @@ def _twin_type(tp: Any, optional: bool) -> Any:
     return tp
 
 
-class _Twin(SpecModel):
-    """The base of the twins. Their descriptions are copied from the originals' fields, so
-    pydantic need not look for attribute docstrings: for a class made by `create_model` it
-    walks every frame of the stack looking for a source that does not exist, which cost a
-    third of pxrun's start-up."""
-
-    model_config = ConfigDict(use_attribute_docstrings=False)
-
-
 @cache
 def raw_model(
     model: type[SpecModel], exclude: frozenset[str] = frozenset(), optional: bool = True
@@ -135,6 +125,6 @@ def raw_model(
             default = None if info.default is PydanticUndefined else info.default
             fields[name] = (tp, Field(default=default, description=info.description))
     return create_model(
-        model.__name__, __base__=_Twin, __doc__=model.__doc__, __module__=__name__,
+        model.__name__, __base__=SpecModel, __doc__=model.__doc__, __module__=__name__,
         **fields,
     )

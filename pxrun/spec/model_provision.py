@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, SecretStr, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, model_validator
 
 from pxrun.spec.model_base import SpecModel, as_list
 from pxrun.spec.rules import (
@@ -193,17 +193,17 @@ class Provision(SpecModel):
     """Wait for a default route and DNS first: true, false, or options."""
     locale: LocaleName | None = "C.UTF-8"
     """The system locale, set so package tools do not warn; null leaves it alone."""
-    ssh_keys: SshKeys = []
+    ssh_keys: SshKeys = Field(default_factory=list)
     """Public keys authorized for root."""
-    users: list[User] = []
+    users: list[User] = Field(default_factory=list)
     """User accounts."""
-    packages: list[PackageName] = []
+    packages: list[PackageName] = Field(default_factory=list)
     """Packages installed with the distribution's package manager."""
     docker: bool | DockerOptions = False
     """Install Docker: true, or options."""
     tailscale: Tailscale | None = None
     """Join a tailnet."""
-    files: list[File] = []
+    files: list[File] = Field(default_factory=list)
     """Files to write."""
-    run: list[RunStep] = []
+    run: list[RunStep] = Field(default_factory=list)
     """Commands and scripts, last."""

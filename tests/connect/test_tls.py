@@ -88,3 +88,27 @@ def test_verification_off_is_explicit_and_warned(cluster: Cluster) -> None:
 def test_server_fingerprint_matches_the_certificate(cluster: Cluster) -> None:
     shown = server_fingerprint(cluster.settings().endpoint)
     assert shown.replace(":", "").lower() == _pin(cluster)
+
+
+def test_one_tls_context_loads_the_ca_once_for_every_connection(
+        cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    """urllib3 would load the CA bundle into a new context for each connection (~50 ms of
+    CPU with the usual bundle, per connection); the client's one context loads it once,
+    and still verifies (a wrong CA fails, as test_wrong_ca_fails_and_is_not_retried shows)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    loads: list[object] = []
+    original = ssl.SSLContext.load_verify_locations
+
+    def counted(self: ssl.SSLContext, *args: object, **kwargs: object) -> None:
+        loads.append(args or kwargs)
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    client = cluster.client(cluster.settings())
+    before = cluster.server.stats.connections
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _: client.get("nodes"), range(64)))
+    assert all(answers)
+    assert cluster.server.stats.connections - before >= 2  # several connections were made
+    assert len(loads) == 1, loads
