@@ -215,8 +215,9 @@ def main() -> int:
           f"({verdict}); CPU {statistics.median(cpus):.3f} s; peak RSS {peak:.0f} MiB")
     label = args.label or (f"plan e2e, {args.containers} CTs on {args.nodes} nodes "
                            f"@ {args.latency_ms:g} ms, {server}")
-    emit(label, median, "s", target=f"<= {TARGET_S:g} s" if not args.node_workers else "",
-         ok=median <= TARGET_S if not args.node_workers else None,
+    timed = not args.node_workers and args.containers == 500  # the target is for 500
+    emit(label, median, "s", target=f"<= {TARGET_S:g} s" if timed else "",
+         ok=median <= TARGET_S if timed else None,
          note=f"CPU {statistics.median(cpus):.3f} s, {requests} requests, peak RSS "
               f"{peak:.0f} MiB", requests=requests, cpu=statistics.median(cpus), rss=peak,
          containers=args.containers)

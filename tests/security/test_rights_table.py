@@ -75,15 +75,14 @@ def test_each_row_holds_what_the_schema_checks(call: Call, reference_dir: Path) 
             assert held == list(privileges), (privileges, path)
 
 
-SPEC = """\
-version: 1
-stack: cover
-defaults:
-  storage: local-lvm
-  resources: {cores: 1, memory: 256, swap: 0, disk: 4}
-  networks:
-    net0: {bridge: vmbr0, ip: dhcp}
-containers:
+def _stack(name: str) -> str:
+    """The head of both runs' specs: stack `name`, small containers on local-lvm, DHCP."""
+    return (f"version: 1\nstack: {name}\ndefaults:\n  storage: local-lvm\n"
+            "  resources: {cores: 1, memory: 256, swap: 0, disk: 4}\n"
+            "  networks:\n    net0: {bridge: vmbr0, ip: dhcp}\ncontainers:\n")
+
+
+SPEC = _stack("cover") + """\
   web:
     template: debian-12
     node: pve1
@@ -166,15 +165,7 @@ def test_every_request_pxrun_makes_is_in_the_table(tmp_path: Path,
     assert exercised <= called, exercised - called
 
 
-SAFETY = """\
-version: 1
-stack: nets
-defaults:
-  storage: local-lvm
-  resources: {cores: 1, memory: 256, swap: 0, disk: 4}
-  networks:
-    net0: {bridge: vmbr0, ip: dhcp}
-containers:
+SAFETY = _stack("nets") + """\
   db:
     template: %s
     node: pve1
