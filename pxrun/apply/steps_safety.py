@@ -86,7 +86,7 @@ def delete_snapshots(run: Run, op: DeleteSnapshots) -> None:
 def snapshot(run: Run, op: Snapshot) -> None:
     """`pxrun-<UTC time>`, then the oldest pxrun snapshots beyond `op.keep` go."""
     stamp = SNAPSHOT_PREFIX + time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    taken = {str(s.get("name")) for s in _snapshots(run)}
+    taken = _snapshot_names(run)
     name, n = stamp, 1
     while name in taken:  # several applies within one second
         n += 1
