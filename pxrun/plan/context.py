@@ -15,6 +15,7 @@ from pxrun.plan.model import FieldDiff, Json, PlanDiagnostic, RestartPolicy
 from pxrun.plan.options import PlanOptions
 from pxrun.plan.placement import Placer
 from pxrun.plan.provision import Provisioning
+from pxrun.plan.replicas import Replicas
 from pxrun.plan.secrets import Known, known_secrets
 from pxrun.pve.options import Site
 from pxrun.spec.model import Container, Stack
@@ -37,6 +38,7 @@ class PlanContext:
     """Facts worked out once per plan (`identity`), kept with what they were made from."""
     _added: dict[tuple[str, type, Json], FieldDiff] = field(default_factory=dict, init=False,
                                                      repr=False)
+    replicas: Replicas = field(default_factory=Replicas, init=False, repr=False)
 
     @classmethod
     def start(cls, stack: Stack, observed: Observed, options: PlanOptions) -> PlanContext:
@@ -68,7 +70,8 @@ class PlanContext:
 
     def spec_hash(self) -> str:
         return spec_hash(self.stack, self.options.secrets, self._secret_digests,
-                         self.options.file_sources)
+                         self.options.file_sources,
+                         self.replicas.texts(self.stack.containers))
 
     def view_secrets(self) -> frozenset[str]:
         """Secret values, to show as SENSITIVE in views (display only)."""

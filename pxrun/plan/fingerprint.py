@@ -75,7 +75,8 @@ def _without_values(text: str, hidden: tuple[tuple[str, str], ...]) -> str:
 
 def spec_hash(stack: Stack, secrets: Mapping[str, str] | None = None,
               secret_cache: dict[str, str] | None = None,
-              files: Mapping[str, bytes] | None = None) -> str:
+              files: Mapping[str, bytes] | None = None,
+              texts: Mapping[str, str] | None = None) -> str:
     """sha256 of the resolved stack: a saved plan is stale when it differs.
 
     `secrets` (name -> value, see `PlanOptions.secrets`) enter as names where their values
@@ -83,7 +84,8 @@ def spec_hash(stack: Stack, secrets: Mapping[str, str] | None = None,
     while the hash holds nothing a plain dictionary attack could use. Secret fields of the
     model (root password, auth keys) enter through their salted KDF digest. Container order
     does not matter (they are hashed by sorted name); only the meaning does. `files`: the
-    local files provisioning copies or renders (path -> bytes), by their SHA-256.
+    local files provisioning copies or renders (path -> bytes), by their SHA-256. `texts`:
+    containers' `model_dump_json()` made already (the planner's replicas), by name.
     """
     cache = {} if secret_cache is None else secret_cache
     digests = {path: _plain(value, stack.stack, cache)
@@ -100,8 +102,11 @@ def spec_hash(stack: Stack, secrets: Mapping[str, str] | None = None,
     for path in sorted(files or {}):
         digest.update(f"\0file:{path}:{hashlib.sha256((files or {})[path]).hexdigest()}"
                       .encode())
+    made = texts or {}
     for name in sorted(stack.containers):
         digest.update(b"\0" + name.encode() + b"\0")
-        digest.update(_without_values(stack.containers[name].model_dump_json(),
-                                      hidden).encode())
+        text = made.get(name)
+        if text is None:
+            text = stack.containers[name].model_dump_json()
+        digest.update(_without_values(text, hidden).encode())
     return "sha256:" + digest.hexdigest()

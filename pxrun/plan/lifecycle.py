@@ -9,6 +9,7 @@ happen. A delete names the data volumes it destroys (`data.py`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from pxrun.observe.model import ObservedContainer
 from pxrun.plan import pve9
@@ -112,21 +113,34 @@ def create_operations(ctx: PlanContext, desired: Container, want: Container,
 
 
 def plan_create(ctx: PlanContext, desired: Container) -> ResourceChange:
-    """A container in the spec that the cluster does not have."""
-    want = canonical(desired)
-    base = {"address": want.name, "action": Action.CREATE, "vmid": want.vmid,
-            "depends_on": tuple(want.depends_on), "restart_policy": ctx.restart_policy(want)}
+    """A container in the spec that the cluster does not have. A replica of a container
+    created before (`replicas.py`) gets a copy of that one's change."""
+    shape = ctx.replicas.shape(desired, ctx.view_secrets())
+    want = canonical(desired) if shape is None else shape.want_of(desired)
     if want.template is None and want.image is None:
         ctx.error(want.name, "a new container needs a template", "set template: debian-12 "
                   "(or another shorthand or volid), in the container or in defaults, or "
                   "image: for an application container")
-        return ResourceChange(**base, reason="create (no template given)")
+        return ResourceChange(**_base(ctx, want), reason="create (no template given)")
     placement = ctx.placer.place(want)
     if isinstance(placement, str):
         ctx.error(want.name, placement)
-        return ResourceChange(**base, reason="create (no node fits)")
+        return ResourceChange(**_base(ctx, want), reason="create (no node fits)")
     for warning in placement.warnings:
         ctx.warn(want.name, warning)
+    if shape is None:
+        return _placed_create(ctx, desired, want, placement)
+    return shape.create(ctx, desired, want, placement, _placed_create)
+
+
+def _base(ctx: PlanContext, want: Container) -> dict[str, Any]:
+    return {"address": want.name, "action": Action.CREATE, "vmid": want.vmid,
+            "depends_on": tuple(want.depends_on), "restart_policy": ctx.restart_policy(want)}
+
+
+def _placed_create(ctx: PlanContext, desired: Container, want: Container,
+                   placement: Placement) -> ResourceChange:
+    """The create of `want` (canonical `desired`) on its placement."""
     _check_placed(ctx, want, placement.node)
     ops, made, steps = create_operations(ctx, desired, want, placement, want.vmid)
     after = view(made, steps, ctx.view_secrets())
@@ -134,7 +148,7 @@ def plan_create(ctx: PlanContext, desired: Container) -> ResourceChange:
     download = " (template downloaded first)" if fetch else ""
     if placement.template is not None and placement.template.pull:
         download = " (image pulled first)"
-    return ResourceChange(**{**base, "node": placement.node}, after=after,
+    return ResourceChange(**_base(ctx, want), node=placement.node, after=after,
                           diffs=tuple(ctx.added(k, v)
                                       for k, v in sorted(after.items()) if v is not None),
                           operations=tuple(ops),

@@ -54,6 +54,16 @@ def _room_key(info: StorageInfo) -> tuple[str, str]:
     return ("" if info.shared else info.node, info.storage)
 
 
+@dataclass(frozen=True)
+class _Fixed:
+    """`want` on one node, before capacity: hard problems, template, room key, placement."""
+
+    hard: tuple[str, ...]
+    template: ResolvedTemplate | None
+    room: tuple[str, str] | None  # the ledger's key of the root storage's free room
+    placement: Placement | None  # None when there are hard problems
+
+
 class Placer:
     """Books containers onto nodes within one plan call (state lives only in the call)."""
 
@@ -68,6 +78,8 @@ class Placer:
         # (template, node, arch) -> its resolution: every create asks for every candidate
         # node, and resolving scans the node's templates and catalog each time.
         self._templates: dict[tuple[str, str, str | None], ResolvedTemplate | None] = {}
+        self._fixed_by: dict[tuple[object, ...], _Fixed] = {}
+        self._every = sorted(observed.nodes)
         for info in observed.storages:
             self.ledger.room.setdefault(_room_key(info), info.avail)
         for ct in observed.containers.values():
@@ -75,11 +87,44 @@ class Placer:
 
     def allowed(self, want: Container) -> list[str]:
         if want.node == "auto":
-            return sorted(self.observed.nodes)
+            return self._every
         return [want.node] if isinstance(want.node, str) else sorted(want.node)
 
     def _storage(self, node: str, name: str) -> StorageInfo | None:
         return self.storages.get((node, name))
+
+    def _fixed(self, want: Container, node: str, need_template: bool) -> _Fixed:
+        """What of `want` on `node` does not change as containers are booked: the hard
+        problems, the template and the storage (asked for every candidate of every create,
+        and the same for every container with this template, storage and arch)."""
+        key = (want.image, want.template, want.arch, want.storage, node, need_template)
+        found = self._fixed_by.get(key)
+        if found is not None:
+            return found
+        hard = []
+        template = None
+        if need_template and want.image is not None:
+            template = resolve_image(want.image, node, self.observed)
+            if template is None:
+                hard.append("no storage for templates to pull the image to")
+        elif need_template:
+            tkey = (want.template or "", node, want.arch)
+            if tkey not in self._templates:
+                self._templates[tkey] = resolve_template(*tkey[:2], self.observed, want.arch)
+            template = self._templates[tkey]
+            if template is None:
+                hard.append(f"no template {want.template}")
+        storage = self._storage(node, want.storage)
+        room = None
+        if storage is None or not storage.enabled or not storage.active:
+            hard.append(f"no storage {want.storage}")
+        elif not storage.rootdir:
+            hard.append(f"storage {want.storage} does not accept container volumes (rootdir)")
+        else:
+            room = _room_key(storage)
+        found = self._fixed_by[key] = _Fixed(tuple(hard), template, room,
+                                             None if hard else Placement(node, template))
+        return found
 
     def check(self, want: Container, node: str, *, need_template: bool = True,
               ) -> tuple[list[str], list[str], Placement | None]:
@@ -89,33 +134,20 @@ class Placer:
             return ["not in the cluster"], [], None
         if not info.online:
             return [info.status], [], None
-        hard, short = [], []
-        template = None
-        if need_template and want.image is not None:
-            template = resolve_image(want.image, node, self.observed)
-            if template is None:
-                hard.append("no storage for templates to pull the image to")
-        elif need_template:
-            key = (want.template or "", node, want.arch)
-            if key not in self._templates:
-                self._templates[key] = resolve_template(*key[:2], self.observed, want.arch)
-            template = self._templates[key]
-            if template is None:
-                hard.append(f"no template {want.template}")
-        storage = self._storage(node, want.storage)
-        if storage is None or not storage.enabled or not storage.active:
-            hard.append(f"no storage {want.storage}")
-        elif not storage.rootdir:
-            hard.append(f"storage {want.storage} does not accept container volumes (rootdir)")
-        else:
-            room = self.ledger.room.get(_room_key(storage), 0)
+        fixed = self._fixed(want, node, need_template)
+        return list(fixed.hard), self._short(want, node, fixed), fixed.placement
+
+    def _short(self, want: Container, node: str, fixed: _Fixed) -> list[str]:
+        """Capacity shortfalls of `want` on `node`, as booked so far."""
+        short = []
+        if fixed.room is not None:
+            room = self.ledger.room.get(fixed.room, 0)
             if room < want.resources.disk * GIB:
                 short.append(f"{room // GIB} GiB free on {want.storage}")
         mem = self.ledger.mem_free.get(node, 0)
         if mem < want.resources.memory * MIB:
             short.append(f"{mem // MIB} MiB memory free")
-        placement = None if hard else Placement(node, template)
-        return hard, short, placement
+        return short
 
     def place(self, want: Container, *, need_template: bool = True) -> Placement | str:
         """A placement, or the one error message saying what was asked and what each
@@ -137,18 +169,21 @@ class Placer:
                     f"{'image ' + want.image if want.image else 'template ' + str(want.template)}"
                     f"); " + "; ".join(notes or ["no nodes"]))
         base = replica_base(want.name)
-        best = min(fits, key=lambda p: (self.ledger.replicas[p.node][base],
-                                        -self.ledger.mem_free[p.node],
-                                        self.ledger.containers[p.node], p.node))
-        self.book(want, best.node)
+        ledger = self.ledger
+        best = fits[0] if len(fits) == 1 else min(fits, key=lambda p: (
+            ledger.replicas[p.node][base], -ledger.mem_free[p.node], ledger.containers[p.node],
+            p.node))
+        self.book(want, best.node, base)
         return best
 
-    def book(self, want: Container, node: str) -> None:
-        """Count `want` against `node`'s memory, storage room and containers."""
+    def book(self, want: Container, node: str, base: str | None = None) -> None:
+        """Count `want` against `node`'s memory, storage room and containers (`base`: its
+        replica base name, when known)."""
         self.ledger.mem_free[node] = self.ledger.mem_free.get(node, 0) - (
             want.resources.memory * MIB)
         self.ledger.containers[node] = self.ledger.containers.get(node, 0) + 1
-        self.ledger.replicas.setdefault(node, Counter())[replica_base(want.name)] += 1
+        self.ledger.replicas.setdefault(node, Counter())[
+            replica_base(want.name) if base is None else base] += 1
         storage = self._storage(node, want.storage)
         if storage is not None:
             key = _room_key(storage)

@@ -133,11 +133,17 @@ def _content_key(container: Container) -> tuple[Any, ...]:
     secret = (container.password.get_secret_value() if container.password else None,
               prov.tailscale.auth_key.get_secret_value()
               if prov is not None and prov.tailscale is not None else None)
-    templated = prov is not None and any(f.template for f in prov.files)
     who = ((container.name, container.hostname, container.vmid, str(container.node))
-           if templated else ())
+           if names_matter(container) else ())
     return (prov.model_dump_json() if prov is not None else "", tuple(container.ssh_keys),
             secret, who)
+
+
+def names_matter(container: Container) -> bool:
+    """Whether the container's steps depend on who it is: its files are templates, which
+    see the container's name, hostname, vmid and node."""
+    prov = container.provision
+    return prov is not None and any(f.template for f in prov.files)
 
 
 def shown(labels: Sequence[str]) -> list[str]:

@@ -1,0 +1,161 @@
+"""Creates of replicas: containers alike but for their name, hostname and vmid.
+
+Why: the replicas of a `count` group (and containers sharing `defaults`) differ only in
+their identity, and a create's change is a function of the container and its placement.
+Of the identity, a create holds only: the change's address and vmid, the `hostname` and
+`vmid` values of its `after` view and their diffs, the create call's `vmid` and `hostname`
+parameter, and the address of its diagnostics. So the first container of each shape on
+each node takes the ordinary path, and the others get a copy of its change with their own
+identity put in: 10,000 creates cost a few ordinary ones and 10,000 copies (specs/0120).
+
+A shape is the container's JSON without name, hostname and vmid (the same text the spec
+hash reads, made once), plus its secret values (the JSON shows them as stars) and whether
+it has a vmid. Each create still takes its own placement (replicas spread over the nodes,
+each booked); the copy is keyed by the node and template it got.
+
+The copy is made only when nothing else in the ordinary create can depend on the
+identity; otherwise every container of the shape takes the ordinary path:
+- provisioning whose files are templates (they render the container's name);
+- a name or hostname that holds a secret value (sealed and redacted, not copied);
+- a diagnostic whose text names the container (or not addressed to it): replayed, it
+  would name the wrong one; diagnostics that do not are replayed with the new address;
+- placement warnings are the create's own (each create is placed on its own).
+`tests/plan/test_replicas.py` proves that both paths give the same plan. Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pxrun.plan.model import CreateContainer, PlanDiagnostic, ResourceChange
+from pxrun.plan.provision import names_matter
+from pxrun.pve.config import canonical
+from pxrun.spec.model import Container
+
+if TYPE_CHECKING:
+    from pxrun.plan.context import PlanContext
+    from pxrun.plan.placement import Placement
+
+_IDENTITY = ("name", "hostname", "vmid")
+_NODE_KEY = ',"node":'
+# The shape is the JSON after the identity: the container's first fields must be these.
+assert tuple(Container.model_fields)[:4] == (*_IDENTITY, "node")
+
+Placed = Callable[["PlanContext", Container, Container, "Placement"], ResourceChange]
+"""The ordinary create of a placed container: (ctx, desired, want, placement) -> change."""
+
+
+def shape_key(text: str, container: Container) -> tuple[Any, ...]:
+    """The shape of `container`, given its JSON `text` (`model_dump_json()`): everything
+    but its identity. The identity's fields come first; a `"` inside a JSON string is
+    always escaped, so the first `,"node":` is the key's own."""
+    prov = container.provision
+    secrets = (container.password.get_secret_value() if container.password else None,
+               prov.tailscale.auth_key.get_secret_value()
+               if prov is not None and prov.tailscale is not None else None)
+    return text[text.index(_NODE_KEY):], secrets, container.vmid is None
+
+
+@dataclass(frozen=True)
+class _Copy:
+    """An ordinary create's change and diagnostics, to copy with another identity."""
+
+    change: ResourceChange
+    create: CreateContainer
+    diagnostics: tuple[PlanDiagnostic, ...]
+
+    @classmethod
+    def of(cls, change: ResourceChange, diagnostics: list[PlanDiagnostic],
+           want: Container) -> _Copy | None:
+        """The copy of `change` (of `want`), or None when its identity may lie elsewhere
+        than where `with_identity` puts it."""
+        create = change.operations[0] if change.operations else None
+        if (not isinstance(create, CreateContainer) or change.after is None
+                or create.vmid != want.vmid or create.params.get("hostname") != want.hostname
+                or change.after.get("hostname") != want.hostname
+                or change.after.get("vmid", ...) != want.vmid):
+            return None
+        named = [want.name, want.hostname, *([str(want.vmid)] if want.vmid is not None else [])]
+        for found in diagnostics:
+            texts = (found.message, found.hint, found.path or "")
+            if found.address != want.name or any(n in t for n in named for t in texts):
+                return None
+        return cls(change, create, tuple(diagnostics))
+
+    def with_identity(self, ctx: PlanContext, want: Container) -> ResourceChange:
+        """The change the ordinary create of `want` makes (this one's, with `want`'s
+        identity), its diagnostics reported."""
+        for found in self.diagnostics:
+            ctx.diagnostics.append(found.model_copy(update={"address": want.name}))
+        change = self.change
+        assert change.after is not None
+        after = {**change.after, "hostname": want.hostname, "vmid": want.vmid}
+        diffs = tuple(ctx.added(d.path, after[d.path]) if d.path in ("hostname", "vmid")
+                      else d for d in change.diffs)
+        create = self.create.model_copy(update={
+            "vmid": want.vmid, "params": {**self.create.params, "hostname": want.hostname}})
+        return change.model_copy(update={
+            "address": want.name, "vmid": want.vmid, "after": after, "diffs": diffs,
+            "operations": (create, *change.operations[1:])})
+
+
+@dataclass
+class Shape:
+    """The containers of one shape: the first one's canonical form, and per placement
+    (node, template) the copy of its create (None: each takes the ordinary path)."""
+
+    want: Container
+    copies: dict[tuple[str, Any], _Copy | None] = field(default_factory=dict)
+
+    def want_of(self, desired: Container) -> Container:
+        """`canonical(desired)`: the shape's, with `desired`'s identity."""
+        return self.want.model_copy(update={name: getattr(desired, name)
+                                            for name in _IDENTITY})
+
+    def create(self, ctx: PlanContext, desired: Container, want: Container,
+               placement: Placement, placed: Placed) -> ResourceChange:
+        """The change of creating `want` on `placement`: a copy when this shape was
+        created there before, else `placed`'s (remembered for the next ones)."""
+        key = (placement.node, placement.template)
+        if key in self.copies:
+            copy = self.copies[key]
+            if copy is not None:
+                return copy.with_identity(ctx, want)
+            return placed(ctx, desired, want, placement)
+        start = len(ctx.diagnostics)
+        change = placed(ctx, desired, want, placement)
+        self.copies[key] = _Copy.of(change, ctx.diagnostics[start:], want)
+        return change
+
+
+class Replicas:
+    """One planning run's shapes, and each container's JSON (the spec hash reads it too)."""
+
+    def __init__(self) -> None:
+        self._texts: dict[str, tuple[Container, str]] = {}
+        self._shapes: dict[tuple[Any, ...], Shape | None] = {}
+
+    def text(self, container: Container) -> str:
+        """`container.model_dump_json()`, made once per plan."""
+        found = self._texts.get(container.name)
+        if found is None or found[0] is not container:
+            found = self._texts[container.name] = (container, container.model_dump_json())
+        return found[1]
+
+    def texts(self, containers: Mapping[str, Container]) -> dict[str, str]:
+        """The JSON made so far of `containers`, by name."""
+        return {name: text for name, (made, text) in self._texts.items()
+                if containers.get(name) is made}
+
+    def shape(self, desired: Container, secrets: frozenset[str]) -> Shape | None:
+        """The shape of `desired`, or None when its create takes the ordinary path."""
+        if secrets and any(s in desired.name or s in desired.hostname for s in secrets):
+            return None
+        key = shape_key(self.text(desired), desired)
+        if key not in self._shapes:
+            eligible = ((desired.template is not None or desired.image is not None)
+                        and not names_matter(desired))
+            self._shapes[key] = Shape(canonical(desired)) if eligible else None
+        return self._shapes[key]
