@@ -59,14 +59,19 @@ def make_observed(stack: Stack, drift_every: int | None) -> Any:
                           stack)
 
 
-def time_plan(stack: Stack, observed: Any, runs: int) -> tuple[float, float, int]:
-    times, changed = [], 0
+def time_plan(stack: Stack, observed: Any, runs: int) -> tuple[float, float, float, int]:
+    """(median wall, best wall, median CPU seconds, changes) of `runs` plans. The previous
+    plan is freed before the next one is timed: freeing 10,000 changes is no part of
+    planning (a CLI run exits instead), yet it cost 0.15 s inside the timed region."""
+    walls, cpus, changed = [], [], 0
     for _ in range(runs):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = plan(stack, observed)
-        times.append(time.perf_counter() - start)
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
         changed = result.summary.add + result.summary.change + result.summary.replace
-    return statistics.median(times), min(times), changed
+        del result
+    return statistics.median(walls), min(walls), statistics.median(cpus), changed
 
 
 def main() -> int:
@@ -81,18 +86,20 @@ def main() -> int:
                  "10% drifted": make_observed(stack, 10),
                  "all created": empty}
     missed = False
-    print(f"plan() with {args.containers} containers, median / best of {args.runs} runs")
+    print(f"plan() with {args.containers} containers, median / best of {args.runs} runs "
+          "(wall; CPU: median process time)")
     for label, observed in scenarios.items():
-        median, best, changed = time_plan(stack, observed, args.runs)
+        median, best, cpu, changed = time_plan(stack, observed, args.runs)
         per = median / args.containers * 1e6
-        print(f"  {label:12} {median:7.3f} s  (best {best:.3f} s, {per:.0f} us/container, "
-              f"{changed} changes)")
+        print(f"  {label:12} {median:7.3f} s  (best {best:.3f} s, CPU {cpu:.3f} s, "
+              f"{per:.0f} us/container, {changed} changes)")
         target = TARGET_S * args.containers / 10_000
         if label in ("converged", "all created"):
             missed = missed or median > target
             what = "matching" if label == "converged" else "creates"
             emit(f"pure plan, {args.containers} {what}", median, "s",
-                 target=f"<= {target:g} s", ok=median <= target, note=f"best {best:.3f} s")
+                 target=f"<= {target:g} s", ok=median <= target,
+                 note=f"best {best:.3f} s, CPU {cpu:.3f} s")
     print(f"target: converged and creates <= {TARGET_S:.1f} s per 10,000 containers"
           + ("  MISSED" if missed else "  ok"))
     return 1 if args.check and missed else 0

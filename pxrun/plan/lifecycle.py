@@ -116,21 +116,22 @@ def plan_create(ctx: PlanContext, desired: Container) -> ResourceChange:
     """A container in the spec that the cluster does not have. A replica of a container
     created before (`replicas.py`) gets a copy of that one's change."""
     shape = ctx.replicas.shape(desired, ctx.view_secrets())
-    want = canonical(desired) if shape is None else shape.want_of(desired)
-    if want.template is None and want.image is None:
-        ctx.error(want.name, "a new container needs a template", "set template: debian-12 "
+    want = canonical(desired) if shape is None else shape.want  # a shape's: another name
+    if want.template is None and want.image is None:  # never a shape's
+        ctx.error(desired.name, "a new container needs a template", "set template: debian-12 "
                   "(or another shorthand or volid), in the container or in defaults, or "
                   "image: for an application container")
         return ResourceChange(**_base(ctx, want), reason="create (no template given)")
-    placement = ctx.placer.place(want)
+    placement = ctx.placer.place(want, name=desired.name)
     if isinstance(placement, str):
-        ctx.error(want.name, placement)
-        return ResourceChange(**_base(ctx, want), reason="create (no node fits)")
+        ctx.error(desired.name, placement)
+        named = want if shape is None else shape.want_of(desired)
+        return ResourceChange(**_base(ctx, named), reason="create (no node fits)")
     for warning in placement.warnings:
-        ctx.warn(want.name, warning)
+        ctx.warn(desired.name, warning)
     if shape is None:
         return _placed_create(ctx, desired, want, placement)
-    return shape.create(ctx, desired, want, placement, _placed_create)
+    return shape.create(ctx, desired, placement, _placed_create)
 
 
 def _base(ctx: PlanContext, want: Container) -> dict[str, Any]:

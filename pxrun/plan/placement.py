@@ -62,6 +62,7 @@ class _Fixed:
     template: ResolvedTemplate | None
     room: tuple[str, str] | None  # the ledger's key of the root storage's free room
     placement: Placement | None  # None when there are hard problems
+    online: bool = True  # False: the node is offline or unknown (`hard` says which)
 
 
 class Placer:
@@ -75,11 +76,11 @@ class Placer:
             self.ledger.containers[name] = node.containers
             self.ledger.replicas[name] = Counter()
         self.storages = {(s.node, s.storage): s for s in observed.storages}
-        # (template, node, arch) -> its resolution: every create asks for every candidate
-        # node, and resolving scans the node's templates and catalog each time.
-        self._templates: dict[tuple[str, str, str | None], ResolvedTemplate | None] = {}
+        # Resolving a template scans the node's templates and catalog: once per template,
+        # storage and node (`_on`), not for every candidate of every create.
         self._fixed_by: dict[tuple[object, ...], _Fixed] = {}
         self._every = sorted(observed.nodes)
+        self._candidates_by: dict[tuple[object, ...], list[tuple[str, _Fixed]]] = {}
         for info in observed.storages:
             self.ledger.room.setdefault(_room_key(info), info.avail)
         for ct in observed.containers.values():
@@ -93,14 +94,23 @@ class Placer:
     def _storage(self, node: str, name: str) -> StorageInfo | None:
         return self.storages.get((node, name))
 
-    def _fixed(self, want: Container, node: str, need_template: bool) -> _Fixed:
-        """What of `want` on `node` does not change as containers are booked: the hard
-        problems, the template and the storage (asked for every candidate of every create,
-        and the same for every container with this template, storage and arch)."""
+    def _on(self, want: Container, node: str, need_template: bool) -> _Fixed:
+        """What of `want` on `node` does not change as containers are booked: the node's
+        state, the hard problems, the template and the storage (asked for every candidate
+        of every create, and the same for every container with this template, storage and
+        arch)."""
         key = (want.image, want.template, want.arch, want.storage, node, need_template)
         found = self._fixed_by.get(key)
-        if found is not None:
-            return found
+        if found is None:
+            found = self._fixed_by[key] = self._fixed(want, node, need_template)
+        return found
+
+    def _fixed(self, want: Container, node: str, need_template: bool) -> _Fixed:
+        info = self.observed.nodes.get(node)
+        if info is None:
+            return _Fixed(("not in the cluster",), None, None, None, online=False)
+        if not info.online:
+            return _Fixed((info.status,), None, None, None, online=False)
         hard = []
         template = None
         if need_template and want.image is not None:
@@ -108,10 +118,7 @@ class Placer:
             if template is None:
                 hard.append("no storage for templates to pull the image to")
         elif need_template:
-            tkey = (want.template or "", node, want.arch)
-            if tkey not in self._templates:
-                self._templates[tkey] = resolve_template(*tkey[:2], self.observed, want.arch)
-            template = self._templates[tkey]
+            template = resolve_template(want.template or "", node, self.observed, want.arch)
             if template is None:
                 hard.append(f"no template {want.template}")
         storage = self._storage(node, want.storage)
@@ -122,20 +129,14 @@ class Placer:
             hard.append(f"storage {want.storage} does not accept container volumes (rootdir)")
         else:
             room = _room_key(storage)
-        found = self._fixed_by[key] = _Fixed(tuple(hard), template, room,
-                                             None if hard else Placement(node, template))
-        return found
+        return _Fixed(tuple(hard), template, room, None if hard else Placement(node, template))
 
     def check(self, want: Container, node: str, *, need_template: bool = True,
               ) -> tuple[list[str], list[str], Placement | None]:
         """(hard problems, capacity shortfalls, placement) of `want` on `node`."""
-        info = self.observed.nodes.get(node)
-        if info is None:
-            return ["not in the cluster"], [], None
-        if not info.online:
-            return [info.status], [], None
-        fixed = self._fixed(want, node, need_template)
-        return list(fixed.hard), self._short(want, node, fixed), fixed.placement
+        fixed = self._on(want, node, need_template)
+        short = self._short(want, node, fixed) if fixed.online else []
+        return list(fixed.hard), short, fixed.placement
 
     def _short(self, want: Container, node: str, fixed: _Fixed) -> list[str]:
         """Capacity shortfalls of `want` on `node`, as booked so far."""
@@ -149,32 +150,52 @@ class Placer:
             short.append(f"{mem // MIB} MiB memory free")
         return short
 
-    def place(self, want: Container, *, need_template: bool = True) -> Placement | str:
+    def place(self, want: Container, *, need_template: bool = True,
+              name: str | None = None) -> Placement | str:
         """A placement, or the one error message saying what was asked and what each
-        candidate node has."""
-        allowed = self.allowed(want)
+        candidate node has. `name`: the container's, when `want` is another container of
+        the same shape (`replicas`): only the name decides among equal nodes."""
+        name = want.name if name is None else name
         pinned = isinstance(want.node, str) and want.node != "auto"
         fits: list[Placement] = []
         notes: list[str] = []
-        for node in allowed:
-            hard, short, placement = self.check(want, node, need_template=need_template)
+        ledger = self.ledger
+        disk, memory = want.resources.disk * GIB, want.resources.memory * MIB
+        for node, fixed in self._candidates(want, need_template):
+            placement = fixed.placement
+            if (placement is not None and ledger.mem_free.get(node, 0) >= memory
+                    and (fixed.room is None or ledger.room.get(fixed.room, 0) >= disk)):
+                fits.append(placement)  # no shortfall: the common case, without lists
+                continue
+            short = self._short(want, node, fixed) if fixed.online else []
             if placement is not None and (not short or pinned):
                 fits.append(Placement(node, placement.template, tuple(
                     f"node {node} is short: {s}" for s in short)) if short else placement)
             else:
-                notes.append(f"{node}: {', '.join(hard + short)}")
+                notes.append(f"{node}: {', '.join([*fixed.hard, *short])}")
         if not fits:
-            return (f"no node fits {want.name} (needs {want.resources.memory} MiB memory, "
+            return (f"no node fits {name} (needs {want.resources.memory} MiB memory, "
                     f"{want.resources.disk} GiB on {want.storage}, "
                     f"{'image ' + want.image if want.image else 'template ' + str(want.template)}"
                     f"); " + "; ".join(notes or ["no nodes"]))
-        base = replica_base(want.name)
-        ledger = self.ledger
+        base = replica_base(name)
         best = fits[0] if len(fits) == 1 else min(fits, key=lambda p: (
             ledger.replicas[p.node][base], -ledger.mem_free[p.node], ledger.containers[p.node],
             p.node))
         self.book(want, best.node, base)
         return best
+
+    def _candidates(self, want: Container, need_template: bool) -> list[tuple[str, _Fixed]]:
+        """Each allowed node with what of `want` on it does not change as containers are
+        booked (the same for every container of a shape: worked out once)."""
+        node = want.node
+        key = (want.image, want.template, want.arch, want.storage,
+               node if isinstance(node, str) else tuple(node), need_template)
+        found = self._candidates_by.get(key)
+        if found is None:
+            found = self._candidates_by[key] = [
+                (name, self._on(want, name, need_template)) for name in self.allowed(want)]
+        return found
 
     def book(self, want: Container, node: str, base: str | None = None) -> None:
         """Count `want` against `node`'s memory, storage room and containers (`base`: its

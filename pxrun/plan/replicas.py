@@ -27,7 +27,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import BaseModel
 
 from pxrun.plan.model import CreateContainer, PlanDiagnostic, ResourceChange
 from pxrun.plan.provision import names_matter
@@ -43,6 +45,7 @@ _NODE_KEY = ',"node":'
 # The shape is the JSON after the identity: the container's first fields must be these.
 assert tuple(Container.model_fields)[:4] == (*_IDENTITY, "node")
 
+M = TypeVar("M", bound=BaseModel)
 Placed = Callable[["PlanContext", Container, Container, "Placement"], ResourceChange]
 """The ordinary create of a placed container: (ctx, desired, want, placement) -> change."""
 
@@ -58,13 +61,28 @@ def shape_key(text: str, container: Container) -> tuple[Any, ...]:
     return text[text.index(_NODE_KEY):], secrets, container.vmid is None
 
 
+def _replaced(model: M, changes: dict[str, Any]) -> M:
+    """`model.model_copy(update=changes)`, for the plan's frozen models (no extra fields,
+    no private attributes) without pydantic's generic copying: a copy is made for every
+    replica, and this is its bulk. The values are the ordinary create's, already valid."""
+    new = model.__class__.__new__(model.__class__)
+    set_attribute = object.__setattr__
+    set_attribute(new, "__dict__", {**model.__dict__, **changes})
+    set_attribute(new, "__pydantic_fields_set__", model.__pydantic_fields_set__ | changes.keys())
+    set_attribute(new, "__pydantic_extra__", None)
+    set_attribute(new, "__pydantic_private__", None)
+    return new
+
+
 @dataclass(frozen=True)
 class _Copy:
-    """An ordinary create's change and diagnostics, to copy with another identity."""
+    """An ordinary create's change and diagnostics, to copy with another identity;
+    `named`: the positions of the diffs that hold the identity (hostname, vmid)."""
 
     change: ResourceChange
     create: CreateContainer
     diagnostics: tuple[PlanDiagnostic, ...]
+    named: tuple[int, ...]
 
     @classmethod
     def of(cls, change: ResourceChange, diagnostics: list[PlanDiagnostic],
@@ -73,6 +91,7 @@ class _Copy:
         than where `with_identity` puts it."""
         create = change.operations[0] if change.operations else None
         if (not isinstance(create, CreateContainer) or change.after is None
+                or change.address != want.name or change.vmid != want.vmid
                 or create.vmid != want.vmid or create.params.get("hostname") != want.hostname
                 or change.after.get("hostname") != want.hostname
                 or change.after.get("vmid", ...) != want.vmid):
@@ -82,23 +101,26 @@ class _Copy:
             texts = (found.message, found.hint, found.path or "")
             if found.address != want.name or any(n in t for n in named for t in texts):
                 return None
-        return cls(change, create, tuple(diagnostics))
+        return cls(change, create, tuple(diagnostics), tuple(
+            i for i, d in enumerate(change.diffs) if d.path in ("hostname", "vmid")))
 
-    def with_identity(self, ctx: PlanContext, want: Container) -> ResourceChange:
-        """The change the ordinary create of `want` makes (this one's, with `want`'s
+    def with_identity(self, ctx: PlanContext, desired: Container) -> ResourceChange:
+        """The change the ordinary create of `desired` makes (this one's, with `desired`'s
         identity), its diagnostics reported."""
+        name, hostname, vmid = desired.name, desired.hostname, desired.vmid
         for found in self.diagnostics:
-            ctx.diagnostics.append(found.model_copy(update={"address": want.name}))
+            ctx.diagnostics.append(_replaced(found, {"address": name}))
         change = self.change
         assert change.after is not None
-        after = {**change.after, "hostname": want.hostname, "vmid": want.vmid}
-        diffs = tuple(ctx.added(d.path, after[d.path]) if d.path in ("hostname", "vmid")
-                      else d for d in change.diffs)
-        create = self.create.model_copy(update={
-            "vmid": want.vmid, "params": {**self.create.params, "hostname": want.hostname}})
-        return change.model_copy(update={
-            "address": want.name, "vmid": want.vmid, "after": after, "diffs": diffs,
-            "operations": (create, *change.operations[1:])})
+        after = {**change.after, "hostname": hostname, "vmid": vmid}
+        diffs = list(change.diffs)
+        for i in self.named:
+            diffs[i] = ctx.added(diffs[i].path, after[diffs[i].path])
+        create = _replaced(self.create, {"vmid": vmid,
+                                         "params": {**self.create.params, "hostname": hostname}})
+        return _replaced(change, {"address": name, "vmid": vmid, "after": after,
+                                  "diffs": tuple(diffs),
+                                  "operations": (create, *change.operations[1:])})
 
 
 @dataclass
@@ -114,17 +136,18 @@ class Shape:
         return self.want.model_copy(update={name: getattr(desired, name)
                                             for name in _IDENTITY})
 
-    def create(self, ctx: PlanContext, desired: Container, want: Container,
-               placement: Placement, placed: Placed) -> ResourceChange:
-        """The change of creating `want` on `placement`: a copy when this shape was
+    def create(self, ctx: PlanContext, desired: Container, placement: Placement,
+               placed: Placed) -> ResourceChange:
+        """The change of creating `desired` on `placement`: a copy when this shape was
         created there before, else `placed`'s (remembered for the next ones)."""
         key = (placement.node, placement.template)
         if key in self.copies:
             copy = self.copies[key]
             if copy is not None:
-                return copy.with_identity(ctx, want)
-            return placed(ctx, desired, want, placement)
+                return copy.with_identity(ctx, desired)
+            return placed(ctx, desired, self.want_of(desired), placement)
         start = len(ctx.diagnostics)
+        want = self.want_of(desired)
         change = placed(ctx, desired, want, placement)
         self.copies[key] = _Copy.of(change, ctx.diagnostics[start:], want)
         return change
