@@ -28,6 +28,7 @@ class PlanContext:
     options: PlanOptions
     placer: Placer
     provisioning: Provisioning
+    replicas: Replicas = field(repr=False)  # containers' JSON and shapes (`replicas.py`)
     diagnostics: list[PlanDiagnostic] = field(default_factory=list)
     _secret_digests: dict[str, str] = field(default_factory=dict, repr=False)
     known: Known = field(default=(), repr=False)  # secrets by value, for `seal`
@@ -38,11 +39,12 @@ class PlanContext:
     """Facts worked out once per plan (`identity`), kept with what they were made from."""
     _added: dict[tuple[str, type, Json], FieldDiff] = field(default_factory=dict, init=False,
                                                      repr=False)
-    replicas: Replicas = field(default_factory=Replicas, init=False, repr=False)
 
     @classmethod
     def start(cls, stack: Stack, observed: Observed, options: PlanOptions) -> PlanContext:
-        return cls(stack, observed, options, Placer(observed), Provisioning(stack, options),
+        replicas = Replicas()
+        return cls(stack, observed, options, Placer(observed),
+                   Provisioning(stack, options, replicas.key), replicas,
                    known=known_secrets(options.secrets))
 
     def error(self, address: str | None, message: str, hint: str = "",

@@ -16,7 +16,7 @@ tailnet, that its node leaves the tailnet. See specs/0062.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +61,8 @@ class Provisioning:
     """One planning run's view of provisioning: the template context, the fingerprint key
     (derived once, and only when a step holds a secret), each container's wanted steps."""
 
-    def __init__(self, stack: Stack, options: PlanOptions) -> None:
+    def __init__(self, stack: Stack, options: PlanOptions,
+                 shape: Callable[[Container], Hashable] | None = None) -> None:
         self.stack = stack.stack
         self.secrets = stack_secrets(stack, options.secrets)
         self.sources = options.file_sources
@@ -71,6 +72,8 @@ class Provisioning:
         self._key: bytes | None = None
         self._wanted: dict[str, Wanted] = {}
         self._by_content: dict[tuple[Any, ...], Wanted] = {}
+        self._shape = shape  # `Replicas.key`: alike containers have alike steps
+        self._by_shape: dict[Hashable, Wanted] = {}
         self._created: dict[int, Reprovision | None] = {}  # id(Wanted) -> a create's steps
         self._decoded: dict[str | None, dict[str, str] | None] = {}
         self.existing: dict[tuple[Any, ...], Reprovision | None] = {}  # provision_operation
@@ -81,12 +84,22 @@ class Provisioning:
         return self._key
 
     def wanted(self, container: Container) -> Wanted:
+        """The steps of `container`, made once per distinct content: looked up first by
+        its shape (its JSON without identity: the spec hash makes that text anyway, the
+        replicas of a group share it), then by what its steps are made of."""
         found = self._wanted.get(container.name)
         if found is None:
-            key = _content_key(container)
-            found = self._by_content.get(key)
+            shape = None
+            if self._shape is not None and not names_matter(container):
+                shape = self._shape(container)
+                found = self._by_shape.get(shape)
             if found is None:
-                found = self._by_content[key] = self._make(container)
+                key = _content_key(container)
+                found = self._by_content.get(key)
+                if found is None:
+                    found = self._by_content[key] = self._make(container)
+                if shape is not None:
+                    self._by_shape[shape] = found
             self._wanted[container.name] = found
         return found
 

@@ -172,11 +172,15 @@ class Replicas:
         return {name: text for name, (made, text) in self._texts.items()
                 if containers.get(name) is made}
 
+    def key(self, container: Container) -> tuple[Any, ...]:
+        """The shape of `container` (`shape_key` of its JSON)."""
+        return shape_key(self.text(container), container)
+
     def shape(self, desired: Container, secrets: frozenset[str]) -> Shape | None:
         """The shape of `desired`, or None when its create takes the ordinary path."""
         if secrets and any(s in desired.name or s in desired.hostname for s in secrets):
             return None
-        key = shape_key(self.text(desired), desired)
+        key = self.key(desired)
         if key not in self._shapes:
             eligible = ((desired.template is not None or desired.image is not None)
                         and not names_matter(desired))
