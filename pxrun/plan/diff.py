@@ -18,6 +18,7 @@ ignored field produces neither a diff nor an operation.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
@@ -87,15 +88,57 @@ def essence_pair(desired: Container, observed: ObservedContainer) -> tuple[Conta
 
 _SKIPPED = SPEC_ONLY | {"template", "node"}  # template and node: matched by their own rules
 _NOT_VIEWED = set(SPEC_ONLY)  # made once: every view of every container leaves them out
+_NOT_QUICK = _SKIPPED | {"hostname", "vmid"}  # the identity is compared on its own
 
 
-def matches_quickly(want: Container, observed: ObservedContainer) -> bool:
+@dataclass(frozen=True, slots=True)
+class _Model:
+    """A spec model as `matches_quickly` compares it: its field values at once, else each
+    field it sets (compiled, once per shape of container)."""
+
+    model: BaseModel
+    fields: dict[str, Any]
+    items: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Map:
+    """A map (`networks`, `mounts`, ...) as `matches_quickly` compares it."""
+
+    value: dict[Any, Any]
+    items: tuple[tuple[Any, Any], ...]
+
+
+Quick = tuple[tuple[str, Any], ...]
+"""What `matches_quickly` compares of a wanted container besides its hostname and vmid."""
+
+
+def quick_items(want: Container) -> Quick:
+    """Each field `want` sets (but its identity, template, node and the spec-only ones),
+    compiled: models and maps listed with the values they set. The same for every
+    container of a shape (`replicas.Replicas.canonical` keeps it)."""
+    return tuple((key, _compiled(value)) for key, value in want.__dict__.items()
+                 if value is not None and key not in _NOT_QUICK)
+
+
+def _compiled(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return _Model(value, value.__dict__, tuple(
+            (k, _compiled(v)) for k, v in value.__dict__.items() if v is not None))
+    if isinstance(value, dict):
+        return _Map(value, tuple((k, _compiled(v)) for k, v in value.items()))
+    return value
+
+
+def matches_quickly(want: Container, observed: ObservedContainer,
+                    items: Quick | None = None) -> bool:
     """A cheap, conservative "no change" test for the common converged case.
 
     True only when `comparable` would find the two equal: every value the spec sets is
     the very value observed (recursively; unset spec values are skipped). Anything less
     certain (a value Proxmox leaves absent, a slot added) answers False and the full
-    essence comparison decides. Saves most of a 10,000-container plan's time.
+    essence comparison decides. Saves most of a 10,000-container plan's time. `items`:
+    `quick_items(want)`, when known.
     """
     have = observed.future
     if want.template is not None and have.template is not None and not (
@@ -106,30 +149,38 @@ def matches_quickly(want: Container, observed: ObservedContainer) -> bool:
     if not (node in ("auto", have.node) or (isinstance(node, list) and have.node in node)):
         return False
     theirs = have.__dict__
-    for key, value in want.__dict__.items():  # a plain loop: this runs for every container
-        if value is None or key in _SKIPPED:
-            continue
-        if not _same(value, theirs[key]):
+    if want.hostname != theirs["hostname"] or (
+            want.vmid is not None and want.vmid != theirs["vmid"]):
+        return False
+    for key, value in quick_items(want) if items is None else items:
+        if not _same(value, theirs[key]):  # a plain loop: this runs for every container
             return False
     return True
 
 
 def _same(want: Any, have: Any) -> bool:
-    """`want` unset, or equal to `have` in every field it sets. Models compare their field
-    values at once, and when those differ (a MAC the spec leaves to Proxmox) field by
-    field; pydantic's `==` would add Python code per model and then fail anyway."""
+    """`want` (compiled) unset, or equal to `have` in every field it sets. Models compare
+    their field values at once, and when those differ (a MAC the spec leaves to Proxmox)
+    field by field; pydantic's `==` would add Python code per model and then fail
+    anyway."""
     if want is None or want is have:
         return True
-    if isinstance(want, BaseModel) and isinstance(have, BaseModel):
+    kind = want.__class__
+    if kind is _Model:
+        if not isinstance(have, BaseModel):
+            return bool(want.model == have)
         theirs = have.__dict__
-        if want.__class__ is have.__class__ and want.__dict__ == theirs:
+        if want.model.__class__ is have.__class__ and want.fields == theirs:
             return True  # equal in every field: one comparison of the field values
-        for key, value in want.__dict__.items():
-            if value is not None and not _same(value, theirs[key]):
+        for key, value in want.items:  # noqa: SIM110 (a loop: all() adds a generator)
+            if not _same(value, theirs[key]):
                 return False
         return True
-    if isinstance(want, dict) and isinstance(have, dict):
-        return want.keys() == have.keys() and all(_same(v, have[k]) for k, v in want.items())
+    if kind is _Map:
+        if not isinstance(have, dict):
+            return bool(want.value == have)
+        return want.value.keys() == have.keys() and all(
+            _same(v, have[k]) for k, v in want.items)
     return bool(want == have)
 
 

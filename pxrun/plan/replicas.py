@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
+from pxrun.plan.diff import Quick, quick_items
 from pxrun.plan.model import CreateContainer, PlanDiagnostic, ResourceChange
 from pxrun.plan.provision import names_matter
 from pxrun.pve.config import canonical
@@ -159,6 +160,7 @@ class Replicas:
     def __init__(self) -> None:
         self._texts: dict[str, tuple[Container, str]] = {}
         self._shapes: dict[tuple[Any, ...], Shape | None] = {}
+        self._canonical: dict[tuple[Any, ...], tuple[Container, Container, Quick]] = {}
 
     def text(self, container: Container) -> str:
         """`container.model_dump_json()`, made once per plan."""
@@ -171,6 +173,20 @@ class Replicas:
         """The JSON made so far of `containers`, by name."""
         return {name: text for name, (made, text) in self._texts.items()
                 if containers.get(name) is made}
+
+    def canonical(self, desired: Container) -> tuple[Container, Quick]:
+        """`canonical(desired)` and `quick_items` of it, worked out once per shape (the
+        converged replicas of a group): canonical spelling leaves the identity as it is,
+        and `quick_items` leaves it out."""
+        key = self.key(desired)
+        found = self._canonical.get(key)
+        if found is None:
+            want = canonical(desired)
+            found = self._canonical[key] = (desired, want, quick_items(want))
+        first, want, items = found
+        if first is not desired:
+            want = _replaced(want, {name: getattr(desired, name) for name in _IDENTITY})
+        return want, items
 
     def key(self, container: Container) -> tuple[Any, ...]:
         """The shape of `container` (`shape_key` of its JSON)."""

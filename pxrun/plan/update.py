@@ -45,7 +45,7 @@ from pxrun.plan.routes import route_of, route_writes
 from pxrun.plan.safety import with_snapshot
 from pxrun.plan.secrets import seal, seal_all
 from pxrun.plan.validate import missing_bridges, new_volume_problems, storage_problem
-from pxrun.pve.config import canonical, key_for, option_for, print_key, slot_of
+from pxrun.pve.config import key_for, option_for, print_key, slot_of
 from pxrun.pve.options import ChangeKind
 from pxrun.spec.model import Container
 
@@ -182,11 +182,11 @@ def plan_existing(ctx: PlanContext, desired: Container,
     """The change for a container that the spec and the cluster both have."""
     provision = provision_operation(ctx, desired, observed, check=False)
     owned = observed.marked and observed.tagged
-    spelled = canonical(desired)
+    spelled, quick = ctx.replicas.canonical(desired)
     updated = pve9.image_update(ctx, spelled, observed)
     if (provision is None and owned and updated is None
             and not (observed.tainted or observed.pending or desired.name in ctx.options.replace)
-            and matches_quickly(spelled, observed)):
+            and matches_quickly(spelled, observed, quick)):
         return _no_op(ctx, desired, observed)  # the common case, kept cheap (bench_plan.py)
     want, have = essence_pair(desired, observed)
     secrets = ctx.view_secrets()
