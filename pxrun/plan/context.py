@@ -11,7 +11,7 @@ from typing import Any
 
 from pxrun.observe.model import Observed, ObservedContainer
 from pxrun.plan.fingerprint import spec_hash
-from pxrun.plan.model import FieldDiff, Json, PlanDiagnostic, RestartPolicy
+from pxrun.plan.model import FieldDiff, Json, PlanDiagnostic, ResourceChange, RestartPolicy
 from pxrun.plan.options import PlanOptions
 from pxrun.plan.placement import Placer
 from pxrun.plan.provision import Provisioning
@@ -37,6 +37,8 @@ class PlanContext:
     _bridges: dict[str, frozenset[str]] = field(default_factory=dict, init=False, repr=False)
     memo: dict[tuple[str, int], Any] = field(default_factory=dict, init=False, repr=False)
     """Facts worked out once per plan (`identity`), kept with what they were made from."""
+    no_ops: dict[tuple[Any, ...], ResourceChange] = field(default_factory=dict, init=False,
+                                                        repr=False)  # `update._no_op`
     _added: dict[tuple[str, type, Json], FieldDiff] = field(default_factory=dict, init=False,
                                                      repr=False)
 

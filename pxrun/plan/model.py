@@ -17,12 +17,13 @@ salted key derivation.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 from pxrun.observe.model import Recreated
 
+M = TypeVar("M", bound=BaseModel)
 SENSITIVE = "(sensitive)"
 """What a secret value reads as in before/after views and field diffs."""
 
@@ -75,6 +76,21 @@ class FieldDiff(_Frozen):
     path: str
     old: Json = None
     new: Json = None
+
+
+def replaced(model: M, changes: dict[str, Any]) -> M:
+    """`model.model_copy(update=changes)` for frozen, closed models without private
+    attributes (the plan's and the spec's), without pydantic's generic copying: the
+    planner makes one per replica and per converged container, and `model_copy` was the
+    bulk of that. `changes` must be valid values of their fields (they are not validated):
+    the callers copy values made by validated models."""
+    new = model.__class__.__new__(model.__class__)
+    set_attribute = object.__setattr__
+    set_attribute(new, "__dict__", {**model.__dict__, **changes})
+    set_attribute(new, "__pydantic_fields_set__", model.__pydantic_fields_set__ | changes.keys())
+    set_attribute(new, "__pydantic_extra__", None)
+    set_attribute(new, "__pydantic_private__", None)
+    return new
 
 
 # --- values with secrets, and routes ------------------------------------------------------

@@ -27,12 +27,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any
 
 from pxrun.plan.diff import Quick, quick_items
-from pxrun.plan.model import CreateContainer, PlanDiagnostic, ResourceChange
+from pxrun.plan.model import CreateContainer, PlanDiagnostic, ResourceChange, replaced
 from pxrun.plan.provision import names_matter
 from pxrun.pve.config import canonical
 from pxrun.spec.model import Container
@@ -46,7 +44,6 @@ _NODE_KEY = ',"node":'
 # The shape is the JSON after the identity: the container's first fields must be these.
 assert tuple(Container.model_fields)[:4] == (*_IDENTITY, "node")
 
-M = TypeVar("M", bound=BaseModel)
 Placed = Callable[["PlanContext", Container, Container, "Placement"], ResourceChange]
 """The ordinary create of a placed container: (ctx, desired, want, placement) -> change."""
 
@@ -60,19 +57,6 @@ def shape_key(text: str, container: Container) -> tuple[Any, ...]:
                prov.tailscale.auth_key.get_secret_value()
                if prov is not None and prov.tailscale is not None else None)
     return text[text.index(_NODE_KEY):], secrets, container.vmid is None
-
-
-def _replaced(model: M, changes: dict[str, Any]) -> M:
-    """`model.model_copy(update=changes)`, for the plan's frozen models (no extra fields,
-    no private attributes) without pydantic's generic copying: a copy is made for every
-    replica, and this is its bulk. The values are the ordinary create's, already valid."""
-    new = model.__class__.__new__(model.__class__)
-    set_attribute = object.__setattr__
-    set_attribute(new, "__dict__", {**model.__dict__, **changes})
-    set_attribute(new, "__pydantic_fields_set__", model.__pydantic_fields_set__ | changes.keys())
-    set_attribute(new, "__pydantic_extra__", None)
-    set_attribute(new, "__pydantic_private__", None)
-    return new
 
 
 @dataclass(frozen=True)
@@ -110,16 +94,16 @@ class _Copy:
         identity), its diagnostics reported."""
         name, hostname, vmid = desired.name, desired.hostname, desired.vmid
         for found in self.diagnostics:
-            ctx.diagnostics.append(_replaced(found, {"address": name}))
+            ctx.diagnostics.append(replaced(found, {"address": name}))
         change = self.change
         assert change.after is not None
         after = {**change.after, "hostname": hostname, "vmid": vmid}
         diffs = list(change.diffs)
         for i in self.named:
             diffs[i] = ctx.added(diffs[i].path, after[diffs[i].path])
-        create = _replaced(self.create, {"vmid": vmid,
+        create = replaced(self.create, {"vmid": vmid,
                                          "params": {**self.create.params, "hostname": hostname}})
-        return _replaced(change, {"address": name, "vmid": vmid, "after": after,
+        return replaced(change, {"address": name, "vmid": vmid, "after": after,
                                   "diffs": tuple(diffs),
                                   "operations": (create, *change.operations[1:])})
 
@@ -158,20 +142,31 @@ class Replicas:
     """One planning run's shapes, and each container's JSON (the spec hash reads it too)."""
 
     def __init__(self) -> None:
-        self._texts: dict[str, tuple[Container, str]] = {}
-        self._shapes: dict[tuple[Any, ...], Shape | None] = {}
-        self._canonical: dict[tuple[Any, ...], tuple[Container, Container, Quick]] = {}
+        self._texts: dict[str, tuple[Container, str, int]] = {}
+        self._ids: dict[tuple[Any, ...], int] = {}  # shape -> a small number for it
+        self._shapes: dict[int, Shape | None] = {}
+        self._canonical: dict[int, tuple[Container, Container, Quick]] = {}
+
+    def _made(self, container: Container) -> tuple[Container, str, int]:
+        found = self._texts.get(container.name)
+        if found is None or found[0] is not container:
+            text = container.model_dump_json()
+            shape = self._ids.setdefault(shape_key(text, container), len(self._ids))
+            found = self._texts[container.name] = (container, text, shape)
+        return found
 
     def text(self, container: Container) -> str:
         """`container.model_dump_json()`, made once per plan."""
-        found = self._texts.get(container.name)
-        if found is None or found[0] is not container:
-            found = self._texts[container.name] = (container, container.model_dump_json())
-        return found[1]
+        return self._made(container)[1]
+
+    def key(self, container: Container) -> int:
+        """The shape of `container` (`shape_key` of its JSON) as a number, the same for
+        every container of the shape."""
+        return self._made(container)[2]
 
     def texts(self, containers: Mapping[str, Container]) -> dict[str, str]:
         """The JSON made so far of `containers`, by name."""
-        return {name: text for name, (made, text) in self._texts.items()
+        return {name: text for name, (made, text, _) in self._texts.items()
                 if containers.get(name) is made}
 
     def canonical(self, desired: Container) -> tuple[Container, Quick]:
@@ -185,12 +180,8 @@ class Replicas:
             found = self._canonical[key] = (desired, want, quick_items(want))
         first, want, items = found
         if first is not desired:
-            want = _replaced(want, {name: getattr(desired, name) for name in _IDENTITY})
+            want = replaced(want, {name: getattr(desired, name) for name in _IDENTITY})
         return want, items
-
-    def key(self, container: Container) -> tuple[Any, ...]:
-        """The shape of `container` (`shape_key` of its JSON)."""
-        return shape_key(self.text(container), container)
 
     def shape(self, desired: Container, secrets: frozenset[str]) -> Shape | None:
         """The shape of `desired`, or None when its create takes the ordinary path."""

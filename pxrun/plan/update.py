@@ -31,6 +31,7 @@ from pxrun.plan.model import (
     ResizeVolume,
     ResourceChange,
     SetPool,
+    replaced,
 )
 from pxrun.plan.protection import place_protection
 from pxrun.plan.provision import (
@@ -219,10 +220,16 @@ def plan_existing(ctx: PlanContext, desired: Container,
 
 
 def _no_op(ctx: PlanContext, want: Container, observed: ObservedContainer) -> ResourceChange:
-    return ResourceChange(address=want.name, action=Action.NO_OP, node=observed.node,
-                          vmid=observed.vmid, digest=observed.digest,
-                          restart_policy=ctx.restart_policy(want),
-                          depends_on=tuple(want.depends_on))
+    """A no-op change: one validated per restart policy and dependencies, copied with each
+    container's address and ids (a converged plan makes one per container)."""
+    key = (ctx.restart_policy(want), tuple(want.depends_on))
+    made = ctx.no_ops.get(key)
+    if made is None:
+        made = ctx.no_ops[key] = ResourceChange(
+            address=want.name, action=Action.NO_OP, node=observed.node, vmid=observed.vmid,
+            digest=observed.digest, restart_policy=key[0], depends_on=key[1])
+    return replaced(made, {"address": want.name, "node": observed.node,
+                           "vmid": observed.vmid, "digest": observed.digest})
 
 
 def _assemble(ctx: PlanContext, want: Container, observed: ObservedContainer, work: _Work,
