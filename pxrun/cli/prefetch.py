@@ -5,9 +5,10 @@ and then imports rich to print its summary table — 50 to 100 ms of CPU after t
 request, at the very end of the run. Imported in a daemon thread while the engine waits,
 that time overlaps the waiting (a thread waiting on a socket does not hold the GIL).
 
-Only modules outside pxrun are prefetched (rich), so the background import never takes
-part in an import cycle with the main thread's. A failure is ignored here: the real
-import, where the module is used, raises it as it always would.
+Two threads importing at once can only deadlock through a cycle of module-level imports.
+Only rich is prefetched, whose modules import each other without a cycle (rich 13 to 15),
+never pxrun's own modules (the packages' `__init__` files import their submodules). A
+failure is ignored here: the real import, where the module is used, raises it as always.
 """
 
 from __future__ import annotations
