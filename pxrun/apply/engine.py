@@ -84,7 +84,8 @@ def apply_plan(client: ProxmoxClient, plan: Plan, *, options: ApplyOptions | Non
     requests_before = _request_count(client)
     changes = runnable(plan)
     shared = Shared(client=client, hook=hook, options=options, stack=plan.stack,
-                    limiter=Limiter(options.limits), vmids=VmidAllocator(client, _fixed_vmids(changes)),
+                    limiter=Limiter(options.limits),
+                    vmids=VmidAllocator(client, _fixed_vmids(changes)),
                     stop=stop or threading.Event(),
                     shared_storages=_shared_storages(client, options, changes))
     hook.apply_started(changes)
