@@ -103,10 +103,11 @@ def spec_hash(stack: Stack, secrets: Mapping[str, str] | None = None,
         digest.update(f"\0file:{path}:{hashlib.sha256((files or {})[path]).hexdigest()}"
                       .encode())
     made = texts or {}
+    parts: list[str] = []  # hashed at once: two updates per container cost more
     for name in sorted(stack.containers):
-        digest.update(b"\0" + name.encode() + b"\0")
         text = made.get(name)
         if text is None:
             text = stack.containers[name].model_dump_json()
-        digest.update(_without_values(text, hidden).encode())
+        parts += ("\0", name, "\0", _without_values(text, hidden) if hidden else text)
+    digest.update("".join(parts).encode())
     return "sha256:" + digest.hexdigest()

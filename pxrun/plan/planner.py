@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
@@ -41,10 +42,12 @@ from pxrun.plan.validate import duplicate_hostnames, vmid_conflict
 from pxrun.pve.config import canonical
 from pxrun.spec.model import Container, Stack
 
+_PARTS = re.compile(r"\d+|\D+")
+
 
 def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
     """web-2 before web-10."""
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.findall(r"\d+|\D+", name))
+    return tuple([(0, int(p)) if p.isdigit() else (1, p) for p in _PARTS.findall(name)])
 
 
 def natural_sorted(names: Iterable[str]) -> list[str]:
@@ -244,7 +247,7 @@ def _drift(ctx: PlanContext, scope: set[str], natural: _Order) -> list[ResourceC
 
 
 def _summary(changes: list[ResourceChange], drift: list[ResourceChange]) -> Summary:
-    count = {a: sum(1 for c in changes if c.action is a) for a in Action}
+    count = Counter(c.action for c in changes)  # one pass (a plan may hold 10,000)
     return Summary(add=count[Action.CREATE], change=count[Action.UPDATE],
                    replace=count[Action.DELETE_THEN_CREATE] + count[Action.CREATE_THEN_DELETE],
                    destroy=count[Action.DELETE], drifted=len(drift))

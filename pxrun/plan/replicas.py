@@ -99,8 +99,8 @@ class _Copy:
         assert change.after is not None
         after = {**change.after, "hostname": hostname, "vmid": vmid}
         diffs = list(change.diffs)
-        for i in self.named:
-            diffs[i] = ctx.added(diffs[i].path, after[diffs[i].path])
+        for i in self.named:  # `+ hostname: ...` (and vmid): `ctx.added`'s, with this value
+            diffs[i] = replaced(diffs[i], {"new": after[diffs[i].path]})
         create = replaced(self.create, {"vmid": vmid,
                                          "params": {**self.create.params, "hostname": hostname}})
         return replaced(change, {"address": name, "vmid": vmid, "after": after,
