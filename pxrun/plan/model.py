@@ -83,11 +83,15 @@ def replaced(model: M, changes: dict[str, Any]) -> M:
     attributes (the plan's and the spec's), without pydantic's generic copying: the
     planner makes one per replica and per converged container, and `model_copy` was the
     bulk of that. `changes` must be valid values of their fields (they are not validated):
-    the callers copy values made by validated models."""
+    the callers copy values made by validated models. The copy shares the set of fields
+    set when `changes` adds none to it: frozen models never change it, and 10,000 copies
+    would otherwise leave 10,000 more sets for Python's cycle collector to scan."""
     new = model.__class__.__new__(model.__class__)
     set_attribute = object.__setattr__
     set_attribute(new, "__dict__", {**model.__dict__, **changes})
-    set_attribute(new, "__pydantic_fields_set__", model.__pydantic_fields_set__ | changes.keys())
+    fields = model.__pydantic_fields_set__
+    set_attribute(new, "__pydantic_fields_set__",
+                  fields if fields.issuperset(changes) else fields | changes.keys())
     set_attribute(new, "__pydantic_extra__", None)
     set_attribute(new, "__pydantic_private__", None)
     return new
