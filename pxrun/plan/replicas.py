@@ -142,32 +142,38 @@ class Replicas:
     """One planning run's shapes, and each container's JSON (the spec hash reads it too)."""
 
     def __init__(self) -> None:
-        self._texts: dict[str, tuple[Container, str, int]] = {}
+        # Per container name: the container the text is of, its JSON, its shape's number
+        # (three dicts, not a tuple each: 10,000 tuples more for the cycle collector).
+        self._of: dict[str, Container] = {}
+        self._texts: dict[str, str] = {}
+        self._shape_of: dict[str, int] = {}
         self._ids: dict[tuple[Any, ...], int] = {}  # shape -> a small number for it
         self._shapes: dict[int, Shape | None] = {}
         self._canonical: dict[int, tuple[Container, Container, Quick]] = {}
 
-    def _made(self, container: Container) -> tuple[Container, str, int]:
-        found = self._texts.get(container.name)
-        if found is None or found[0] is not container:
+    def _made(self, container: Container) -> str:
+        """The name of `container`, its JSON and shape made (once per plan)."""
+        name = container.name
+        if self._of.get(name) is not container:
             text = container.model_dump_json()
-            shape = self._ids.setdefault(shape_key(text, container), len(self._ids))
-            found = self._texts[container.name] = (container, text, shape)
-        return found
+            self._of[name], self._texts[name] = container, text
+            self._shape_of[name] = self._ids.setdefault(shape_key(text, container),
+                                                        len(self._ids))
+        return name
 
     def text(self, container: Container) -> str:
         """`container.model_dump_json()`, made once per plan."""
-        return self._made(container)[1]
+        return self._texts[self._made(container)]
 
     def key(self, container: Container) -> int:
         """The shape of `container` (`shape_key` of its JSON) as a number, the same for
         every container of the shape."""
-        return self._made(container)[2]
+        return self._shape_of[self._made(container)]
 
     def texts(self, containers: Mapping[str, Container]) -> dict[str, str]:
         """The JSON made so far of `containers`, by name."""
-        return {name: text for name, (made, text, _) in self._texts.items()
-                if containers.get(name) is made}
+        return {name: text for name, text in self._texts.items()
+                if containers.get(name) is self._of[name]}
 
     def canonical(self, desired: Container) -> tuple[Container, Quick]:
         """`canonical(desired)` and `quick_items` of it, worked out once per shape (the
