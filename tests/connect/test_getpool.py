@@ -207,3 +207,14 @@ def test_observing_imports_no_requests_urllib3_or_proxmoxer(cluster: Cluster) ->
     answer = json.loads(done.stdout)
     assert answer["requests"] > 0
     assert answer["loaded"] == []
+
+
+def test_requests_ca_bundle_is_honoured_as_requests_honours_it(
+        cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In the default (system) mode requests trusts `REQUESTS_CA_BUNDLE`; so does the GET
+    path, and the write path shares its context."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cluster.ca_file))
+    client = cluster.client(cluster.settings(PROXMOX_CA_FILE=""), retry=ONCE)
+    assert client.get("version")["release"]
+    with pytest.raises(errors.NotFoundError):
+        client.post("nodes/pve1/lxc/999/status/start")  # verified too, on the same trust
