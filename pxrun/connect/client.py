@@ -26,12 +26,13 @@ from pxrun.connect.errormap import classify, from_transport_error
 from pxrun.connect.httpget import GetPool, Reply, tls_context
 from pxrun.connect.retry import DEFAULT_RETRY, RetryPolicy, call_with_retry
 from pxrun.connect.settings import ConnectionSettings
-from pxrun.connect.tasks import DEFAULT_POLL, PollPolicy, TaskResult, wait_task
 from pxrun.connect.tls import effective_verify, proxy_configured
 from pxrun.errors import ApiError
 
 if TYPE_CHECKING:
     import requests
+
+    from pxrun.connect.tasks import PollPolicy, TaskResult
 
 log = logging.getLogger(__name__)
 DEFAULT_TASK_TIMEOUT = 600.0
@@ -90,7 +91,7 @@ class ProxmoxerClient:
     """
 
     def __init__(self, settings: ConnectionSettings, *, pool_size: int = DEFAULT_POOL_SIZE,
-                 retry: RetryPolicy = DEFAULT_RETRY, poll: PollPolicy = DEFAULT_POLL) -> None:
+                 retry: RetryPolicy = DEFAULT_RETRY, poll: PollPolicy | None = None) -> None:
         self.settings = settings
         self._retry = retry
         self._poll = poll
@@ -122,7 +123,9 @@ class ProxmoxerClient:
         return self._call("DELETE", path, params, safe=idempotent)
 
     def wait_task(self, upid: str, *, timeout: float = DEFAULT_TASK_TIMEOUT) -> TaskResult:
-        return wait_task(self.get, upid, timeout=timeout, poll=self._poll)
+        from pxrun.connect.tasks import DEFAULT_POLL, wait_task  # (not needed to read)
+
+        return wait_task(self.get, upid, timeout=timeout, poll=self._poll or DEFAULT_POLL)
 
     def close(self) -> None:
         if self._gets is not None:
