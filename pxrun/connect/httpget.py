@@ -89,7 +89,7 @@ class Reply:
     def data(self) -> tuple[bool, Any]:
         """(True, the JSON answer's `data`) for a well-formed success, else (False, None)."""
         try:
-            doc = json.loads(self.body)
+            doc = json.loads(self.body.decode("utf-8"))
         except ValueError:  # UnicodeDecodeError is one
             return False, None
         return (True, doc["data"]) if isinstance(doc, dict) and "data" in doc else (False, None)
@@ -97,7 +97,7 @@ class Reply:
     def errors(self) -> Any:
         """Proxmox's per-parameter `errors`, read as proxmoxer reads them."""
         try:
-            doc = json.loads(self.body)
+            doc = json.loads(self.body.decode("utf-8"))
         except ValueError:
             return {"errors": self.body}
         return doc.get("errors") if isinstance(doc, dict) else None
@@ -169,6 +169,12 @@ class GetPool:
                 conn.close()
                 raise from_socket_error(again, connected=True, method="GET", path=path,
                                         endpoint=self._endpoint) from again
+            except BaseException:
+                conn.close()
+                raise
+        except BaseException:  # interrupted mid-answer: the connection is not reusable
+            conn.close()
+            raise
         self._give(conn, answer)
         return Reply(status=answer.status, reason=answer.reason, body=answer.body)
 
