@@ -121,6 +121,17 @@ def main() -> int:
             emit(f"pxrun {label}" if name != "--help" else "pxrun --help", median, "s",
                  target=f"<= {target:g} s", ok=median <= target,
                  note=f"CPU {cpu:.3f} s, best {min(times):.3f} s, {args.runs} runs")
+        # What no pxrun code can go below: the interpreter, and the libraries every command
+        # that reads a spec imports (the design card's click, pydantic and PyYAML).
+        floors = {"Python start-up": [sys.executable, "-c", "pass"],
+                  "Python + click + pydantic + PyYAML imports": [
+                      sys.executable, "-c", "import click, yaml; from pydantic import BaseModel"]}
+        for name, argv in floors.items():
+            times, cpus = time_command(argv, args.runs, work)
+            median, cpu = statistics.median(times), statistics.median(cpus)
+            print(f"floor: {name:<44} median {median:.3f} s  cpu {cpu:.3f} s")
+            emit(f"floor: {name}", median, "s",
+                 note=f"CPU {cpu:.3f} s, best {min(times):.3f} s; no pxrun code runs")
     return 1 if missed and args.check else 0
 
 

@@ -5,3 +5,7 @@ the cluster is the source of truth. See DESIGN.md for the layers.
 """
 
 __version__ = "0.2.0.dev0"
+
+from pxrun._boot import skip_pydantic_plugin_discovery
+
+skip_pydantic_plugin_discovery()

@@ -33,6 +33,7 @@ from pxrun.apply.steps import run_change
 from pxrun.apply.summary import ApplySummary, ChangeResult, ordered
 from pxrun.apply.vmid import VmidAllocator
 from pxrun.errors import ApiError
+from pxrun.plan.model import CreateContainer
 
 if TYPE_CHECKING:
     from pxrun.connect.client import ProxmoxClient
@@ -67,6 +68,12 @@ def dependencies(changes: Sequence[ResourceChange]) -> dict[str, set[str]]:
     return deps
 
 
+def _fixed_vmids(changes: Sequence[ResourceChange]) -> list[int]:
+    """The vmids the plan's creates ask for: never handed out to a create without one."""
+    return [op.vmid for c in changes for op in c.operations
+            if isinstance(op, CreateContainer) and op.vmid is not None]
+
+
 def apply_plan(client: ProxmoxClient, plan: Plan, *, options: ApplyOptions | None = None,
                hook: Hook | None = None, stop: threading.Event | None = None) -> ApplySummary:
     """Carry out `plan`. Never raises for a failed change (see the summary); raises only
@@ -77,7 +84,8 @@ def apply_plan(client: ProxmoxClient, plan: Plan, *, options: ApplyOptions | Non
     requests_before = _request_count(client)
     changes = runnable(plan)
     shared = Shared(client=client, hook=hook, options=options, stack=plan.stack,
-                    limiter=Limiter(options.limits), vmids=VmidAllocator(client),
+                    limiter=Limiter(options.limits),
+                    vmids=VmidAllocator(client, _fixed_vmids(changes)),
                     stop=stop or threading.Event(),
                     shared_storages=_shared_storages(client, options, changes))
     hook.apply_started(changes)

@@ -80,7 +80,12 @@ def _iso(epoch: float) -> str:
 
 
 def _epoch(text: Any) -> float:
-    return datetime.strptime(str(text), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+    """The inverse of `_iso`; ValueError for anything else. Not `strptime`: its first use
+    imports `_strptime` and compiles its patterns (about 5 ms of every apply)."""
+    value = str(text)
+    if len(value) != 20 or value[10] != "T" or value[19] != "Z":
+        raise ValueError(f"not a UTC time: {value!r}")
+    return datetime.fromisoformat(value[:19]).replace(tzinfo=UTC).timestamp()
 
 
 def default_owner() -> str:

@@ -26,6 +26,7 @@ import click
 from pxrun.cli.cluster import open_client, provision_session, request_timeout, root_runner
 from pxrun.cli.context import Settings
 from pxrun.cli.images import image_digests, pve9_flags
+from pxrun.cli.prefetch import prefetch
 from pxrun.cli.safetyflags import SafetyFlags, safety_options
 from pxrun.cli.specload import load_spec, spec_path, var_options
 from pxrun.cli.status import ExitStatus
@@ -377,6 +378,11 @@ def locked_apply(client: ProxmoxerClient, settings: Settings, loaded: LoadedStac
             return verdict
         if options.secrets is None:  # the values of the secrets the plan names
             options = dataclasses.replace(options, secrets=SecretMap(loaded.secrets))
+        if options.shared_storages is None:  # observe read them: no second request
+            options = dataclasses.replace(options, shared_storages=frozenset(
+                s.storage for s in observed.storages if s.shared))
+        if not settings.json:  # the summary table's modules, imported while we wait
+            prefetch("rich.console", "rich.table", "rich.markup")
         summary = apply_plan(client, plan, options=options, hook=hook)
     finally:
         lock.release()

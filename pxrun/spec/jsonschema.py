@@ -14,7 +14,11 @@ from typing import Any
 
 SCHEMA_ID = "https://pxrun.dev/schemas/pxrun.schema.json"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "pxrun.schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parent / "pxrun.schema.json"
+"""The generated schema, shipped inside the package (`schemas/pxrun.schema.json` in the
+repository links to it, the path the examples name). Generating it imports every model and
+walks pydantic's core schema (about half a second); reading it costs nothing, and CI's
+`pxrun schema --check` proves it fresh before a release is built."""
 
 
 def spec_schema() -> dict[str, Any]:
@@ -30,6 +34,14 @@ def spec_schema() -> dict[str, Any]:
 def render_schema() -> str:
     """The schema as the exact text of schemas/pxrun.schema.json."""
     return json.dumps(spec_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def shipped_schema() -> str:
+    """The schema shipped with pxrun (generated again when the file is missing)."""
+    try:
+        return SCHEMA_PATH.read_text(encoding="utf-8")
+    except OSError:
+        return render_schema()
 
 
 def stale_reason(path: Path = SCHEMA_PATH) -> str | None:

@@ -240,18 +240,30 @@ class Renderer:
                 if self.secrecy.derived(out, twin):
                     derived(path, out)
             return out
+        # Leaves that cannot change (numbers, booleans, strings without a template) are
+        # kept without a call: they are most of a spec, and the walk runs per container.
         if isinstance(value, dict):
             changed = False
             out_map: dict[Any, Any] = {}
             for key, item in value.items():
-                new = self._walk(item, context, report, (*path, key), shadow, derived)
-                changed = changed or new is not item
-                out_map[key] = new
+                if _may_change(item):
+                    new = self._walk(item, context, report, (*path, key), shadow, derived)
+                    changed = changed or new is not item
+                    out_map[key] = new
+                else:
+                    out_map[key] = item
             return out_map if changed else value
         if isinstance(value, list):
             items = [self._walk(item, context, report, (*path, i), shadow, derived)
-                     for i, item in enumerate(value)]
+                     if _may_change(item) else item for i, item in enumerate(value)]
             if any(new is not old for new, old in zip(items, value, strict=True)):
                 return items
             return value
         return value
+
+
+def _may_change(value: Any) -> bool:
+    """Whether rendering can give something other than `value` itself."""
+    if isinstance(value, str):
+        return needs_rendering(value)
+    return isinstance(value, dict | list)

@@ -19,7 +19,7 @@ stage far from Python's recursion limit), a recursive alias, and the file size.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -35,6 +35,8 @@ Path = tuple[str | int, ...]
 """Where a value sits in a document: mapping keys and sequence indexes from the root."""
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_STR_TAG = "tag:yaml.org,2002:str"
+_MISSING = object()
 
 MAX_FILE_BYTES = 16 << 20
 """A spec of 10,000 containers is a few MiB; /dev/zero is not a spec."""
@@ -60,9 +62,13 @@ class Budget:
     aliased: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Mark:
-    """A position in a source file, 1-based like an editor shows it."""
+class Mark(NamedTuple):
+    """A position in a source file, 1-based like an editor shows it.
+
+    A named tuple, not a frozen dataclass: the builder makes one per value of the document
+    (twelve thousand for a stack of 500 containers), and a tuple is made in a fraction of
+    the time a frozen dataclass's `__init__` takes.
+    """
 
     file: str
     line: int
@@ -117,16 +123,12 @@ class _Builder:
         """Collection nodes being built right now: meeting one again is a recursive alias."""
         self.merges: dict[int, list[Any]] = {}
         self.merging: set[int] = set()
-        self.marks: dict[int, Mark] = {}
         self.scalars: dict[int, Any] = {}
         """Scalars built once per node (they are immutable): an alias to one costs a lookup."""
 
     def _mark(self, node: yaml.Node) -> Mark:
-        found = self.marks.get(id(node))
-        if found is None:
-            m = node.start_mark
-            found = self.marks[id(node)] = Mark(self.doc.file, m.line + 1, m.column + 1)
-        return found
+        m = node.start_mark
+        return Mark(self.doc.file, m.line + 1, m.column + 1)
 
     def _count(self, node: yaml.Node, path: Path) -> None:
         """Charge one value against the limits."""
@@ -168,10 +170,13 @@ class _Builder:
             self.active.discard(id(node))
 
     def _scalar(self, node: yaml.Node) -> Any:
-        if id(node) in self.scalars:
-            return self.scalars[id(node)]
-        value = self.scalars[id(node)] = self._construct(node)
-        return value
+        found = self.scalars.get(id(node), _MISSING)
+        if found is _MISSING:
+            # a plain string is its own value (what SafeConstructor's str constructor
+            # returns), and most scalars of a spec are strings
+            found = self.scalars[id(node)] = (
+                node.value if node.tag == _STR_TAG else self._construct(node))
+        return found
 
     def _construct(self, node: yaml.Node) -> Any:
         constructor = self.constructors.get(node.tag)
@@ -238,15 +243,16 @@ class _Builder:
                 # YAML 1.1 reads `on:`/`yes:`/`1.5:` as bool/float keys; keep what was written.
                 key: str | int = (built if isinstance(built, str | int)
                                   and not isinstance(built, bool) else str(key_node.value))
-                if origin == "own" and key in seen:
-                    first = seen[key]
-                    self.problems.append(self._mark(key_node).diagnostic(
-                        f"duplicate key {key_node.value!r} (first at line {first.line})"))
-                    continue
+                key_mark = self._mark(key_node)
                 if origin == "own":
-                    seen[key] = self._mark(key_node)
+                    if key in seen:
+                        self.problems.append(key_mark.diagnostic(
+                            f"duplicate key {key_node.value!r} (first at line "
+                            f"{seen[key].line})"))
+                        continue
+                    seen[key] = key_mark
                 sub = (*path, key)
-                self.doc.keys[sub] = self._mark(key_node)
+                self.doc.keys[sub] = key_mark
                 result[key] = self.build(value_node, sub, depth + 1)
         return result
 

@@ -111,6 +111,57 @@ def test_two_stacks_creating_at_once_never_collide_on_vmids(stage: Stage) -> Non
     other_check.assert_converged()
 
 
+class OverlapClient(ProxmoxerClient):
+    """The real client; the first create POST waits (up to 10 s) until a second one has
+    been sent, and every `/cluster/nextid` question is counted."""
+
+    second_create: threading.Event
+    creates = 0
+    nextid_asks = 0
+
+    def get(self, path: str, /, **params: Any) -> Any:
+        if path == "cluster/nextid":
+            self.nextid_asks += 1
+        return super().get(path, **params)
+
+    def post(self, path: str, /, *, idempotent: bool = False, **params: Any) -> Any:
+        if path.endswith("/lxc"):
+            self.creates += 1
+            if self.creates == 1:
+                self.second_create.wait(10)
+            else:
+                self.second_create.set()
+        return super().post(path, idempotent=idempotent, **params)
+
+
+def test_creates_with_allocated_vmids_run_in_parallel(stage: Stage) -> None:
+    # Candidates are handed out under a lock, the POSTs run at once: a first create that
+    # waits for a second one is not waited for in vain, and nextid is asked once.
+    stage.write(spec_text("\n".join(f"c{i}: {{state: stopped, node: pve1}}"
+                                     for i in range(4)) + "\n"))
+    plan = stage.plan()
+    with OverlapClient(stage.client.settings) as overlap:
+        overlap.second_create = threading.Event()
+        summary = stage.apply(plan, client=overlap, parallelism=4, limits=_limits(4))
+        assert overlap.second_create.is_set() and overlap.creates == 4
+        assert overlap.nextid_asks == 1
+    assert summary.ok, summary
+    assert len({r.vmid for r in summary.results}) == 4
+    stage.assert_converged()
+
+
+def test_a_fixed_vmid_of_the_plan_is_never_handed_to_another_create(stage: Stage) -> None:
+    free = int(stage.client.get("cluster/nextid"))
+    fixed = free + 1  # the id the second allocated create would otherwise get
+    stage.write(spec_text(f"a: {{state: stopped}}\nb: {{state: stopped}}\n"
+                          f"c: {{state: stopped}}\nz: {{state: stopped, vmid: {fixed}}}\n"))
+    summary = stage.apply(stage.plan(), parallelism=4, limits=_limits(4))
+    assert summary.ok, summary
+    by_name = {r.address: r.vmid for r in summary.results}
+    assert by_name["z"] == fixed and len(set(by_name.values())) == 4
+    stage.assert_converged()
+
+
 def _limits(n: int) -> Any:
     from pxrun.apply.limits import Limits
 

@@ -97,3 +97,14 @@ def test_cli_check_write_and_print(tmp_path: Path, capsys: pytest.CaptureFixture
 
 def test_write_and_check_exclude_each_other() -> None:
     assert main(["schema", "--write", "--check"]) == 3
+
+
+def test_print_is_the_shipped_schema_and_the_repository_path_leads_to_it(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # `pxrun schema` prints the file shipped in the package (fresh: see above); the path
+    # the examples name (schemas/pxrun.schema.json) is a link to that same file.
+    assert main(["schema"]) == 0
+    assert capsys.readouterr().out == SCHEMA_PATH.read_text(encoding="utf-8") == render_schema()
+    in_repo = Path(__file__).resolve().parents[2] / "schemas" / "pxrun.schema.json"
+    assert in_repo.resolve() == SCHEMA_PATH
+    assert SCHEMA_PATH.parent.name == "spec" and SCHEMA_PATH.parent.parent.name == "pxrun"
