@@ -93,7 +93,8 @@ def create_cmd(settings: Settings | None, /, flags: ConnectionFlags, **opts: Any
     The container is managed by pxrun (stack `adhoc` unless --stack): the plan is shown,
     carried out, and how to connect is printed at the end.
     """
-    from pxrun.cli.cmd_apply import apply_session, build_apply_options, locked_apply
+    from pxrun.cli.applyflow import locked_apply
+    from pxrun.cli.cmd_apply import apply_session, build_apply_options
     from pxrun.cli.create_prompts import Answers, ask_missing, default_template
     from pxrun.observe.fetch import observe_cluster
 

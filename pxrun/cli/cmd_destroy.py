@@ -23,13 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from pxrun.cli.cmd_apply import (
-    apply_options,
-    apply_session,
-    build_apply_options,
-    locked_apply,
-    run_apply,
-)
+from pxrun.cli.applyflow import locked_apply
+from pxrun.cli.cmd_apply import apply_options, apply_session, build_apply_options, run_apply
 from pxrun.cli.context import Settings
 
 if TYPE_CHECKING:

@@ -101,7 +101,8 @@ def import_cmd(settings: Settings | None, /, vmids: tuple[int, ...], stack: str,
     next `pxrun plan` of the written spec is empty. Template, root password and ssh keys
     cannot be read back: they are create-only in the spec.
     """
-    from pxrun.cli.cmd_apply import apply_session, build_apply_options, locked_apply
+    from pxrun.cli.applyflow import locked_apply
+    from pxrun.cli.cmd_apply import apply_session, build_apply_options
     from pxrun.errors import UsageError
     from pxrun.observe.export import read_guests
     from pxrun.observe.fetch import observe_cluster

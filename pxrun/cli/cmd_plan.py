@@ -229,9 +229,9 @@ def show_plan(doc: dict[str, Any], settings: Settings, *, loaded: LoadedStack | 
     if doc.get("errored"):
         return int(ExitStatus.ERROR)
     if out is not None:
-        from pxrun.cli.redact import sealed_plan
+        from pxrun.cli.redact import sealed_text
 
-        _write_atomically(out, dumps(sealed_plan(doc, settings.secrets)))
+        _write_atomically(out, sealed_text(doc, settings.secrets))
         if not settings.quiet:
             click.echo(wording.SAVED.format(path=out), err=settings.json)
     if detailed_exitcode and doc.get("changes_present"):

@@ -149,7 +149,7 @@ def download(settings: Settings, name: str, storage: str | None, nodes: tuple[st
     file on that storage already are skipped, and a shared storage is filled once.
     """
     from pxrun.apply.templates import download_template
-    from pxrun.cli.cmd_apply import make_hook
+    from pxrun.cli.applyflow import make_hook
     from pxrun.observe.fetch import observe_cluster
 
     with open_client(settings, flags=flags) as (client, _):

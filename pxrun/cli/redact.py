@@ -45,6 +45,22 @@ def sealed_plan(doc: dict[str, Any], secrets: KnownSecrets) -> dict[str, Any]:
     return sealed
 
 
+def sealed_text(doc: dict[str, Any], secrets: KnownSecrets) -> str:
+    """The plan file's text: `sealed_plan(doc)` as JSON (`jsonplan.dumps`).
+
+    Why not always walk the document: a plan of 500 containers is ~40,000 values, and the
+    walk is a Python call per value; the text has to be made anyway, and one search of it
+    finds any known secret in any spelling JSON gives it (the known secrets include their
+    escaped spellings). Only a text that holds one is sealed value by value.
+    """
+    from pxrun.render.jsonplan import dumps
+
+    text = dumps(doc)
+    if text not in secrets:
+        return text
+    return dumps(sealed_plan(doc, secrets))
+
+
 def redacted_json(value: Any, secrets: KnownSecrets) -> Any:
     """A JSON-able value with every known secret masked (through its JSON text, where a
     secret's escaped spelling is known too)."""

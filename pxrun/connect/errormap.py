@@ -138,3 +138,29 @@ def _innermost(exc: BaseException) -> str:
         if seen is not None and str(seen):
             message = str(seen)
     return re.sub(r"\s+", " ", message).strip()
+
+
+def from_socket_error(exc: BaseException, *, connected: bool, method: str = "", path: str = "",
+                      endpoint: str = "") -> errors.ApiError:
+    """An `ApiError` for a failure of the standard-library GET path (`httpget.py`), with
+    the classes and words `from_transport_error` gives for requests' failures of the same
+    kind. `connected`: whether the connection stood (a timeout then means no answer)."""
+    import ssl
+
+    kw: dict[str, Any] = {"method": method, "path": path}
+    where = endpoint or "the Proxmox API"
+    detail = re.sub(r"\s+", " ", str(exc)).strip() or exc.__class__.__name__
+    if isinstance(exc, ssl.SSLError | ssl.CertificateError) and not isinstance(
+            exc, ssl.SSLEOFError | ssl.SSLZeroReturnError):
+        if "fingerprint" in detail.lower():
+            return errors.TlsError(f"the certificate of {where} does not match the pinned "
+                                   f"fingerprint ({detail})", **kw,
+                                   hint="the server's certificate changed or someone is in "
+                                        "between; check it, then update the fingerprint")
+        return errors.TlsError(f"TLS verification of {where} failed: {detail}", **kw)
+    if isinstance(exc, TimeoutError) and connected:
+        return errors.UnreachableError(f"{where} did not answer {method} /{path} in time",
+                                       transient=True, **kw,
+                                       hint="the cluster is slow or overloaded; raise the "
+                                            "timeout (--timeout) or try again")
+    return errors.UnreachableError(f"cannot connect to {where}: {detail}", transient=True, **kw)

@@ -6,36 +6,18 @@ requests costs time that `pxrun --help` and the pure layers should not pay.
 
 Why one TLS context: requests hands urllib3 the CA bundle's path, and urllib3 makes a new
 context per connection and loads the bundle into it: with the usual bundle (~140 CAs) that
-is ~50 ms of CPU per connection, 1.5 s for the 32 connections observe opens. The context
-here is made once, with the same trust (the CA file, or requests' default bundle, or none
-when verification is off), and the pool is told not to load a bundle again.
+is ~50 ms of CPU per connection, 1.5 s for the 32 connections observe opens. The client's
+one context (`httpget.tls_context`, the same trust: the CA file, or requests' default
+bundle, or none when verification is off) is handed in, and the pool is told not to load a
+bundle again.
 """
 
 from __future__ import annotations
 
-import os
 import ssl
 from typing import Any
 
-from requests.adapters import DEFAULT_CA_BUNDLE_PATH, HTTPAdapter
-
-
-def tls_context(verify: bool | str | None) -> ssl.SSLContext:
-    """The context every connection uses: `verify` as requests reads it (True or None: its
-    default bundle; a path: that file or folder; False: no verification)."""
-    from urllib3.util.ssl_ import create_urllib3_context
-
-    context = create_urllib3_context()
-    if verify is False:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        return context
-    where = verify if isinstance(verify, str) else DEFAULT_CA_BUNDLE_PATH
-    if os.path.isdir(where):
-        context.load_verify_locations(capath=where)
-    else:
-        context.load_verify_locations(cafile=where)
-    return context
+from requests.adapters import HTTPAdapter
 
 
 class PooledAdapter(HTTPAdapter):
@@ -47,11 +29,11 @@ class PooledAdapter(HTTPAdapter):
     repeat.
     """
 
-    def __init__(self, *, pool_size: int, verify: bool | str | None,
+    def __init__(self, *, pool_size: int, verify: bool | str | None, context: ssl.SSLContext,
                  fingerprint: str | None = None) -> None:
         self._fingerprint = fingerprint.replace(":", "").lower() if fingerprint else None
         self._verify = verify
-        self._context = tls_context(verify)
+        self._context = context  # the client's one context (`httpget.tls_context`)
         super().__init__(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
 
     def init_poolmanager(self, connections: int, maxsize: int, block: bool = False,

@@ -32,7 +32,6 @@ from pxrun.connect.profiles import (
     default_profiles_path,
     load_profiles,
 )
-from pxrun.connect.sopsfile import decrypt_value
 from pxrun.connect.tokenid import parse_token_id, pasted_token_secret
 from pxrun.errors import ConfigError
 
@@ -299,6 +298,8 @@ def _validate(merged: Mapping[str, tuple[Any, str]], profile: str | None, warnin
         raise missing("API token secret", "PROXMOX_TOKEN_SECRET")
     raw_secret, secret_source = merged.get("token_secret", (None, ""))
     if isinstance(raw_secret, SopsRef):
+        from pxrun.connect.sopsfile import decrypt_value  # (subprocess: only when needed)
+
         raw_secret = decrypt_value(raw_secret.file, raw_secret.key)
         sources["token_secret"] = f"{secret_source}, sops {value('token_secret')[0].file.name}"
     if pasted is not None:

@@ -11,7 +11,9 @@ that sets it is in `pool.py`, so that this module imports no HTTP library).
 from __future__ import annotations
 
 import hashlib
+import os
 import ssl
+from collections.abc import Mapping
 
 from pxrun.connect.settings import ConnectionSettings, Endpoint, TlsMode
 
@@ -25,6 +27,28 @@ def requests_verify(settings: ConnectionSettings) -> bool | str:
     if mode is TlsMode.CA_FILE:
         return str(settings.ca_file)
     return mode is TlsMode.SYSTEM
+
+
+def effective_verify(settings: ConnectionSettings,
+                     environ: Mapping[str, str] | None = None) -> bool | str:
+    """`requests_verify` as requests finally applies it: when the system trust is asked
+    for, `REQUESTS_CA_BUNDLE` (else `CURL_CA_BUNDLE`) names the bundle, as requests reads
+    them for a session that trusts the environment. Both HTTP paths use this value."""
+    verify = requests_verify(settings)
+    if verify is True:
+        env = os.environ if environ is None else environ
+        return env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE") or True
+    return verify
+
+
+def proxy_configured(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the environment names a proxy for HTTPS (`https_proxy` or `all_proxy`, in
+    either case, as urllib's `getproxies` reads them). Then every request goes through
+    requests, which honours the proxy and `NO_PROXY`; the standard-library GET path does
+    not speak to proxies."""
+    env = os.environ if environ is None else environ
+    return any(value and name.lower() in ("https_proxy", "all_proxy")
+               for name, value in env.items())
 
 
 def describe_tls(settings: ConnectionSettings) -> str:

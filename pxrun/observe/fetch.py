@@ -108,7 +108,7 @@ def observe_cluster(client: ProxmoxClient, stack: str | Stack, *,
             if isinstance(answer, list):
                 live.update(live_status(answer))
         ha = _ha_answers(ha_asked)
-        seen = _Seen(name, adopting, nodes, memo or ParseMemo(), ha.resources or {})
+        seen = _Seen(name, adopting, nodes, memo, ha.resources or {})
         for guest in reachable:
             seen.take(guest, _result(configs[guest.vmid]), live)
         if spec is not None:  # raw lxc.* lines: only in GET config (specs/0100)
@@ -201,7 +201,7 @@ class _Seen:
     and tagged containers whose config could not be read (unknown)."""
 
     def __init__(self, stack: str, adopting: set[int], nodes: dict[str, NodeInfo],
-                 memo: ParseMemo, ha: dict[int, HaSettings] | None = None) -> None:
+                 memo: ParseMemo | None, ha: dict[int, HaSettings] | None = None) -> None:
         self.stack, self.adopting, self.nodes, self.memo = stack, adopting, nodes, memo
         self.ha = ha or {}
         self.tag = stack_tag(stack)
@@ -226,9 +226,10 @@ class _Seen:
                                              message=f"its config could not be read: {answer}"))
             return
         status = live.get(guest.vmid) or _lagging_status(guest)
-        item = self.memo.build(self.stack, guest, answer, status,
-                               cpus=self.nodes[guest.node].maxcpu, tagged=tagged,
-                               ha=self.ha.get(guest.vmid))
+        build = self.memo.build if self.memo is not None else build_container  # (a one-off
+        # observation has nothing to remember: no key to compute)
+        item = build(self.stack, guest, answer, status, cpus=self.nodes[guest.node].maxcpu,
+                     tagged=tagged, ha=self.ha.get(guest.vmid))
         if again and not isinstance(item, Problem):
             if item.marked and self.found.get(item.name, item).vmid == item.vmid:
                 self.found[item.name] = item

@@ -64,8 +64,8 @@ def merge_pending(items: Iterable[Mapping[str, Any]]) -> PendingConfig:
         value = item.get("value")
         if key == RAW_KEY and isinstance(value, list):  # added from GET config (never pending)
             value = join_pairs(value)
-        if value is not None:
-            current[key] = future[key] = _text(value)
+        if value is not None:  # (most values are text already: no call for those)
+            current[key] = future[key] = value if type(value) is str else _text(value)
         if item.get("pending") is not None:
             future[key] = _text(item["pending"])
             pending.add(key)

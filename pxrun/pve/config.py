@@ -158,13 +158,13 @@ _SCALAR_READERS = tuple(row for row in OPTIONS if row.parser is not None
                         and row.key is not None and not row.key.endswith("[n]"))
 _FILLED = frozenset(row.path for row in _SCALAR_READERS
                     if row.default is not None and _spec_fills(row.path))
-
-
-def _put(out: dict[str, Any], path: str, value: Any) -> None:
-    *parents, last = path.split(".")
-    for part in parents:
-        out = out.setdefault(part, {})
-    out[last] = value
+_READ_PLAN = tuple((row.key, row.parser, tuple(row.path.split(".")[:-1]),
+                    row.path.rsplit(".", 1)[-1], row.path in _FILLED, row.default)
+                   for row in _SCALAR_READERS
+                   if row.key is not None and row.parser is not None)
+"""Per scalar row, what `read_config` needs, worked out once: key, parser, the path's
+parents and last part, and whether an absent key reads as the row's default. Reading is
+done once per observed container (500 per plan), so the table walk is kept lean."""
 
 
 def read_config(raw: Mapping[str, str], site: Site) -> dict[str, Any]:
@@ -173,14 +173,16 @@ def read_config(raw: Mapping[str, str], site: Site) -> dict[str, Any]:
     would invent its own value (then as Proxmox's default). Raises ValueError for text
     Proxmox would not have stored."""
     out: dict[str, Any] = {}
-    for row in _SCALAR_READERS:
-        assert row.key is not None and row.parser is not None
-        text = raw.get(row.key)
-        value = row.parser(text, site) if text is not None else None
-        if value is None and row.path in _FILLED:
-            value = row.default(site) if callable(row.default) else row.default
+    for key, parser, parents, last, filled, default in _READ_PLAN:
+        text = raw.get(key)
+        value = parser(text, site) if text is not None else None
+        if value is None and filled:
+            value = default(site) if callable(default) else default
         if value is not None:
-            _put(out, row.path, value)
+            where = out
+            for part in parents:
+                where = where.setdefault(part, {})
+            where[last] = value
     for key in sorted(raw):
         prefix = key.rstrip("0123456789")
         slot_row = _SLOT_ROWS.get(prefix) if prefix != key else None

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from pxrun.pve.memo import by_value
+
 MARKER_VERSION = 1
 TAG_PREFIX = "pxrun-"
 _LINE_RE = re.compile(r"^<!-- pxrun:(\{.*\}) -->[ \t]*$")
@@ -116,13 +118,15 @@ def parse_marker_line(line: str) -> Marker | None:
         return None
 
 
+@by_value
 def split_description(text: str | None) -> tuple[str, Marker | None]:
     """A description -> (the user's notes, the marker or None).
 
     The notes are normalised as Proxmox itself would round-trip them: trailing newlines and
     trailing blank lines dropped (Proxmox stores the description as comment lines and adds a
     newline when reading it back). Every marker-looking line is removed from the notes; the
-    last valid one wins.
+    last valid one wins. Memoised (the Marker is frozen and its `extra` read-only): observe
+    reads each container's description twice, for its notes and for its marker.
     """
     if not text:
         return "", None

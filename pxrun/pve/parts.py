@@ -97,8 +97,12 @@ def _mount_options(tokens: dict[str, str]) -> dict[str, Any]:
     return fields
 
 
+@by_value
 def parse_rootfs(text: str) -> RootVolume:
-    """`local-lvm:vm-101-disk-0,size=8G,acl=1` -> RootVolume(local-lvm, 8, RootFs(acl), volid)."""
+    """`local-lvm:vm-101-disk-0,size=8G,acl=1` -> RootVolume(local-lvm, 8, RootFs(acl), volid).
+
+    Memoised (the answer is frozen): one observed config asks for it once per rootfs row
+    and once for its volid."""
     tokens = parse_propstr(text, ROOTFS)
     volid = tokens["volume"]
     storage = volid.split(":", 1)[0] if ":" in volid else ""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from typing import Any
 
@@ -46,7 +45,7 @@ def test_booleans_reach_proxmox_as_0_and_1(cluster: Cluster) -> None:
 
 def test_the_simulator_rejects_python_booleans(cluster: Cluster) -> None:
     """Why encode_params exists: requests would send `True`, which Proxmox refuses."""
-    prox = cluster.client()._api  # proxmoxer itself, bypassing our encoding
+    prox = cluster.client()._proxmoxer().api  # proxmoxer itself, bypassing our encoding
     client = cluster.client()
     upid = client.post("nodes/pve1/lxc", vmid=121, ostemplate=_template(client), hostname="c",
                        storage="local-lvm")
@@ -101,9 +100,7 @@ def test_retry_delays_are_bounded() -> None:
     assert delays == [0.5, 1.0, 2.0, 2.0, 2.0]
 
 
-def test_pool_serves_concurrent_requests_without_discarding(cluster: Cluster,
-                                                            caplog: pytest.LogCaptureFixture
-                                                            ) -> None:
+def test_pool_serves_concurrent_requests_without_discarding(cluster: Cluster) -> None:
     """N threads share one client: every connection is kept alive and reused."""
     cluster.sim.settings.faults.latency_ms = 30  # so the requests really overlap
     threads_n = 8
@@ -119,19 +116,18 @@ def test_pool_serves_concurrent_requests_without_discarding(cluster: Cluster,
         except BaseException as exc:  # reported below, never lost in a thread
             failures.append(exc)
 
-    caplog.set_level(logging.WARNING, logger="urllib3.connectionpool")
     threads = [threading.Thread(target=work) for _ in range(threads_n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=30)
     assert not failures
-    assert not [r for r in caplog.records if "pool is full" in r.getMessage()]
-    adapter = client._session.get_adapter(cluster.endpoint)
-    pools = list(adapter.poolmanager.pools._container.values())  # type: ignore[attr-defined]
-    assert len(pools) == 1
-    assert 1 < pools[0].num_connections <= threads_n
+    pool = client._gets
+    assert pool is not None
+    assert 1 < pool.connections <= threads_n
+    assert len(pool._idle) == pool.connections  # every connection came back, none discarded
     assert client.request_count == threads_n * 3
+    assert client._writer is None  # GETs alone never build proxmoxer
 
 
 def test_proxy_variables_apply_as_requests_reads_them(cluster: Cluster,
@@ -165,12 +161,12 @@ GETS = [  # (path, params): answers and failures of every kind a GET meets
 @pytest.mark.parametrize(("path", "params"), GETS, ids=[p for p, _ in GETS])
 def test_gets_answer_and_fail_the_same_on_the_fast_path(cluster: Cluster, path: str,
                                                         params: dict[str, Any]) -> None:
-    """GETs go straight over the connection pool (connect/fastget.py); what they return
-    or raise is exactly what the proxmoxer path gives."""
+    """GETs go over the standard library (connect/httpget.py); what they return or raise
+    is exactly what the proxmoxer path gives."""
     cluster.sim.settings.faults.offline_nodes = ["pve3"]
     fast = cluster.client(retry=RetryPolicy(attempts=1))
     ordinary = cluster.client(retry=RetryPolicy(attempts=1))
-    ordinary._fast._usable = False  # the proxmoxer path, for comparison
+    ordinary._proxied = True  # the proxmoxer path (as through a proxy), for comparison
 
     def outcome(client: ProxmoxerClient) -> Any:
         try:
@@ -181,4 +177,4 @@ def test_gets_answer_and_fail_the_same_on_the_fast_path(cluster: Cluster, path: 
     expected = outcome(ordinary)
     assert outcome(fast) == expected
     assert fast.request_count == ordinary.request_count == 1
-    assert fast._fast._pool is not None and ordinary._fast._pool is None  # the path taken
+    assert fast._writer is None and ordinary._gets is None  # the path taken

@@ -177,6 +177,26 @@ def test_saved_plan_never_holds_a_secret_in_an_operation(tmp_path: Path) -> None
         sealed_plan(doc, secrets)
 
 
+@pytest.mark.parametrize("secret", [DB_PASSWORD, 'quo"te\\back', "ünï\ncode-line"])
+def test_saved_plan_text_is_sealed_whatever_the_spelling(secret: str) -> None:
+    """The plan file's text: searched once; a secret in any JSON spelling is sealed as the
+    walk seals it, and a text without one is the plain dump."""
+    from pxrun.cli.redact import sealed_plan, sealed_text
+    from pxrun.errors import PlanError
+    from pxrun.redaction import KnownSecrets
+    from pxrun.render.jsonplan import dumps
+
+    secrets = KnownSecrets([secret])
+    clean = {"resource_changes": [{"action_reason": "nothing", "operations": []}]}
+    assert sealed_text(clean, secrets) == dumps(clean)
+    shown = {"resource_changes": [{"action_reason": f"x {secret} y", "operations": []}]}
+    assert secret not in sealed_text(shown, secrets)
+    assert sealed_text(shown, secrets) == dumps(sealed_plan(shown, secrets))
+    sent = {"resource_changes": [{"operations": [{"op": "config", "set": {"k": secret}}]}]}
+    with pytest.raises(PlanError, match="it was not saved"):
+        sealed_text(sent, secrets)
+
+
 def test_watch_log_lines_and_http_answers(stage: Stage,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     """`pxrun watch` logs JSON lines on stdout (through the run's redaction) and serves
