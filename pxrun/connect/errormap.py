@@ -102,18 +102,9 @@ def from_transport_error(exc: BaseException, *, method: str = "", path: str = ""
     kw: dict[str, Any] = {"method": method, "path": path}
     where = endpoint or "the Proxmox API"
     if isinstance(exc, requests.exceptions.SSLError):
-        detail = _innermost(exc)
-        if "fingerprint" in detail.lower():
-            return errors.TlsError(f"the certificate of {where} does not match the pinned "
-                                   f"fingerprint ({detail})", **kw,
-                                   hint="the server's certificate changed or someone is in "
-                                        "between; check it, then update the fingerprint")
-        return errors.TlsError(f"TLS verification of {where} failed: {detail}", **kw)
+        return _tls_error(where, _innermost(exc), kw)
     if isinstance(exc, requests.exceptions.ReadTimeout):
-        return errors.UnreachableError(f"{where} did not answer {method} /{path} in time",
-                                       transient=True, **kw,
-                                       hint="the cluster is slow or overloaded; raise the "
-                                            "timeout (--timeout) or try again")
+        return _no_answer(where, kw)
     if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
         return errors.UnreachableError(f"cannot connect to {where}: {_innermost(exc)}",
                                        transient=True, **kw)
@@ -152,15 +143,25 @@ def from_socket_error(exc: BaseException, *, connected: bool, method: str = "", 
     detail = re.sub(r"\s+", " ", str(exc)).strip() or exc.__class__.__name__
     if isinstance(exc, ssl.SSLError | ssl.CertificateError) and not isinstance(
             exc, ssl.SSLEOFError | ssl.SSLZeroReturnError):
-        if "fingerprint" in detail.lower():
-            return errors.TlsError(f"the certificate of {where} does not match the pinned "
-                                   f"fingerprint ({detail})", **kw,
-                                   hint="the server's certificate changed or someone is in "
-                                        "between; check it, then update the fingerprint")
-        return errors.TlsError(f"TLS verification of {where} failed: {detail}", **kw)
+        return _tls_error(where, detail, kw)
     if isinstance(exc, TimeoutError) and connected:
-        return errors.UnreachableError(f"{where} did not answer {method} /{path} in time",
-                                       transient=True, **kw,
-                                       hint="the cluster is slow or overloaded; raise the "
-                                            "timeout (--timeout) or try again")
+        return _no_answer(where, kw)
     return errors.UnreachableError(f"cannot connect to {where}: {detail}", transient=True, **kw)
+
+
+def _tls_error(where: str, detail: str, kw: dict[str, Any]) -> errors.ApiError:
+    """A certificate that failed verification or its pinned fingerprint (both paths)."""
+    if "fingerprint" in detail.lower():
+        return errors.TlsError(f"the certificate of {where} does not match the pinned "
+                               f"fingerprint ({detail})", **kw,
+                               hint="the server's certificate changed or someone is in "
+                                    "between; check it, then update the fingerprint")
+    return errors.TlsError(f"TLS verification of {where} failed: {detail}", **kw)
+
+
+def _no_answer(where: str, kw: dict[str, Any]) -> errors.ApiError:
+    """A connection that stood but gave no answer in time (both paths)."""
+    return errors.UnreachableError(f"{where} did not answer {kw['method']} /{kw['path']} in "
+                                   "time", transient=True, **kw,
+                                   hint="the cluster is slow or overloaded; raise the "
+                                        "timeout (--timeout) or try again")
