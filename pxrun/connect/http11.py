@@ -6,7 +6,7 @@ request, three times the exchange itself (TLS included). pxrun only ever sends G
 fixed headers and reads status, reason and body, so this reads exactly that — RFC 9112
 framing: Content-Length, chunked transfer coding (extensions and trailers skipped), or the
 body up to the close; 1xx interim answers skipped; `Connection: close` and HTTP/1.0
-honoured — and nothing else. Pure over anything with `recv` and `sendall`, so the framing
+honoured — and nothing else. Pure over anything with `recv_into` and `sendall`, so the framing
 is tested on plain socket pairs (tests/connect/test_http11.py).
 """
 
@@ -21,8 +21,6 @@ _CHUNK = 65536
 
 
 class Socket(Protocol):
-    def recv(self, size: int, /) -> bytes: ...
-
     def recv_into(self, buffer: memoryview, nbytes: int = 0, /) -> int: ...
 
     def sendall(self, data: bytes, /) -> None: ...
