@@ -35,3 +35,33 @@ def test_validating_a_stack_does_not_scan_installed_distributions() -> None:
 def test_plugins_come_back_on_request() -> None:
     found = _probe(PXRUN_PYDANTIC_PLUGINS="1")
     assert found[1] != "tuple"  # pydantic's own loader: a dict's values view
+
+
+def test_no_model_has_a_builtin_default_factory() -> None:
+    """pydantic reads a default_factory's signature when it builds a model; for a builtin
+    (`list`, `dict`) that means parsing its text signature, which every command that
+    validates a spec would pay for (see `model_base.empty_list`)."""
+    from pxrun.observe.model import Observed
+    from pxrun.plan.model import Plan
+    from pxrun.spec.model import Stack
+
+    seen: set[type] = set()
+    builtin: list[str] = []
+
+    def walk(model: type) -> None:
+        if model in seen or not hasattr(model, "model_fields"):
+            return
+        seen.add(model)
+        for sub in model.__subclasses__():
+            walk(sub)
+        for name, field in model.model_fields.items():
+            factory = field.default_factory
+            if factory is not None and type(factory).__module__ == "builtins" \
+                    and not hasattr(factory, "__code__"):
+                builtin.append(f"{model.__name__}.{name}")
+
+    from pydantic import BaseModel
+
+    walk(BaseModel)
+    assert {Stack, Plan, Observed} <= seen
+    assert builtin == []

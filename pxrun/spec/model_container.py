@@ -14,7 +14,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
-from pxrun.spec.model_base import DeviceSlot, MountSlot, NetSlot, SpecModel, as_list, slot_index
+from pxrun.spec.model_base import (
+    DeviceSlot,
+    MountSlot,
+    NetSlot,
+    SpecModel,
+    as_list,
+    empty_dict,
+    empty_list,
+    slot_index,
+)
 from pxrun.spec.model_net import Network
 from pxrun.spec.model_provision import EnvName, Provision
 from pxrun.spec.model_pve9 import (
@@ -123,9 +132,9 @@ class Lifecycle(SpecModel):
 
     prevent_destroy: bool = False
     """Refuse any plan that would delete or replace the container."""
-    ignore_changes: list[str] = Field(default_factory=list)
+    ignore_changes: list[str] = Field(default_factory=empty_list)
     """Field paths whose drift is ignored, e.g. description or resources.memory."""
-    create_only: list[str] = Field(default_factory=list)
+    create_only: list[str] = Field(default_factory=empty_list)
     """Field paths used only when the container is created (or re-created), e.g. template,
     password, ssh_keys: on an existing container they are never compared, never force a
     replace and never re-run provisioning. `pxrun import` sets it for what Proxmox cannot
@@ -190,11 +199,11 @@ class Container(SpecModel, defer_build=False):
     """CPU, memory and disk."""
     rootfs: RootFs | None = None
     """Root filesystem options."""
-    networks: dict[NetSlot, Network] = Field(default_factory=dict)
+    networks: dict[NetSlot, Network] = Field(default_factory=empty_dict)
     """Network interfaces by slot, net0..net31."""
-    mounts: dict[MountSlot, Mount] = Field(default_factory=dict)
+    mounts: dict[MountSlot, Mount] = Field(default_factory=empty_dict)
     """Mount points by slot, mp0..mp255."""
-    devices: dict[DeviceSlot, Device] = Field(default_factory=dict)
+    devices: dict[DeviceSlot, Device] = Field(default_factory=empty_dict)
     """Device passthrough by slot, dev0..dev255."""
     features: Features | None = None
     """Advanced features (nesting, keyctl, fuse, mknod, mount)."""
@@ -247,11 +256,11 @@ class Container(SpecModel, defer_build=False):
     password: Password | None = None
     """Root password (set by provisioning). Never shown."""
     ssh_keys: Annotated[list[SshPublicKey], BeforeValidator(as_list)] = Field(
-        default_factory=list)
+        default_factory=empty_list)
     """Public keys authorized for root (set by provisioning)."""
     lifecycle: Lifecycle = Field(default_factory=Lifecycle)
     """How pxrun may change this container."""
-    depends_on: list[ContainerName] = Field(default_factory=list)
+    depends_on: list[ContainerName] = Field(default_factory=empty_list)
     """Containers to create and provision before this one."""
     provision: Provision | None = None
     """Steps run inside the container after creation."""

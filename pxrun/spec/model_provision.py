@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, model_validator
 
-from pxrun.spec.model_base import SpecModel, as_list
+from pxrun.spec.model_base import SpecModel, as_list, empty_list
 from pxrun.spec.rules import (
     AbsPath,
     SshPublicKey,
@@ -193,17 +193,17 @@ class Provision(SpecModel):
     """Wait for a default route and DNS first: true, false, or options."""
     locale: LocaleName | None = "C.UTF-8"
     """The system locale, set so package tools do not warn; null leaves it alone."""
-    ssh_keys: SshKeys = Field(default_factory=list)
+    ssh_keys: SshKeys = Field(default_factory=empty_list)
     """Public keys authorized for root."""
-    users: list[User] = Field(default_factory=list)
+    users: list[User] = Field(default_factory=empty_list)
     """User accounts."""
-    packages: list[PackageName] = Field(default_factory=list)
+    packages: list[PackageName] = Field(default_factory=empty_list)
     """Packages installed with the distribution's package manager."""
     docker: bool | DockerOptions = False
     """Install Docker: true, or options."""
     tailscale: Tailscale | None = None
     """Join a tailnet."""
-    files: list[File] = Field(default_factory=list)
+    files: list[File] = Field(default_factory=empty_list)
     """Files to write."""
-    run: list[RunStep] = Field(default_factory=list)
+    run: list[RunStep] = Field(default_factory=empty_list)
     """Commands and scripts, last."""
