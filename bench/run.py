@@ -66,6 +66,8 @@ BENCHES: tuple[Bench, ...] = (
     Bench("sim-rps", ("bench_sim_rps.py",), ("bench_sim_rps.py", "--seconds", "2")),
     Bench("sim-build", ("bench_sim_build.py",), ("bench_sim_build.py", "--count", "200")),
     Bench("hostile", ("bench_hostile.py",), None),
+    Bench("baseline", ("bench_baseline.py",), ("bench_baseline.py", "--runs", "1",
+                                               "--plan-runs", "1")),
     Bench("growth", ("bench_growth.py",), ("bench_growth.py", "--sizes", "10,100",
                                            "--apply-max", "100"), timeout=3600),
 )
@@ -173,6 +175,18 @@ def report(outcomes: list[Outcome], quick: bool, load_start: tuple[float, ...]) 
         lines += ["", "## Side by side with peers (same simulator, same latency)", "",
                   "| run | wall time | notes |", "|---|---|---|"]
         lines += [f"| {r['name']} | {_value(r)} | {r.get('note', '')} |" for r in peers]
+    baseline = [r for r in results if r.get("table") == "baseline"]
+    if baseline:
+        lines += ["", "## Where the targets were set (today's code against the code issue 16 "
+                  "measured)", "",
+                  "Both versions run here in alternating rounds (`bench/bench_baseline.py`), "
+                  "so the machine's speed cancels out of their ratio. The value is what "
+                  "today's code would take where the issue was measured: the ratio times the "
+                  "issue's figure for the old code, or today's time over the machine factor.",
+                  "", "| benchmark | projected | target | status | measured here |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| {r['name']} | {_value(r)} | {r.get('target') or '—'} | {_status(r)} | "
+                  f"{r.get('note', '')} |" for r in baseline]
     growth = [r for r in results if r.get("table") == "growth"]
     if growth:
         sizes = sorted({int(r["n"]) for r in growth})
