@@ -18,6 +18,7 @@ the spec of the larger runs are today's: both versions read the same cluster.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -27,7 +28,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from results import emit, run_measured  # bench/ is on sys.path when run as a script
+from results import PREFIX, emit, run_measured  # bench/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 REF = "40c8d8a"
@@ -140,6 +141,23 @@ def local_commands(base: Path, runs: int) -> None:
     for name, (now, then) in measured.items():
         issue = QUICKSTART_THEN if name in ("validate quickstart", "schema") else None
         report(name, now, then, issue=issue, factor=factor, target=targets[name])
+    pure_plan(factor)
+
+
+def pure_plan(factor: float) -> None:
+    """The in-process planner benchmark runs today's code only (the old planner's API is
+    not today's); its CPU-bound time over the machine factor, measured in the same minute."""
+    done = subprocess.run([sys.executable, str(Path(__file__).with_name("bench_plan.py")),
+                           "--runs", "3"], capture_output=True, text=True, check=False)
+    for line in done.stdout.splitlines():
+        if line.startswith(PREFIX):
+            result = json.loads(line[len(PREFIX):])
+            projected = result["value"] / factor
+            print(f"{result['name']}: today {result['value']:.3f} s here; / {factor:.2f} = "
+                  f"{projected:.3g} s")
+            emit(result["name"], projected, "s", table="baseline", target="<= 1 s",
+                 ok=projected <= 1.0,
+                 note=f"today {result['value']:.3f} s here, over the machine factor")
 
 
 def plan_e2e(base: Path, runs: int) -> None:

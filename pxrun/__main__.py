@@ -1,6 +1,6 @@
 """`python -m pxrun` runs the same entry point as the `pxrun` console script."""
 
-from pxrun.cli.main import main
+from pxrun.cli.main import run
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run())

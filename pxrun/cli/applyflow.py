@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
+from pxrun.cli.collector import resume_collector
 from pxrun.cli.context import Settings
 from pxrun.cli.images import image_digests
 from pxrun.cli.prefetch import prefetch
@@ -89,6 +90,7 @@ def locked_apply(client: ProxmoxerClient, settings: Settings, loaded: LoadedStac
                 s.storage for s in observed.storages if s.shared))
         if not settings.json:  # the summary table's modules, imported while we wait
             prefetch("rich.console", "rich.table", "rich.markup")
+        resume_collector()  # the run may last minutes: cycles are collected again
         summary = apply_plan(client, plan, options=options, hook=hook)
     finally:
         lock.release()

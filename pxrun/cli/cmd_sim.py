@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from pxrun.cli.collector import resume_collector
 from pxrun.cli.context import Settings
 
 if TYPE_CHECKING:
@@ -104,6 +105,7 @@ def serve(ctx: click.Context, /, state_dir: Path | None, port: int | None,
     from pxrun.sim.statelock import set_owner_kind
 
     set_owner_kind("serve")  # a `pxrun --sim` finding the directory busy talks to us instead
+    resume_collector()  # a server runs until stopped: cycles are collected as usual
     path = _dir(ctx, state_dir)
     if not is_initialised(path):
         init_state(path)

@@ -26,6 +26,7 @@ from pxrun.cli.cluster import (
     provision_session,
     root_runner,
 )
+from pxrun.cli.collector import resume_collector
 from pxrun.cli.context import Settings
 from pxrun.cli.specload import var_options
 from pxrun.cli.status import ExitStatus
@@ -132,6 +133,7 @@ def watch_cmd(settings: Settings | None, path: Path | None, interval: float, jit
     settings = settings if settings is not None else Settings()
     load_credentials()
     loaded, spec_dir = load_spec(path, settings)
+    resume_collector()  # a watcher runs for days: cycles are collected as usual
     stop = threading.Event()
     with open_client(settings, spec_cluster=loaded.stack.cluster, spec_dir=spec_dir,
                      flags=flags) as (client, info), \

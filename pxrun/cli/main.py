@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from pxrun import __version__
+from pxrun.cli.collector import collector_paused
 from pxrun.cli.commands import ALIASES, COMMANDS
 from pxrun.cli.context import Settings
 from pxrun.cli.globalopts import add_global_options, make_options
@@ -67,7 +68,18 @@ def cli(ctx: click.Context) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run pxrun with `argv` (default: sys.argv[1:]) and return the exit status."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    with collector_paused():  # cycles are collected once a long-running phase starts
+        return _main(list(sys.argv[1:] if argv is None else argv))
+
+
+def run() -> int:
+    """The `pxrun` program (console script, `python -m pxrun`): `main` in a process that
+    exits when it returns, so the collector is not turned on again at the end."""
+    with collector_paused(restore=False):
+        return main()
+
+
+def _main(args: list[str]) -> int:
     instruction = os.environ.get(COMPLETE_VAR)
     if instruction:  # the shell asks for completions (see `pxrun completion`)
         from click.shell_completion import shell_complete
