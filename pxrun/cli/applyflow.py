@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
-from pxrun.cli.collector import resume_collector
 from pxrun.cli.context import Settings
 from pxrun.cli.images import image_digests
 from pxrun.cli.prefetch import prefetch
 from pxrun.cli.safetyflags import SafetyFlags
 from pxrun.cli.status import ExitStatus
+from pxrun.collector import resume_collector
 
 if TYPE_CHECKING:
     from pxrun.apply.context import ApplyOptions

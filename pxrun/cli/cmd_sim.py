@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from pxrun.cli.collector import resume_collector
 from pxrun.cli.context import Settings
+from pxrun.collector import resume_collector
 
 if TYPE_CHECKING:
     from pxrun.sim.runtime import SimFacts

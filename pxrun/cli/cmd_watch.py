@@ -26,10 +26,10 @@ from pxrun.cli.cluster import (
     provision_session,
     root_runner,
 )
-from pxrun.cli.collector import resume_collector
 from pxrun.cli.context import Settings
 from pxrun.cli.specload import var_options
 from pxrun.cli.status import ExitStatus
+from pxrun.collector import resume_collector
 
 if TYPE_CHECKING:
     from pxrun.connect.settings import ConnectionFlags

@@ -15,11 +15,11 @@ from typing import Any
 import click
 
 from pxrun import __version__
-from pxrun.cli.collector import collector_paused
 from pxrun.cli.commands import ALIASES, COMMANDS
 from pxrun.cli.context import Settings
 from pxrun.cli.globalopts import add_global_options, make_options
 from pxrun.cli.status import ExitStatus, exit_status_for
+from pxrun.collector import collector_paused
 from pxrun.redaction import redacting_stdio
 
 COMPLETE_VAR = "_PXRUN_COMPLETE"

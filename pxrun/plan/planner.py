@@ -12,12 +12,11 @@ deleted, only reported.
 
 from __future__ import annotations
 
-import gc
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 
+from pxrun.collector import collector_paused
 from pxrun.observe.model import Observed
 from pxrun.plan import pve9
 from pxrun.plan.context import PlanContext
@@ -70,27 +69,9 @@ class _Order:
         return sorted(listed, key=rank.__getitem__)
 
 
-@contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """Pause Python's cycle collector for the duration of a plan, restoring it after.
-
-    Why: a plan allocates many small values that all survive into the Plan (views, diffs,
-    operations), and every so many of them CPython's collector re-scans every object alive,
-    the whole spec and cluster included: for 10,000 creates that was 4 full scans, 3 of the
-    8 seconds, and none found garbage (the plan builds no reference cycles). Whatever cyclic
-    garbage does arise is collected after the plan, as usual."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
 def plan(desired: Stack, observed: Observed, options: PlanOptions | None = None) -> Plan:
     """Diff the desired stack against the observed cluster into a Plan. Pure."""
-    with _no_cycle_collection():
+    with collector_paused():  # bulk allocation, no cycles: pxrun.collector
         return _plan(desired, observed, options or PlanOptions())
 
 

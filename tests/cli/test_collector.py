@@ -1,4 +1,4 @@
-"""The cyclic garbage collector rests while a command runs (pxrun.cli.collector), and comes
+"""The cyclic garbage collector rests while a command runs (pxrun.collector), and comes
 back for the long-running phases; the host program's setting is what it finds afterwards."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pxrun.cli.collector import collector_paused, resume_collector
+from pxrun.collector import collector_paused, resume_collector
 from tests.apply.conftest import run, spec_text
 
 pytestmark = pytest.mark.integration
@@ -29,6 +29,19 @@ def test_paused_then_back_on() -> None:
         assert gc.isenabled()
     assert gc.isenabled()
     resume_collector()  # outside a pause: nothing to do
+    assert gc.isenabled()
+
+
+def test_a_pause_inside_a_resumed_phase() -> None:
+    """watch resumes the collector, then plans every cycle: the plan pauses it again."""
+    with collector_paused(restore=False):
+        resume_collector()
+        with collector_paused():
+            assert not gc.isenabled()
+        assert gc.isenabled()
+        gc.disable()
+        resume_collector()  # still the command's pause to resume
+        assert gc.isenabled()
     assert gc.isenabled()
 
 

@@ -1,4 +1,4 @@
-"""The cyclic garbage collector rests while a command runs, until a long-running phase.
+"""The cyclic garbage collector rests while pxrun allocates in bulk: a command's run, a plan.
 
 Why: a pxrun command allocates millions of container objects in a burst (pydantic's
 validators at start-up, then one model per container observed and planned) and frees almost
@@ -12,8 +12,11 @@ collector the same way while it parses large files (`util.nogc`).
 
 Reference counting frees everything else as usual; only cycles wait. So the commands that
 run for minutes or for ever turn collection back on when their long phase starts:
-`watch` (every cycle), `sim serve`, and apply's execution (`applyflow`). Everything else is
-bounded by what it reads and ends.
+`watch` (every cycle), `sim serve`, and apply's execution (`cli/applyflow`). Everything else
+is bounded by what it reads and ends. The planner pauses it around each plan as well
+(`plan.planner.plan`), for the callers that collect meanwhile (`watch` plans every cycle):
+for 10,000 creates the collector re-scanned the whole spec and cluster 4 times, 3 of 8
+seconds, and found no garbage.
 """
 
 from __future__ import annotations
@@ -37,15 +40,15 @@ def collector_paused(*, restore: bool = True) -> Iterator[None]:
     there, the collector would first walk everything the command allocated (nothing of it
     was ever collected, so all of it is young) only to have the process exit.
     """
-    if not gc.isenabled() or _State.paused:
+    if not gc.isenabled():  # off: the host's choice, or an enclosing pause's
         yield
         return
     gc.disable()
-    _State.paused = True
+    outer, _State.paused = _State.paused, True
     try:
         yield
     finally:
-        _State.paused = False
+        _State.paused = outer
         if restore:
             gc.enable()
 
