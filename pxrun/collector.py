@@ -11,9 +11,9 @@ CPU time (1.49 -> 1.21 s), of 5,000 containers 7.5 -> 6.0 s, and `validate` of t
 collector the same way while it parses large files (`util.nogc`).
 
 Reference counting frees everything else as usual; only cycles wait. So the commands that
-run for minutes or for ever turn collection back on when their long phase starts:
-`watch` (every cycle), `sim serve`, and apply's execution (`cli/applyflow`). Everything else
-is bounded by what it reads and ends. The planner pauses it around each plan as well
+run for minutes or for ever turn collection back on when their long phase starts: `watch`
+(before its first cycle), `sim serve`, and apply's execution (`cli/applyflow`). Everything
+else is bounded by what it reads and ends. The planner pauses it around each plan as well
 (`plan.planner.plan`), for the callers that collect meanwhile (`watch` plans every cycle):
 for 10,000 creates the collector re-scanned the whole spec and cluster 4 times, 3 of 8
 seconds, and found no garbage.
